@@ -1,0 +1,360 @@
+#include "daemon/cli.hpp"
+
+#include <CLI/CLI.hpp>
+#include <cstdlib>
+#include <fmt/format.h>
+#include <iostream>
+
+#include "daemon/config.hpp"
+#include "daemon/json_views.hpp"
+#include "mime/address.hpp"
+#include "mime/printable.hpp"
+#include "store/store.hpp"
+
+namespace casemail::daemon {
+namespace {
+
+// A request the user can fix: printed as one line, exit code 2.
+class BadRequest : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+struct Globals {
+    std::string db;
+    std::string config;
+    std::string actor;
+};
+
+struct Paths {
+    std::string db;
+    std::string token_prefix = "311";
+};
+
+std::string env_or(const char* name, std::string fallback) {
+    const char* v = std::getenv(name);
+    return v && *v ? std::string(v) : fallback;
+}
+
+// --db, then [store] path of --config (or $CASEMAIL_CONFIG), then $CASEMAIL_DB, then ./casemail.db.
+Paths resolve_paths(const Globals& g) {
+    Paths p;
+    std::string config_path = g.config.empty() ? env_or("CASEMAIL_CONFIG", "") : g.config;
+    std::optional<Config> cfg;
+    if (!config_path.empty()) {
+        auto loaded = load_config(config_path);
+        if (!loaded) throw BadRequest(loaded.error());
+        cfg = *loaded;
+        p.token_prefix = cfg->token_prefix;
+    }
+    if (!g.db.empty())
+        p.db = g.db;
+    else if (cfg && cfg->store_path_set)
+        p.db = cfg->store_path;
+    else
+        p.db = env_or("CASEMAIL_DB", "casemail.db");
+    return p;
+}
+
+store::Store open_store(const Globals& g, bool create) {
+    auto p = resolve_paths(g);
+    store::StoreOptions opts;
+    opts.token_prefix = p.token_prefix;
+    opts.open.create = create;
+    try {
+        return store::Store::open(p.db, opts);
+    } catch (const store::Error& e) {
+        throw BadRequest(e.what());
+    }
+}
+
+std::string actor_of(const Globals& g) {
+    if (!g.actor.empty()) return g.actor;
+    return "cli:" + env_or("SUDO_USER", env_or("USER", "unknown"));
+}
+
+void print(const nlohmann::json& j) { std::cout << dump(j) << '\n'; }
+
+
+void require_address(const std::string& address, const char* what) {
+    if (!mime::valid_addr_spec(mime::normalize_address(address)))
+        throw BadRequest(fmt::format("invalid {} address '{}'", what, mime::printable(address)));
+}
+
+store::Id require_contact(store::Store& s, store::Id id) {
+    if (!s.find_contact(id)) throw BadRequest(fmt::format("no contact with id {}", id));
+    return id;
+}
+
+std::optional<store::Id> require_account(store::Store& s, const std::optional<store::Id>& id,
+                                         const char* kind) {
+    if (!id) return std::nullopt;
+    auto a = s.find_account(*id);
+    if (!a) throw BadRequest(fmt::format("no account with id {}", *id));
+    if (a->fields.kind != kind)
+        throw BadRequest(fmt::format("account {} is a {}, not a {}", *id, a->fields.kind, kind));
+    return id;
+}
+
+void print_case_human(const store::CaseRecord& c, const std::vector<store::EmailRecord>& emails,
+                      const std::vector<store::Event>& events) {
+    std::cout << fmt::format("{}  {}\n", c.token, c.title);
+    std::cout << fmt::format("  status: {}{}   origin: {}   priority: {}   queue: {}\n", c.status,
+                             c.needs_review ? " (needs review)" : "", c.origin, c.priority,
+                             c.queue_name.value_or("-"));
+    std::cout << fmt::format("  customer contact: {}   created: {}   updated: {}\n",
+                             c.customer_contact_id, c.created_at, c.updated_at);
+    if (c.resolution) std::cout << fmt::format("  resolution: {}\n", *c.resolution);
+    if (!c.description.empty()) std::cout << "\n" << c.description << "\n";
+    std::cout << fmt::format("\n  emails ({}):\n", emails.size());
+    for (const auto& e : emails) {
+        std::cout << fmt::format("    #{} {} {}  <{}>\n", e.id, e.direction, e.subject,
+                                 e.message_id.value_or(""));
+        for (const auto& p : e.parties)
+            std::cout << fmt::format("      {:<5} {} {}\n", p.role, p.address,
+                                     p.resolved ? fmt::format("-> contact {}", p.contact_id
+                                                                  ? std::to_string(*p.contact_id)
+                                                                  : "queue")
+                                                : fmt::format("(unresolved, {} candidates)",
+                                                              p.candidate_count));
+    }
+    std::cout << "\n  history:\n";
+    for (const auto& ev : events)
+        std::cout << fmt::format("    {} {} {} {}\n", ev.at, ev.actor, ev.kind, ev.detail);
+}
+
+}  // namespace
+
+int run_cli(int argc, char** argv) {
+    CLI::App app{"casemail: 311 email-to-case store and admin tool"};
+    app.set_version_flag("--version", "casemail 0.1.0");
+    app.require_subcommand(1);
+    app.fallthrough();
+    Globals g;
+    app.add_option("--db", g.db, "SQLite store (default: [store] path of --config, $CASEMAIL_DB, ./casemail.db)");
+    app.add_option("--config", g.config, "casemail.toml (default: $CASEMAIL_CONFIG)");
+    app.add_option("--actor", g.actor, "name recorded in the audit log (default: cli:$USER)");
+    bool json = false;
+    auto json_flag = [&](CLI::App* sub) { sub->add_flag("--json", json, "print JSON"); };
+
+    auto* init = app.add_subcommand("init", "create or migrate the store (safe to repeat)");
+
+    // contact
+    auto* contact = app.add_subcommand("contact", "citizens (customers) and guests");
+    contact->require_subcommand(1);
+    store::NewContact nc;
+    std::string nc_phone;
+    auto* contact_add = contact->add_subcommand("add", "add a contact");
+    contact_add->add_option("--email", nc.email, "email address")->required();
+    contact_add->add_option("--name", nc.name, "full name")->required();
+    contact_add->add_option("--phone", nc_phone, "phone number");
+    contact_add->add_flag("--registered", nc.is_registered, "authenticated portal user");
+    contact_add->add_flag("--guest", nc.is_guest, "guest contact (as created from email)");
+    json_flag(contact_add);
+    std::string contact_email;
+    auto* contact_list = contact->add_subcommand("list", "list contacts");
+    contact_list->add_option("--email", contact_email, "only contacts with this address");
+    json_flag(contact_list);
+
+    // account
+    auto* account = app.add_subcommand("account", "properties and businesses (context, never customers)");
+    account->require_subcommand(1);
+    store::NewAccount na;
+    auto* account_add = account->add_subcommand("add", "add an account");
+    account_add->add_option("--kind", na.kind, "property | business")
+        ->required()
+        ->check(CLI::IsMember({"property", "business"}));
+    account_add->add_option("--name", na.name, "name")->required();
+    account_add->add_option("--address", na.civic_address, "civic address");
+    account_add->add_option("--parcel", na.parcel_id, "parcel id");
+    account_add->add_option("--ward", na.ward, "ward");
+    account_add->add_option("--property-type", na.property_type, "property type");
+    account_add->add_option("--license", na.business_license, "business license");
+    account_add->add_option("--category", na.category, "category");
+    json_flag(account_add);
+
+    // queue
+    auto* queue = app.add_subcommand("queue", "team queues and their 311 mailboxes");
+    queue->require_subcommand(1);
+    std::string q_name, q_mailbox;
+    std::optional<std::string> q_display;
+    auto* queue_add = queue->add_subcommand("add", "add a queue");
+    queue_add->add_option("--name", q_name, "queue (team) name")->required();
+    queue_add->add_option("--mailbox", q_mailbox, "its 311 mailbox address")->required();
+    queue_add->add_option("--display-name", q_display, "From display name for replies");
+    json_flag(queue_add);
+    auto* queue_list = queue->add_subcommand("list", "list queues");
+    json_flag(queue_list);
+
+    // case
+    auto* cases = app.add_subcommand("case", "inspect and manage cases");
+    cases->require_subcommand(1);
+    store::CaseFilter filter;
+    auto* case_list = cases->add_subcommand("list", "list cases");
+    case_list->add_option("--queue", filter.queue, "queue name or mailbox");
+    case_list->add_option("--status", filter.status, "active | resolved | cancelled")
+        ->check(CLI::IsMember({"active", "resolved", "cancelled"}));
+    json_flag(case_list);
+    std::string token;
+    auto* case_show = cases->add_subcommand("show", "show a case with its emails and history");
+    case_show->add_option("TOKEN", token, "case token")->required();
+    json_flag(case_show);
+    std::string resolution;
+    auto* case_resolve = cases->add_subcommand("resolve", "resolve a case");
+    case_resolve->add_option("TOKEN", token, "case token")->required();
+    case_resolve->add_option("--resolution", resolution, "resolution text")->required();
+    auto* case_reactivate = cases->add_subcommand("reactivate", "reactivate a resolved case");
+    case_reactivate->add_option("TOKEN", token, "case token")->required();
+    store::NewCase ncase;
+    std::optional<std::string> ncase_queue;
+    auto* case_add = cases->add_subcommand("add", "open a case taken by phone, walk-in or portal");
+    case_add->add_option("--customer", ncase.customer_contact_id, "customer contact id")->required();
+    case_add->add_option("--title", ncase.title, "title")->required();
+    case_add->add_option("--description", ncase.description, "description");
+    case_add->add_option("--origin", ncase.origin, "phone | walk-in | portal | email")
+        ->default_val("phone")
+        ->check(CLI::IsMember({"phone", "walk-in", "portal", "email"}));
+    case_add->add_option("--queue", ncase_queue, "queue name or mailbox");
+    case_add->add_option("--property", ncase.property_account_id, "property account id");
+    case_add->add_option("--business", ncase.business_account_id, "business account id");
+    case_add->add_option("--category", ncase.category, "category");
+    case_add->add_option("--request-type", ncase.request_type, "request type");
+    case_add->add_option("--priority", ncase.priority, "low | normal | high | urgent")
+        ->default_val("normal")
+        ->check(CLI::IsMember({"low", "normal", "high", "urgent"}));
+    json_flag(case_add);
+    store::CaseEdit edit;
+    auto* case_update = cases->add_subcommand("update", "change fields of an active case");
+    case_update->add_option("TOKEN", token, "case token")->required();
+    case_update->add_option("--title", edit.title, "title");
+    case_update->add_option("--priority", edit.priority, "low | normal | high | urgent")
+        ->check(CLI::IsMember({"low", "normal", "high", "urgent"}));
+    case_update->add_option("--category", edit.category, "category");
+    case_update->add_option("--request-type", edit.request_type, "request type");
+    case_update->add_option("--owner", edit.owner, "owning agent");
+    case_update->add_option("--property", edit.property_account_id, "property account id");
+    case_update->add_option("--business", edit.business_account_id, "business account id");
+    case_update->add_option("--anonymous", edit.anonymous, "true | false");
+    case_update->add_option("--wants-updates", edit.wants_updates, "true | false");
+    case_update->add_option("--confidential", edit.confidential, "true | false");
+
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::CallForHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::CallForAllHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::CallForVersion& e) {
+        return app.exit(e);
+    } catch (const CLI::ParseError& e) {
+        std::cerr << "casemail: " << e.what() << " (see --help)\n";
+        return exit_bad_request;
+    }
+
+    try {
+        if (*init) {
+            auto s = open_store(g, true);
+            std::cout << fmt::format("store {} ready (schema version {})\n", s.db().path(),
+                                     s.schema_version());
+            return exit_ok;
+        }
+        auto s = open_store(g, false);
+        if (*contact_add) {
+            require_address(nc.email, "email");
+            if (nc.is_guest && nc.is_registered)
+                throw BadRequest("a contact is either --guest or --registered, not both");
+            if (!nc_phone.empty()) nc.phone = nc_phone;
+            auto id = s.add_contact(nc);
+            s.record_event(actor_of(g), "contact-created", std::nullopt, id, std::nullopt,
+                           nc.is_registered ? "registered" : (nc.is_guest ? "guest" : "contact"));
+            if (json) print({{"id", id}});
+            else std::cout << fmt::format("contact {} added\n", id);
+        } else if (*contact_list) {
+            std::optional<std::string> email;
+            if (!contact_email.empty()) email = contact_email;
+            auto all = s.list_contacts(email);
+            if (json) {
+                auto arr = nlohmann::json::array();
+                for (const auto& c : all) arr.push_back(contact_json(c));
+                print(arr);
+            } else {
+                for (const auto& c : all)
+                    std::cout << fmt::format("{:>6}  {:<30} {:<32} {}{}\n", c.id, c.name, c.email,
+                                             c.is_registered ? "registered" : (c.is_guest ? "guest" : "contact"),
+                                             c.archived_at ? " (archived)" : "");
+            }
+        } else if (*account_add) {
+            auto id = s.add_account(na);
+            if (json) print({{"id", id}});
+            else std::cout << fmt::format("account {} added\n", id);
+        } else if (*queue_add) {
+            require_address(q_mailbox, "mailbox");
+            auto id = s.add_queue(q_name, q_mailbox, q_display);
+            if (json) print({{"id", id}});
+            else std::cout << fmt::format("queue {} added\n", id);
+        } else if (*queue_list) {
+            auto all = s.list_queues();
+            if (json) {
+                auto arr = nlohmann::json::array();
+                for (const auto& q : all) arr.push_back(queue_json(q));
+                print(arr);
+            } else {
+                for (const auto& q : all)
+                    std::cout << fmt::format("{:>4}  {:<24} {}\n", q.id, q.name, q.mailbox);
+            }
+        } else if (*case_list) {
+            auto all = s.list_cases(filter);
+            if (json) {
+                auto arr = nlohmann::json::array();
+                for (const auto& c : all) arr.push_back(case_summary_json(c));
+                print(arr);
+            } else {
+                for (const auto& c : all)
+                    std::cout << fmt::format("{:<18} {:<9} {:<20} {:>3} mail  {}\n", c.token,
+                                             c.status, c.queue_name.value_or("-"), c.email_count,
+                                             c.title);
+            }
+        } else if (*case_show) {
+            auto c = s.require_case(token);
+            auto emails = s.case_emails(c.id);
+            auto events = s.case_events(c.id);
+            if (json) print(case_detail_json(c, emails, events));
+            else print_case_human(c, emails, events);
+        } else if (*case_resolve) {
+            s.resolve_case(token, resolution, actor_of(g));
+            std::cout << fmt::format("case {} resolved\n", s.require_case(token).token);
+        } else if (*case_reactivate) {
+            s.reactivate_case(token, actor_of(g));
+            std::cout << fmt::format("case {} reactivated\n", s.require_case(token).token);
+        } else if (*case_add) {
+            require_contact(s, ncase.customer_contact_id);
+            require_account(s, ncase.property_account_id, "property");
+            require_account(s, ncase.business_account_id, "business");
+            if (ncase_queue) {
+                auto q = s.find_queue(*ncase_queue);
+                if (!q) throw BadRequest(fmt::format("no queue named '{}'", *ncase_queue));
+                ncase.queue_id = q->id;
+            }
+            auto c = s.create_case(ncase, actor_of(g));
+            if (json) print({{"token", c.token}, {"id", c.id}});
+            else std::cout << fmt::format("case {} created\n", c.token);
+        } else if (*case_update) {
+            require_account(s, edit.property_account_id, "property");
+            require_account(s, edit.business_account_id, "business");
+            s.edit_case(token, edit, actor_of(g));
+            std::cout << fmt::format("case {} updated\n", s.require_case(token).token);
+        }
+        return exit_ok;
+    } catch (const BadRequest& e) {
+        std::cerr << "casemail: " << mime::printable(e.what(), 1000) << '\n';
+        return exit_bad_request;
+    } catch (const store::Refused& e) {
+        std::cerr << "casemail: " << mime::printable(e.what(), 1000) << '\n';
+        return exit_bad_request;
+    } catch (const std::exception& e) {
+        std::cerr << "casemail: error: " << mime::printable(e.what(), 1000) << '\n';
+        return exit_failed;
+    }
+}
+
+}  // namespace casemail::daemon

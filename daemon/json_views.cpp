@@ -1,0 +1,98 @@
+#include "daemon/json_views.hpp"
+
+namespace casemail::daemon {
+namespace {
+
+template <class T>
+nlohmann::json opt(const std::optional<T>& v) {
+    return v ? nlohmann::json(*v) : nlohmann::json(nullptr);
+}
+
+}  // namespace
+
+nlohmann::json contact_json(const store::Contact& c) {
+    return {{"id", c.id},
+            {"name", c.name},
+            {"email", c.email},
+            {"phone", opt(c.phone)},
+            {"is_guest", c.is_guest},
+            {"is_registered", c.is_registered},
+            {"archived", c.archived_at.has_value()},
+            {"merged_into", opt(c.merged_into)},
+            {"created_at", c.created_at}};
+}
+
+nlohmann::json queue_json(const store::Queue& q) {
+    return {{"id", q.id}, {"name", q.name}, {"mailbox", q.mailbox},
+            {"display_name", opt(q.display_name)}};
+}
+
+nlohmann::json case_summary_json(const store::CaseRecord& c) {
+    return {{"token", c.token},           {"title", c.title},
+            {"status", c.status},         {"queue", opt(c.queue_name)},
+            {"customer_id", c.customer_contact_id}, {"created_at", c.created_at},
+            {"email_count", c.email_count}, {"needs_review", c.needs_review}};
+}
+
+nlohmann::json case_detail_json(const store::CaseRecord& c,
+                                const std::vector<store::EmailRecord>& emails,
+                                const std::vector<store::Event>& events) {
+    nlohmann::json j = {
+        {"token", c.token},
+        {"title", c.title},
+        {"description", c.description},
+        {"status", c.status},
+        {"origin", c.origin},
+        {"priority", c.priority},
+        {"customer_id", c.customer_contact_id},
+        {"property_account_id", opt(c.property_account_id)},
+        {"business_account_id", opt(c.business_account_id)},
+        {"queue", opt(c.queue_name)},
+        {"request_type", opt(c.request_type)},
+        {"category", opt(c.category)},
+        {"owner", opt(c.owner)},
+        {"anonymous", c.anonymous},
+        {"wants_updates", c.wants_updates},
+        {"confidential", c.confidential},
+        {"needs_review", c.needs_review},
+        {"parent_case_id", opt(c.parent_case_id)},
+        {"acknowledged_at", opt(c.acknowledged_at)},
+        {"resolved_at", opt(c.resolved_at)},
+        {"resolution", opt(c.resolution)},
+        {"created_at", c.created_at},
+        {"updated_at", c.updated_at},
+    };
+    auto& ej = j["emails"] = nlohmann::json::array();
+    for (const auto& e : emails) {
+        nlohmann::json parties = nlohmann::json::array();
+        for (const auto& p : e.parties)
+            parties.push_back({{"id", p.id},
+                               {"role", p.role},
+                               {"address", p.address},
+                               {"name", p.name},
+                               {"contact_id", opt(p.contact_id)},
+                               {"queue_id", opt(p.queue_id)},
+                               {"resolved", p.resolved},
+                               {"candidate_count", p.candidate_count}});
+        ej.push_back({{"id", e.id},
+                      {"direction", e.direction},
+                      {"message_id", opt(e.message_id)},
+                      {"subject", e.subject},
+                      {"received_at", e.received_at},
+                      {"status", e.status},
+                      {"parties", parties},
+                      {"linked_contact_ids", e.linked_contact_ids}});
+    }
+    auto& vj = j["events"] = nlohmann::json::array();
+    for (const auto& ev : events)
+        vj.push_back({{"at", ev.at}, {"actor", ev.actor}, {"kind", ev.kind},
+                      {"detail", ev.detail}, {"contact_id", opt(ev.contact_id)},
+                      {"email_id", opt(ev.email_id)}});
+    return j;
+}
+
+std::string dump(const nlohmann::json& j) {
+    return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+}  // namespace casemail::daemon

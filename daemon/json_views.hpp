@@ -1,0 +1,21 @@
+// JSON shapes of the CLI's listings. Field names here are a public interface: scripts and the
+// tests depend on them, so rename nothing without a note in the README.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include "store/store.hpp"
+
+namespace casemail::daemon {
+
+nlohmann::json contact_json(const store::Contact& c);
+nlohmann::json queue_json(const store::Queue& q);
+nlohmann::json case_summary_json(const store::CaseRecord& c);
+nlohmann::json case_detail_json(const store::CaseRecord& c,
+                                const std::vector<store::EmailRecord>& emails,
+                                const std::vector<store::Event>& events);
+
+// Serialises for output. Invalid UTF-8 from mail is replaced (U+FFFD), never an exception.
+std::string dump(const nlohmann::json& j);
+
+}  // namespace casemail::daemon

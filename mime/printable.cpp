@@ -1,0 +1,23 @@
+#include "mime/printable.hpp"
+
+namespace casemail::mime {
+
+std::string printable(std::string_view text, std::size_t max_bytes) {
+    std::string out;
+    out.reserve(std::min(text.size(), max_bytes) + 3);
+    for (char ch : text) {
+        if (out.size() >= max_bytes) {
+            // Do not end inside a UTF-8 sequence.
+            while (!out.empty() && (static_cast<unsigned char>(out.back()) & 0xC0) == 0x80)
+                out.pop_back();
+            if (!out.empty() && static_cast<unsigned char>(out.back()) >= 0xC0) out.pop_back();
+            out += "...";
+            return out;
+        }
+        auto c = static_cast<unsigned char>(ch);
+        out += (c < 0x20 || c == 0x7f) ? '?' : ch;
+    }
+    return out;
+}
+
+}  // namespace casemail::mime

@@ -1,0 +1,13 @@
+// printable(): untrusted text made safe for one log or error line (after Postfix's printable()).
+// Control characters (CR, LF, TAB, ESC, NUL, DEL...) become '?', so a hostile header cannot
+// forge log lines or terminal escapes. Long text is cut at `max_bytes` with "...".
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace casemail::mime {
+
+std::string printable(std::string_view text, std::size_t max_bytes = 200);
+
+}  // namespace casemail::mime

@@ -1,0 +1,199 @@
+#include "store/database.hpp"
+
+#include <filesystem>
+#include <fmt/format.h>
+#include <sqlite3.h>
+
+namespace casemail::store {
+namespace {
+
+[[noreturn]] void throw_sqlite(sqlite3* db, int rc, std::string_view context) {
+    std::string msg = fmt::format("{}: {}", context, db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+    if ((rc & 0xff) == SQLITE_CONSTRAINT) throw ConstraintError(rc, msg);
+    throw Error(rc, msg);
+}
+
+}  // namespace
+
+void Statement::Finalizer::operator()(sqlite3_stmt* s) const noexcept { sqlite3_finalize(s); }
+
+Statement::Statement(sqlite3* db, std::string_view sql) : db_(db) {
+    sqlite3_stmt* raw = nullptr;
+    int rc = sqlite3_prepare_v3(db, sql.data(), static_cast<int>(sql.size()),
+                                SQLITE_PREPARE_PERSISTENT, &raw, nullptr);
+    stmt_.reset(raw);
+    if (rc != SQLITE_OK) throw_sqlite(db, rc, fmt::format("prepare '{}'", sql.substr(0, 60)));
+}
+
+Statement& Statement::bind(int index, std::int64_t value) {
+    int rc = sqlite3_bind_int64(stmt_.get(), index, value);
+    if (rc != SQLITE_OK) throw_sqlite(db_, rc, "bind");
+    return *this;
+}
+
+Statement& Statement::bind(int index, std::string_view value) {
+    int rc = sqlite3_bind_text64(stmt_.get(), index, value.data(), value.size(), SQLITE_TRANSIENT,
+                                 SQLITE_UTF8);
+    if (rc != SQLITE_OK) throw_sqlite(db_, rc, "bind");
+    return *this;
+}
+
+Statement& Statement::bind(int index, std::span<const unsigned char> blob) {
+    int rc = sqlite3_bind_blob64(stmt_.get(), index, blob.data(), blob.size(), SQLITE_TRANSIENT);
+    if (rc != SQLITE_OK) throw_sqlite(db_, rc, "bind");
+    return *this;
+}
+
+Statement& Statement::bind(int index, std::nullopt_t) {
+    int rc = sqlite3_bind_null(stmt_.get(), index);
+    if (rc != SQLITE_OK) throw_sqlite(db_, rc, "bind");
+    return *this;
+}
+
+bool Statement::step() {
+    int rc = sqlite3_step(stmt_.get());
+    if (rc == SQLITE_ROW) return true;
+    if (rc == SQLITE_DONE) return false;
+    // sqlite3_step's rc is generic for some errors; the extended code is on the connection.
+    throw_sqlite(db_, sqlite3_extended_errcode(db_), "step");
+}
+
+void Statement::run() {
+    while (step()) {
+    }
+}
+
+void Statement::reset() {
+    sqlite3_reset(stmt_.get());
+    sqlite3_clear_bindings(stmt_.get());
+}
+
+bool Statement::is_null(int column) const {
+    return sqlite3_column_type(stmt_.get(), column) == SQLITE_NULL;
+}
+
+std::int64_t Statement::int64(int column) const { return sqlite3_column_int64(stmt_.get(), column); }
+
+std::string Statement::text(int column) const {
+    auto p = sqlite3_column_text(stmt_.get(), column);
+    int n = sqlite3_column_bytes(stmt_.get(), column);
+    return p ? std::string(reinterpret_cast<const char*>(p), static_cast<std::size_t>(n)) : std::string();
+}
+
+std::optional<std::string> Statement::opt_text(int column) const {
+    if (is_null(column)) return std::nullopt;
+    return text(column);
+}
+
+std::optional<std::int64_t> Statement::opt_int64(int column) const {
+    if (is_null(column)) return std::nullopt;
+    return int64(column);
+}
+
+std::vector<unsigned char> Statement::blob(int column) const {
+    auto p = static_cast<const unsigned char*>(sqlite3_column_blob(stmt_.get(), column));
+    int n = sqlite3_column_bytes(stmt_.get(), column);
+    return p ? std::vector<unsigned char>(p, p + n) : std::vector<unsigned char>();
+}
+
+void Database::Closer::operator()(sqlite3* db) const noexcept { sqlite3_close_v2(db); }
+
+Database Database::open(const std::string& path, const OpenOptions& options) {
+    if (path != ":memory:" && !path.starts_with("file:")) {
+        auto dir = std::filesystem::path(path).parent_path();
+        std::error_code ec;
+        if (!dir.empty() && !std::filesystem::is_directory(dir, ec))
+            throw Error(SQLITE_CANTOPEN,
+                        fmt::format("cannot open store '{}': directory '{}' does not exist", path,
+                                    dir.string()));
+        if (!options.create && !std::filesystem::exists(path, ec))
+            throw Error(SQLITE_CANTOPEN,
+                        fmt::format("store '{}' does not exist (run 'casemail init')", path));
+    }
+    Database d;
+    d.path_ = path;
+    sqlite3* raw = nullptr;
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX;
+    if (options.create) flags |= SQLITE_OPEN_CREATE;
+    int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
+    d.db_.reset(raw);
+    if (rc != SQLITE_OK)
+        throw Error(rc, fmt::format("cannot open store '{}': {}", path,
+                                    raw ? sqlite3_errmsg(raw) : sqlite3_errstr(rc)));
+    sqlite3_extended_result_codes(raw, 1);
+    sqlite3_busy_timeout(raw, options.busy_timeout_ms);
+    d.exec("PRAGMA foreign_keys = ON");
+    if (path != ":memory:") {
+        Statement wal(raw, "PRAGMA journal_mode = WAL");
+        if (!wal.step() || wal.text(0) != "wal")
+            throw Error(SQLITE_ERROR, fmt::format("store '{}': cannot enable WAL mode", path));
+    }
+    d.exec(options.durability == Durability::full ? "PRAGMA synchronous = FULL"
+                                                  : "PRAGMA synchronous = NORMAL");
+    return d;
+}
+
+void Database::exec(std::string_view sql) {
+    std::string s(sql);
+    char* err = nullptr;
+    int rc = sqlite3_exec(db_.get(), s.c_str(), nullptr, nullptr, &err);
+    if (rc != SQLITE_OK) {
+        std::string msg = err ? err : sqlite3_errstr(rc);
+        sqlite3_free(err);
+        int ext = sqlite3_extended_errcode(db_.get());
+        if ((ext & 0xff) == SQLITE_CONSTRAINT) throw ConstraintError(ext, msg);
+        throw Error(ext, msg);
+    }
+}
+
+Statement Database::prepare(std::string_view sql) { return Statement(db_.get(), sql); }
+
+Statement& Database::cached(const std::string& sql) {
+    auto it = cache_.find(sql);
+    if (it == cache_.end())
+        it = cache_.emplace(sql, std::make_unique<Statement>(db_.get(), sql)).first;
+    it->second->reset();
+    return *it->second;
+}
+
+std::int64_t Database::last_insert_rowid() const { return sqlite3_last_insert_rowid(db_.get()); }
+int Database::changes() const { return sqlite3_changes(db_.get()); }
+bool Database::in_transaction() const { return sqlite3_get_autocommit(db_.get()) == 0; }
+
+Transaction::Transaction(Database& db) : db_(db) { db_.exec("BEGIN IMMEDIATE"); }
+
+Transaction::~Transaction() {
+    if (!done_) {
+        try {
+            db_.exec("ROLLBACK");
+        } catch (...) {
+            // A failed rollback leaves SQLite to roll back on close; nothing more to do here.
+        }
+    }
+}
+
+void Transaction::commit() {
+    db_.exec("COMMIT");
+    done_ = true;
+}
+
+Savepoint::Savepoint(Database& db, std::string name) : db_(db), name_(std::move(name)) {
+    db_.exec("SAVEPOINT " + name_);
+}
+
+Savepoint::~Savepoint() {
+    if (!done_) {
+        try {
+            db_.exec("ROLLBACK TO " + name_);
+            db_.exec("RELEASE " + name_);
+        } catch (...) {
+        }
+    }
+}
+
+void Savepoint::release() {
+    db_.exec("RELEASE " + name_);
+    done_ = true;
+}
+
+}  // namespace casemail::store

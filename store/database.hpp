@@ -1,0 +1,155 @@
+// RAII over SQLite: Database (connection), Statement (prepared statement), Transaction and
+// Savepoint guards. <sqlite3.h> stays out of this header.
+//
+// Errors: every SQLite failure throws store::Error carrying the SQLite code and message — these
+// are environment failures (disk full, busy, corrupt), caught at the I/O edge. Constraint
+// violations throw store::ConstraintError so callers can turn a UNIQUE hit into "duplicate".
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+namespace casemail::store {
+
+class Error : public std::runtime_error {
+public:
+    Error(int code, const std::string& what) : std::runtime_error(what), code_(code) {}
+    int code() const noexcept { return code_; }
+
+private:
+    int code_;
+};
+
+class ConstraintError : public Error {
+public:
+    using Error::Error;
+};
+
+class Statement {
+public:
+    Statement(sqlite3* db, std::string_view sql);
+
+    Statement& bind(int index, std::int64_t value);
+    Statement& bind(int index, int value) { return bind(index, static_cast<std::int64_t>(value)); }
+    Statement& bind(int index, bool value) { return bind(index, static_cast<std::int64_t>(value)); }
+    Statement& bind(int index, std::string_view value);
+    Statement& bind(int index, const char* value) { return bind(index, std::string_view(value)); }
+    Statement& bind(int index, const std::string& value) { return bind(index, std::string_view(value)); }
+    Statement& bind(int index, std::span<const unsigned char> blob);
+    Statement& bind(int index, std::nullopt_t);
+    template <class T>
+    Statement& bind(int index, const std::optional<T>& value) {
+        return value ? bind(index, *value) : bind(index, std::nullopt);
+    }
+
+    // Binds arguments to ?1, ?2, ... in order.
+    template <class... Args>
+    Statement& bind_all(const Args&... args) {
+        int i = 0;
+        (bind(++i, args), ...);
+        return *this;
+    }
+
+    // Advances; true when a row is available. Throws on error.
+    bool step();
+    // Runs to completion (for statements without rows).
+    void run();
+    void reset();
+
+    bool is_null(int column) const;
+    std::int64_t int64(int column) const;
+    std::string text(int column) const;
+    std::optional<std::string> opt_text(int column) const;
+    std::optional<std::int64_t> opt_int64(int column) const;
+    std::vector<unsigned char> blob(int column) const;
+
+private:
+    struct Finalizer {
+        void operator()(sqlite3_stmt* s) const noexcept;
+    };
+    sqlite3* db_;
+    std::unique_ptr<sqlite3_stmt, Finalizer> stmt_;
+};
+
+enum class Durability {
+    full,    // synchronous=FULL: an acknowledgement (IMAP move, SMTP 250) may depend on the commit
+    normal,  // synchronous=NORMAL: read-mostly tools
+};
+
+struct OpenOptions {
+    bool create = true;
+    Durability durability = Durability::full;
+    int busy_timeout_ms = 5000;
+};
+
+class Database {
+public:
+    // Opens (creating when allowed) in WAL mode with foreign keys on. Throws Error with a
+    // message that names the path, and the missing directory when that is the cause.
+    static Database open(const std::string& path, const OpenOptions& options = {});
+
+    Database(Database&&) noexcept = default;
+    Database& operator=(Database&&) noexcept = default;
+    ~Database() = default;
+
+    void exec(std::string_view sql);
+    Statement prepare(std::string_view sql);
+    // A prepared statement kept for the life of the connection, reset and unbound. Do not hold
+    // two references to the same SQL at once.
+    Statement& cached(const std::string& sql);
+
+    std::int64_t last_insert_rowid() const;
+    int changes() const;
+    bool in_transaction() const;
+    const std::string& path() const { return path_; }
+
+private:
+    struct Closer {
+        void operator()(sqlite3* db) const noexcept;
+    };
+    Database() = default;
+    std::unique_ptr<sqlite3, Closer> db_;  // declared first: destroyed after the statements
+    std::unordered_map<std::string, std::unique_ptr<Statement>> cache_;
+    std::string path_;
+};
+
+// BEGIN IMMEDIATE ... COMMIT; rolls back in the destructor unless commit() ran.
+class Transaction {
+public:
+    explicit Transaction(Database& db);
+    Transaction(const Transaction&) = delete;
+    Transaction& operator=(const Transaction&) = delete;
+    ~Transaction();
+    void commit();
+
+private:
+    Database& db_;
+    bool done_ = false;
+};
+
+// SAVEPOINT usable inside or outside a transaction; rolled back unless release() ran.
+class Savepoint {
+public:
+    Savepoint(Database& db, std::string name);
+    Savepoint(const Savepoint&) = delete;
+    Savepoint& operator=(const Savepoint&) = delete;
+    ~Savepoint();
+    void release();
+
+private:
+    Database& db_;
+    std::string name_;
+    bool done_ = false;
+};
+
+}  // namespace casemail::store

@@ -1,0 +1,225 @@
+#include "store/migrations.hpp"
+
+#include <fmt/format.h>
+
+#include "store/database.hpp"
+
+namespace casemail::store {
+namespace {
+
+// Timestamps are ISO 8601 UTC text ("2026-11-22T10:35:00Z"): sortable, readable in sqlite3.
+constexpr std::string_view migration_1 = R"sql(
+CREATE TABLE contact (
+    id            INTEGER PRIMARY KEY,
+    full_name     TEXT    NOT NULL DEFAULT '',
+    email         TEXT,                        -- as given
+    email_norm    TEXT,                        -- lower-cased, for lookup
+    phone         TEXT,
+    is_guest      INTEGER NOT NULL DEFAULT 0 CHECK (is_guest IN (0, 1)),
+    is_registered INTEGER NOT NULL DEFAULT 0 CHECK (is_registered IN (0, 1)),
+    archived_at   TEXT,
+    merged_into   INTEGER REFERENCES contact(id),
+    created_at    TEXT    NOT NULL,
+    CHECK (NOT (is_guest = 1 AND is_registered = 1)),
+    CHECK (merged_into IS NULL OR merged_into <> id)
+);
+-- Many contacts may share one address: deliberately not UNIQUE.
+CREATE INDEX contact_email_norm ON contact(email_norm);
+
+CREATE TABLE account (
+    id               INTEGER PRIMARY KEY,
+    kind             TEXT NOT NULL CHECK (kind IN ('property', 'business')),
+    name             TEXT NOT NULL,
+    civic_address    TEXT,
+    parcel_id        TEXT,
+    ward             TEXT,
+    property_type    TEXT,
+    business_license TEXT,
+    category         TEXT,
+    created_at       TEXT NOT NULL
+);
+
+CREATE TABLE queue (
+    id           INTEGER PRIMARY KEY,
+    name         TEXT NOT NULL UNIQUE,
+    mailbox      TEXT NOT NULL,
+    mailbox_norm TEXT NOT NULL UNIQUE,
+    display_name TEXT,
+    created_at   TEXT NOT NULL
+);
+
+CREATE TABLE sequence (
+    name  TEXT PRIMARY KEY,
+    value INTEGER NOT NULL
+) WITHOUT ROWID;
+INSERT INTO sequence(name, value) VALUES ('case_token', 0);
+
+CREATE TABLE "case" (
+    id                  INTEGER PRIMARY KEY,
+    token               TEXT    NOT NULL UNIQUE,
+    token_sequence      INTEGER NOT NULL UNIQUE,
+    title               TEXT    NOT NULL,
+    description         TEXT    NOT NULL DEFAULT '',
+    status              TEXT    NOT NULL DEFAULT 'active'
+                                CHECK (status IN ('active', 'resolved', 'cancelled')),
+    customer_contact_id INTEGER NOT NULL REFERENCES contact(id),
+    property_account_id INTEGER REFERENCES account(id),
+    business_account_id INTEGER REFERENCES account(id),
+    origin              TEXT    NOT NULL CHECK (origin IN ('email', 'portal', 'phone', 'walk-in')),
+    request_type        TEXT,
+    category            TEXT,
+    priority            TEXT    NOT NULL DEFAULT 'normal'
+                                CHECK (priority IN ('low', 'normal', 'high', 'urgent')),
+    queue_id            INTEGER REFERENCES queue(id),
+    owner               TEXT,
+    anonymous           INTEGER NOT NULL DEFAULT 0 CHECK (anonymous IN (0, 1)),
+    wants_updates       INTEGER NOT NULL DEFAULT 1 CHECK (wants_updates IN (0, 1)),
+    confidential        INTEGER NOT NULL DEFAULT 0 CHECK (confidential IN (0, 1)),
+    needs_review        INTEGER NOT NULL DEFAULT 0 CHECK (needs_review IN (0, 1)),
+    parent_case_id      INTEGER REFERENCES "case"(id),
+    acknowledged_at     TEXT,
+    resolved_at         TEXT,
+    resolution          TEXT,
+    created_at          TEXT    NOT NULL,
+    updated_at          TEXT    NOT NULL,
+    CHECK (status <> 'resolved' OR resolved_at IS NOT NULL)
+);
+CREATE INDEX case_queue_status ON "case"(queue_id, status);
+CREATE INDEX case_customer ON "case"(customer_contact_id);
+
+-- An account is context, never identity: the kinds must match the column they sit in.
+CREATE TRIGGER case_account_kinds_insert BEFORE INSERT ON "case"
+WHEN (NEW.property_account_id IS NOT NULL AND
+      (SELECT kind FROM account WHERE id = NEW.property_account_id) IS NOT 'property')
+  OR (NEW.business_account_id IS NOT NULL AND
+      (SELECT kind FROM account WHERE id = NEW.business_account_id) IS NOT 'business')
+BEGIN SELECT RAISE(ABORT, 'account kind does not match its case column'); END;
+
+-- A resolved case is read-only until reactivated. Review flags and acknowledgement marks may
+-- still change (mail keeps arriving), the case's own content may not.
+CREATE TRIGGER case_resolved_read_only BEFORE UPDATE ON "case"
+WHEN OLD.status = 'resolved' AND NEW.status = 'resolved' AND (
+       NEW.title IS NOT OLD.title OR NEW.description IS NOT OLD.description
+    OR NEW.customer_contact_id IS NOT OLD.customer_contact_id
+    OR NEW.property_account_id IS NOT OLD.property_account_id
+    OR NEW.business_account_id IS NOT OLD.business_account_id
+    OR NEW.request_type IS NOT OLD.request_type OR NEW.category IS NOT OLD.category
+    OR NEW.priority IS NOT OLD.priority OR NEW.queue_id IS NOT OLD.queue_id
+    OR NEW.owner IS NOT OLD.owner OR NEW.anonymous IS NOT OLD.anonymous
+    OR NEW.wants_updates IS NOT OLD.wants_updates OR NEW.confidential IS NOT OLD.confidential
+    OR NEW.resolution IS NOT OLD.resolution OR NEW.parent_case_id IS NOT OLD.parent_case_id)
+BEGIN SELECT RAISE(ABORT, 'case is resolved: reactivate it before editing'); END;
+
+CREATE TABLE email (
+    id          INTEGER PRIMARY KEY,
+    case_id     INTEGER REFERENCES "case"(id),
+    direction   TEXT    NOT NULL CHECK (direction IN ('in', 'out')),
+    message_id  TEXT,
+    in_reply_to TEXT,                  -- ids separated by one space, without angle brackets
+    refs        TEXT,                  -- References, same form
+    subject     TEXT    NOT NULL DEFAULT '',
+    body_text   TEXT    NOT NULL DEFAULT '',
+    raw         BLOB    NOT NULL,
+    raw_sha256  TEXT    NOT NULL,
+    mailbox     TEXT,
+    received_at TEXT    NOT NULL,
+    status      TEXT    NOT NULL DEFAULT 'received'
+);
+CREATE UNIQUE INDEX email_unique_message_id ON email(direction, message_id)
+    WHERE message_id IS NOT NULL;
+CREATE UNIQUE INDEX email_unique_sha256 ON email(direction, raw_sha256)
+    WHERE message_id IS NULL;
+CREATE INDEX email_message_id ON email(message_id);
+CREATE INDEX email_case ON email(case_id);
+
+CREATE TABLE email_party (
+    id              INTEGER PRIMARY KEY,
+    email_id        INTEGER NOT NULL REFERENCES email(id) ON DELETE CASCADE,
+    role            TEXT    NOT NULL CHECK (role IN ('from', 'to', 'cc', 'bcc', 'sender', 'reply-to')),
+    display_name    TEXT    NOT NULL DEFAULT '',
+    address         TEXT    NOT NULL,
+    address_norm    TEXT    NOT NULL,
+    contact_id      INTEGER REFERENCES contact(id),
+    queue_id        INTEGER REFERENCES queue(id),
+    resolved        INTEGER NOT NULL DEFAULT 0 CHECK (resolved IN (0, 1)),
+    candidate_count INTEGER NOT NULL DEFAULT 0,
+    CHECK (resolved = 0 OR contact_id IS NOT NULL OR queue_id IS NOT NULL)
+);
+CREATE INDEX email_party_email ON email_party(email_id);
+CREATE INDEX email_party_unresolved ON email_party(resolved, candidate_count);
+
+CREATE TABLE email_contact (
+    email_id   INTEGER NOT NULL REFERENCES email(id) ON DELETE CASCADE,
+    contact_id INTEGER NOT NULL REFERENCES contact(id),
+    PRIMARY KEY (email_id, contact_id)
+) WITHOUT ROWID;
+CREATE INDEX email_contact_contact ON email_contact(contact_id);
+
+CREATE TABLE attachment_blob (
+    sha256  TEXT PRIMARY KEY,
+    content BLOB NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE attachment (
+    id           INTEGER PRIMARY KEY,
+    email_id     INTEGER NOT NULL REFERENCES email(id) ON DELETE CASCADE,
+    filename     TEXT    NOT NULL DEFAULT '',
+    content_type TEXT    NOT NULL DEFAULT 'application/octet-stream',
+    size         INTEGER NOT NULL,
+    sha256       TEXT    NOT NULL,
+    stored       INTEGER NOT NULL DEFAULT 1 CHECK (stored IN (0, 1)),   -- content in attachment_blob
+    blocked      INTEGER NOT NULL DEFAULT 0 CHECK (blocked IN (0, 1)),
+    CHECK (blocked = 0 OR stored = 0)
+);
+CREATE INDEX attachment_email ON attachment(email_id);
+
+CREATE TABLE event (
+    id         INTEGER PRIMARY KEY,
+    at         TEXT    NOT NULL,
+    actor      TEXT    NOT NULL,
+    kind       TEXT    NOT NULL,
+    case_id    INTEGER REFERENCES "case"(id),
+    contact_id INTEGER REFERENCES contact(id),
+    email_id   INTEGER REFERENCES email(id),
+    detail     TEXT    NOT NULL DEFAULT ''
+);
+CREATE INDEX event_case ON event(case_id);
+CREATE INDEX event_contact ON event(contact_id);
+)sql";
+
+}  // namespace
+
+const std::vector<Migration>& migrations() {
+    static const std::vector<Migration> all = {
+        {1, "contacts, accounts, queues, cases, emails, parties, attachments, audit log",
+         migration_1},
+    };
+    return all;
+}
+
+int migrate(Database& db) {
+    auto current = [&] {
+        auto st = db.prepare("PRAGMA user_version");
+        st.step();
+        return static_cast<int>(st.int64(0));
+    };
+    int version = current();
+    int newest = migrations().back().version;
+    if (version > newest)
+        throw Error(1, fmt::format("store '{}' has schema version {}, newer than this casemail "
+                                   "understands ({}); upgrade casemail",
+                                   db.path(), version, newest));
+    for (const auto& m : migrations()) {
+        if (m.version <= version) continue;
+        Transaction tx(db);
+        // Re-read inside the write lock: another process may have migrated meanwhile.
+        if (current() >= m.version) continue;
+        db.exec(m.sql);
+        db.exec(fmt::format("PRAGMA user_version = {}", m.version));
+        tx.commit();
+        version = m.version;
+    }
+    return version;
+}
+
+}  // namespace casemail::store

@@ -1,0 +1,219 @@
+// casemail's case store: contacts, accounts, queues, cases, emails and the audit log on SQLite.
+//
+// Contract: methods are single operations; multi-step work that must be atomic (ingesting one
+// message) runs inside a Transaction the caller opens on db(). Methods that create several rows
+// (create_case) use a savepoint so they are atomic on their own too.
+// Errors: store::Error for environment failures; store::Refused for requests the rules forbid
+// (unknown token, editing a resolved case) — its message is meant for the user as is.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "store/database.hpp"
+
+namespace casemail::store {
+
+class Refused : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+using Id = std::int64_t;
+using Clock = std::function<std::chrono::system_clock::time_point()>;
+
+// ISO 8601 UTC, second precision: "2026-11-22T10:35:00Z".
+std::string format_time(std::chrono::system_clock::time_point t);
+std::optional<std::chrono::system_clock::time_point> parse_time(const std::string& iso);
+
+struct Contact {
+    Id id = 0;
+    std::string name;
+    std::string email;
+    std::string email_norm;
+    std::optional<std::string> phone;
+    bool is_guest = false;
+    bool is_registered = false;
+    std::optional<std::string> archived_at;
+    std::optional<Id> merged_into;
+    std::string created_at;
+};
+
+struct NewContact {
+    std::string name;
+    std::string email;
+    std::optional<std::string> phone;
+    bool is_registered = false;
+    bool is_guest = false;
+};
+
+struct NewAccount {
+    std::string kind;  // "property" | "business"
+    std::string name;
+    std::optional<std::string> civic_address, parcel_id, ward, property_type, business_license,
+        category;
+};
+
+struct Account {
+    Id id = 0;
+    NewAccount fields;
+};
+
+struct Queue {
+    Id id = 0;
+    std::string name;
+    std::string mailbox;
+    std::optional<std::string> display_name;
+};
+
+struct NewCase {
+    std::string title;
+    std::string description;
+    Id customer_contact_id = 0;
+    std::string origin = "email";
+    std::optional<Id> queue_id;
+    std::optional<Id> property_account_id, business_account_id, parent_case_id;
+    std::optional<std::string> request_type, category;
+    std::string priority = "normal";
+    bool anonymous = false;
+    bool wants_updates = true;
+    bool confidential = false;
+};
+
+struct CaseRecord {
+    Id id = 0;
+    std::string token;
+    std::string title, description, status, origin, priority;
+    Id customer_contact_id = 0;
+    std::optional<Id> property_account_id, business_account_id, queue_id, parent_case_id;
+    std::optional<std::string> queue_name, request_type, category, owner;
+    bool anonymous = false, wants_updates = true, confidential = false, needs_review = false;
+    std::optional<std::string> acknowledged_at, resolved_at, resolution;
+    std::string created_at, updated_at;
+    std::int64_t email_count = 0;
+};
+
+struct CaseFilter {
+    std::optional<std::string> queue;   // queue name or mailbox
+    std::optional<std::string> status;
+};
+
+// Fields an admin may change on an active case; unset fields are left alone.
+struct CaseEdit {
+    std::optional<std::string> title, priority, category, request_type, owner;
+    std::optional<Id> property_account_id, business_account_id;
+    std::optional<bool> anonymous, wants_updates, confidential;
+};
+
+struct Party {
+    Id id = 0;
+    std::string role;  // from | to | cc | bcc | sender | reply-to
+    std::string name;
+    std::string address;
+    std::optional<Id> contact_id;
+    std::optional<Id> queue_id;
+    bool resolved = false;
+    int candidate_count = 0;
+};
+
+struct NewEmail {
+    std::optional<Id> case_id;
+    std::string direction = "in";
+    std::optional<std::string> message_id;
+    std::vector<std::string> in_reply_to, references;
+    std::string subject, body_text;
+    std::string raw;
+    std::optional<std::string> mailbox;
+    std::string status = "received";
+};
+
+struct EmailRecord {
+    Id id = 0;
+    std::optional<Id> case_id;
+    std::string direction;
+    std::optional<std::string> message_id;
+    std::string subject;
+    std::string received_at;
+    std::string status;
+    std::vector<Party> parties;
+    std::vector<Id> linked_contact_ids;
+};
+
+struct Event {
+    Id id = 0;
+    std::string at, actor, kind, detail;
+    std::optional<Id> case_id, contact_id, email_id;
+};
+
+struct StoreOptions {
+    std::string token_prefix = "311";
+    OpenOptions open;
+    Clock clock;  // defaults to the system clock; tests move time
+};
+
+class Store {
+public:
+    // Opens and migrates. Throws Error when the store cannot be opened.
+    static Store open(const std::string& path, StoreOptions options = {});
+
+    Database& db() { return db_; }
+    int schema_version() const { return schema_version_; }
+    std::chrono::system_clock::time_point now() const;
+    std::string now_text() const { return format_time(now()); }
+
+    // Contacts
+    Id add_contact(const NewContact& c);
+    std::optional<Contact> find_contact(Id id);
+    // All contacts, or those whose normalised email equals `email` (archived ones included).
+    std::vector<Contact> list_contacts(const std::optional<std::string>& email = std::nullopt);
+
+    // Accounts
+    Id add_account(const NewAccount& a);
+    std::optional<Account> find_account(Id id);
+
+    // Queues
+    Id add_queue(const std::string& name, const std::string& mailbox,
+                 const std::optional<std::string>& display_name = std::nullopt);
+    std::vector<Queue> list_queues();
+    // By name (case-sensitive) or mailbox address (normalised).
+    std::optional<Queue> find_queue(const std::string& name_or_mailbox);
+
+    // Cases
+    CaseRecord create_case(const NewCase& c, const std::string& actor);
+    std::optional<CaseRecord> find_case(const std::string& token);
+    std::optional<CaseRecord> find_case(Id id);
+    CaseRecord require_case(const std::string& token);  // Refused when unknown
+    std::vector<CaseRecord> list_cases(const CaseFilter& filter = {});
+    void resolve_case(const std::string& token, const std::string& resolution,
+                      const std::string& actor);
+    void reactivate_case(const std::string& token, const std::string& actor);
+    void edit_case(const std::string& token, const CaseEdit& edit, const std::string& actor);
+
+    // Emails. insert_email throws ConstraintError for a duplicate (direction, Message-ID) or,
+    // without a Message-ID, a duplicate (direction, sha256).
+    Id insert_email(const NewEmail& e);
+    Id add_party(Id email_id, const Party& p);
+    void link_email_contact(Id email_id, Id contact_id);
+    std::vector<EmailRecord> case_emails(Id case_id);
+
+    // Audit log
+    void record_event(const std::string& actor, const std::string& kind,
+                      std::optional<Id> case_id, std::optional<Id> contact_id,
+                      std::optional<Id> email_id, const std::string& detail);
+    std::vector<Event> case_events(Id case_id);
+
+private:
+    Store(Database db, StoreOptions options);
+    std::string draw_token();
+    CaseRecord read_case(Statement& st);
+
+    Database db_;
+    StoreOptions options_;
+    int schema_version_ = 0;
+};
+
+}  // namespace casemail::store
