@@ -1,13 +1,19 @@
 #include "daemon/cli.hpp"
 
 #include <CLI/CLI.hpp>
+#include <cerrno>
+#include <cstring>
 #include <cstdlib>
+#include <fstream>
+#include <iterator>
+#include <sstream>
 #include <fmt/format.h>
 #include <iostream>
 
 #include "daemon/config.hpp"
 #include "daemon/json_views.hpp"
 #include "mime/address.hpp"
+#include "mime/message.hpp"
 #include "mime/printable.hpp"
 #include "store/store.hpp"
 
@@ -54,6 +60,41 @@ Paths resolve_paths(const Globals& g) {
     else
         p.db = env_or("CASEMAIL_DB", "casemail.db");
     return p;
+}
+
+// Reads a whole file, or standard input for "-". Raw bytes, no newline translation.
+std::string read_input(const std::string& path) {
+    if (path == "-") {
+        std::ostringstream os;
+        os << std::cin.rdbuf();
+        return os.str();
+    }
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw BadRequest(fmt::format("cannot read '{}': {}", path, std::strerror(errno)));
+    return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+void print_message_human(const mime::ParsedMessage& m) {
+    auto list = [](const std::vector<mime::Address>& as) {
+        std::string out;
+        for (const auto& a : as)
+            out += (out.empty() ? "" : ", ") +
+                   (a.name.empty() ? a.address : fmt::format("{} <{}>", a.name, a.address));
+        return mime::printable(out, 400);
+    };
+    std::cout << "Message-ID: " << mime::printable(m.message_id) << '\n'
+              << "Subject:    " << mime::printable(m.subject, 400) << '\n'
+              << "From:       " << list(m.from) << '\n'
+              << "To:         " << list(m.to) << '\n';
+    if (!m.cc.empty()) std::cout << "Cc:         " << list(m.cc) << '\n';
+    if (m.date) std::cout << "Date:       " << store::format_time(*m.date) << '\n';
+    for (const auto* f : {&m.flags.auto_reply, &m.flags.bulk, &m.flags.bounce})
+        if (f->set) std::cout << "Flag:       " << f->trigger << '\n';
+    for (const auto& a : m.attachments)
+        std::cout << fmt::format("Attachment: {} ({}, {} bytes){}\n", mime::printable(a.filename),
+                                 a.content_type, a.size, a.tnef ? " [TNEF]" : "");
+    for (const auto& d : m.defects) std::cout << "Defect:     " << mime::printable(d) << '\n';
+    std::cout << '\n' << m.text << '\n';
 }
 
 store::Store open_store(const Globals& g, bool create) {
@@ -238,6 +279,12 @@ int run_cli(int argc, char** argv) {
     case_update->add_option("--wants-updates", edit.wants_updates, "true | false");
     case_update->add_option("--confidential", edit.confidential, "true | false");
 
+    // parse
+    std::string parse_file;
+    auto* parse = app.add_subcommand("parse", "parse one email (FILE or - for stdin) and print it");
+    parse->add_option("FILE", parse_file, "raw RFC 5322 message")->required();
+    json_flag(parse);
+
     try {
         app.parse(argc, argv);
     } catch (const CLI::CallForHelp& e) {
@@ -256,6 +303,18 @@ int run_cli(int argc, char** argv) {
             auto s = open_store(g, true);
             std::cout << fmt::format("store {} ready (schema version {})\n", s.db().path(),
                                      s.schema_version());
+            return exit_ok;
+        }
+        if (*parse) {
+            auto raw = read_input(parse_file);
+            auto parsed = mime::parse_message(raw);
+            if (!parsed) {
+                std::cerr << "casemail: cannot parse " << mime::printable(parse_file) << ": "
+                          << mime::printable(parsed.error(), 400) << '\n';
+                return exit_failed;
+            }
+            if (json) print(parsed_message_json(*parsed));
+            else print_message_human(*parsed);
             return exit_ok;
         }
         auto s = open_store(g, false);

@@ -91,6 +91,46 @@ nlohmann::json case_detail_json(const store::CaseRecord& c,
     return j;
 }
 
+nlohmann::json parsed_message_json(const mime::ParsedMessage& m) {
+    auto addresses = [](const std::vector<mime::Address>& list) {
+        auto arr = nlohmann::json::array();
+        for (const auto& a : list) arr.push_back({{"name", a.name}, {"address", a.address}});
+        return arr;
+    };
+    auto attachments = nlohmann::json::array();
+    for (const auto& a : m.attachments) {
+        nlohmann::json j = {{"filename", a.filename}, {"content_type", a.content_type},
+                            {"size", a.size},         {"sha256", a.sha256},
+                            {"inline", a.is_inline},  {"content_id", a.content_id},
+                            {"tnef", a.tnef}};
+        if (!a.nested_subject.empty() || a.content_type.starts_with("message/"))
+            j["nested_subject"] = a.nested_subject;
+        attachments.push_back(std::move(j));
+    }
+    auto flag = [](const mime::Flag& f) {
+        return f.set ? nlohmann::json(f.trigger) : nlohmann::json(false);
+    };
+    return {{"message_id", m.message_id},
+            {"subject", m.subject},
+            {"date", m.date ? nlohmann::json(store::format_time(*m.date)) : nlohmann::json(nullptr)},
+            {"from", addresses(m.from)},
+            {"sender", addresses(m.sender)},
+            {"reply_to", addresses(m.reply_to)},
+            {"to", addresses(m.to)},
+            {"cc", addresses(m.cc)},
+            {"bcc", addresses(m.bcc)},
+            {"in_reply_to", m.in_reply_to},
+            {"references", m.references},
+            {"text", m.text},
+            {"html", m.html},
+            {"attachments", attachments},
+            {"flags", {{"auto_reply", flag(m.flags.auto_reply)},
+                       {"bulk", flag(m.flags.bulk)},
+                       {"bounce", flag(m.flags.bounce)}}},
+            {"tracking", m.tracking},
+            {"defects", m.defects}};
+}
+
 std::string dump(const nlohmann::json& j) {
     return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
 }

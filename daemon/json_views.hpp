@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "mime/message.hpp"
 #include "store/store.hpp"
 
 namespace casemail::daemon {
@@ -14,6 +15,9 @@ nlohmann::json case_summary_json(const store::CaseRecord& c);
 nlohmann::json case_detail_json(const store::CaseRecord& c,
                                 const std::vector<store::EmailRecord>& emails,
                                 const std::vector<store::Event>& events);
+
+// `casemail parse --json` shape (see README).
+nlohmann::json parsed_message_json(const mime::ParsedMessage& m);
 
 // Serialises for output. Invalid UTF-8 from mail is replaced (U+FFFD), never an exception.
 std::string dump(const nlohmann::json& j);

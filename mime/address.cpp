@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstring>
+#include <optional>
 
 namespace casemail::mime {
 namespace {
@@ -98,6 +100,203 @@ bool valid_addr_spec(std::string_view address) {
     if (local.size() > 64 && local.front() != '"') return false;
     bool local_ok = local.front() == '"' ? valid_quoted_local(local) : valid_dot_atom(local);
     return local_ok && valid_domain(domain);
+}
+
+}  // namespace casemail::mime
+
+#include "mime/decode.hpp"
+#include "mime/printable.hpp"
+
+namespace casemail::mime {
+namespace {
+
+// One lexical item of an address list (RFC 5322 §3.2).
+struct Token {
+    enum Kind { atom, quoted, comment, special, angle } kind;
+    std::string text;  // for angle: the content between < and >
+};
+
+std::vector<Token> tokenize_addresses(std::string_view s, Defects& defects) {
+    std::vector<Token> out;
+    std::size_t i = 0;
+    while (i < s.size()) {
+        char c = s[i];
+        if (c == ' ' || c == '\t' || c == '\r' || c == '\n') {
+            ++i;
+        } else if (c == '"') {
+            std::string text;
+            ++i;
+            bool closed = false;
+            while (i < s.size()) {
+                char d = s[i++];
+                if (d == '\\' && i < s.size()) { text += s[i++]; continue; }
+                if (d == '"') { closed = true; break; }
+                text += d;
+            }
+            if (!closed) defects.push_back("unterminated quoted string in address");
+            out.push_back({Token::quoted, text});
+        } else if (c == '(') {
+            std::string text;
+            int depth = 0;
+            while (i < s.size()) {
+                char d = s[i++];
+                if (d == '\\' && i < s.size()) { text += s[i++]; continue; }
+                if (d == '(') { if (depth++ > 0) text += d; continue; }
+                if (d == ')') { if (--depth == 0) break; text += d; continue; }
+                text += d;
+            }
+            if (depth > 0) defects.push_back("unterminated comment in address");
+            out.push_back({Token::comment, text});
+        } else if (c == '<') {
+            auto end = s.find('>', i + 1);
+            if (end == std::string_view::npos) {
+                defects.push_back("unterminated angle address");
+                out.push_back({Token::angle, std::string(s.substr(i + 1))});
+                break;
+            }
+            out.push_back({Token::angle, std::string(s.substr(i + 1, end - i - 1))});
+            i = end + 1;
+        } else if (c == ',' || c == ';' || c == ':') {
+            out.push_back({Token::special, std::string(1, c)});
+            ++i;
+        } else {
+            auto start = i;
+            while (i < s.size() && !std::strchr(" \t\r\n\"(<,;:", s[i])) ++i;
+            if (i < s.size() && s[i] == '>') ++i;
+            out.push_back({Token::atom, std::string(s.substr(start, i - start))});
+        }
+    }
+    return out;
+}
+
+// "<@route1,@route2:user@host>" → "user@host" (RFC 5322 §4.4 obs-route).
+std::string strip_route(std::string addr) {
+    auto s = trim(addr);
+    if (!s.empty() && s.front() == '@') {
+        auto colon = s.find(':');
+        if (colon != std::string_view::npos) return std::string(trim(s.substr(colon + 1)));
+    }
+    return std::string(s);
+}
+
+std::string join_words(const std::vector<std::string>& words) {
+    std::string out;
+    for (const auto& w : words) {
+        if (!out.empty()) out += ' ';
+        out += w;
+    }
+    return out;
+}
+
+}  // namespace
+
+std::vector<Address> parse_address_list(std::string_view value, std::vector<std::string>& defects,
+                                        std::string_view fallback_charset) {
+    std::vector<Address> out;
+    auto tokens = tokenize_addresses(value, defects);
+    // Walk mailbox by mailbox; ',' ends one, ':' opens a group (its name is dropped), ';' closes.
+    std::vector<std::string> phrase;      // words before an angle address or the addr-spec
+    std::vector<std::string> comments;
+    std::optional<std::string> angle;
+    std::string bare;                     // addr-spec written without angle brackets
+    bool bare_broken = false;
+    auto finish = [&] {
+        std::string addr;
+        std::string name;
+        if (angle) {
+            addr = strip_route(*angle);
+            name = join_words(phrase);
+            if (!bare.empty()) name += (name.empty() ? "" : " ") + bare;  // stray words
+        } else if (!bare.empty() || !phrase.empty()) {
+            // "user@host", "user@host (Name)", or garbage such as "John Smith".
+            std::string candidate = bare.empty() ? join_words(phrase) : join_words(phrase) + bare;
+            if (!bare_broken && phrase.empty()) {
+                addr = bare;
+            } else if (candidate.find('@') != std::string::npos && !bare.empty() && phrase.size() <= 1 &&
+                       valid_addr_spec(candidate)) {
+                addr = candidate;  // quoted local part: "a b"@host
+            } else {
+                defects.push_back("unparseable address: " + printable(candidate, 80));
+            }
+            if (!comments.empty()) name = join_words(comments);
+        }
+        if (!addr.empty() && !angle && !valid_addr_spec(addr)) {
+            defects.push_back("unparseable address: " + printable(addr, 80));
+            addr.clear();
+        }
+        if (!addr.empty()) {
+            auto at = addr.rfind('@');
+            if (at == std::string::npos || at == 0 || at + 1 == addr.size()) {
+                defects.push_back("unparseable address: " + printable(addr, 80));
+                addr.clear();
+            } else if (!valid_addr_spec(addr)) {
+                defects.push_back("invalid address kept: " + printable(addr, 80));
+            }
+        }
+        if (!addr.empty()) {
+            if (name.empty() && angle && !comments.empty()) name = join_words(comments);
+            name = decode_header_text(name, defects, fallback_charset);
+            if (out.size() < max_addresses_per_header)
+                out.push_back({std::string(trim(name)), addr});
+            else if (out.size() == max_addresses_per_header)
+                defects.push_back("too many addresses in one header; rest ignored");
+        } else if (angle && angle->empty()) {
+            // "<>" — the null reverse-path; not an address.
+        }
+        phrase.clear();
+        comments.clear();
+        angle.reset();
+        bare.clear();
+        bare_broken = false;
+    };
+    for (std::size_t k = 0; k < tokens.size(); ++k) {
+        const auto& t = tokens[k];
+        switch (t.kind) {
+            case Token::quoted:
+                if (!bare.empty() && bare.back() == '@') {
+                    bare += t.text;
+                } else if (k + 1 < tokens.size() && tokens[k + 1].kind == Token::atom &&
+                           tokens[k + 1].text.front() == '@' && !angle) {
+                    bare += "\"" + t.text + "\"";  // "quoted local"@domain
+                } else {
+                    phrase.push_back(t.text);
+                }
+                break;
+            case Token::atom:
+                if (angle) {
+                    bare += (bare.empty() ? "" : " ") + t.text;
+                } else if (t.text.find('@') != std::string::npos || (!bare.empty() && bare.back() == '@')) {
+                    if (!bare.empty() && bare.back() != '@' && t.text.front() != '@') {
+                        phrase.push_back(bare);
+                        bare_broken = true;
+                    }
+                    bare += t.text;
+                } else {
+                    if (!bare.empty()) bare_broken = true;
+                    phrase.push_back(t.text);
+                }
+                break;
+            case Token::comment:
+                comments.push_back(t.text);
+                break;
+            case Token::angle:
+                if (angle) defects.push_back("two angle addresses in one mailbox");
+                else angle = t.text;
+                break;
+            case Token::special:
+                if (t.text == ":") {
+                    // group name, or part of an obs-route outside brackets: drop the phrase
+                    phrase.clear();
+                    comments.clear();
+                    bare.clear();
+                } else {
+                    finish();
+                }
+                break;
+        }
+    }
+    finish();
+    return out;
 }
 
 }  // namespace casemail::mime

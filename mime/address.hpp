@@ -19,3 +19,26 @@ std::string normalize_address(std::string_view address);
 bool valid_addr_spec(std::string_view address);
 
 }  // namespace casemail::mime
+
+#include <vector>
+
+namespace casemail::mime {
+
+struct Address {
+    std::string name;     // display name, decoded to UTF-8 ("" when none)
+    std::string address;  // addr-spec as written (route removed), "" never
+    bool operator==(const Address&) const = default;
+};
+
+// Limits for one address header; past them the rest is ignored with a defect.
+inline constexpr std::size_t max_addresses_per_header = 1000;
+
+// Parses an RFC 5322 address-list (From/To/Cc/Bcc/Reply-To/Sender value, unfolded).
+// Handles display names with quoted commas, comments (also "addr (Name)" as a name), group
+// syntax ("Undisclosed recipients:;"), obsolete routes ("<@a,@b:user@host>"), RFC 2047 words
+// in names, and UTF-8 addresses. Anything that is not an address is reported in `defects`
+// ("unparseable address: ...") and skipped; the function never fails.
+std::vector<Address> parse_address_list(std::string_view value, std::vector<std::string>& defects,
+                                        std::string_view fallback_charset = "windows-1252");
+
+}  // namespace casemail::mime

@@ -1,0 +1,439 @@
+#include <mimetic/mimetic.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cstring>
+#include <fmt/format.h>
+#include <sstream>
+#include <unordered_set>
+
+#include "mime/decode.hpp"
+#include "mime/digest.hpp"
+#include "mime/message.hpp"
+#include "mime/printable.hpp"
+#include "mime/text.hpp"
+
+namespace casemail::mime {
+namespace {
+
+std::string lower(std::string_view s) {
+    std::string out(s);
+    for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return out;
+}
+
+bool iequals(std::string_view a, std::string_view b) {
+    if (a.size() != b.size()) return false;
+    for (std::size_t i = 0; i < a.size(); ++i)
+        if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i])))
+            return false;
+    return true;
+}
+
+std::string_view trim(std::string_view s) {
+    while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
+    while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
+    return s;
+}
+
+void add_defect(Defects& defects, std::string d) {
+    if (defects.size() < 64 && std::find(defects.begin(), defects.end(), d) == defects.end())
+        defects.push_back(std::move(d));
+}
+
+// Header fields of one entity as (name, value) pairs.
+std::vector<Header> fields_of(const mimetic::MimeEntity& e) {
+    std::vector<Header> out;
+    for (const auto& f : e.header())
+        out.push_back({std::string(f.name().c_str(), f.name().size()), f.value()});
+    return out;
+}
+
+const Header* find_field(const std::vector<Header>& fields, std::string_view name) {
+    for (const auto& f : fields)
+        if (iequals(f.name, name)) return &f;
+    return nullptr;
+}
+
+std::string field_value(const std::vector<Header>& fields, std::string_view name) {
+    const Header* f = find_field(fields, name);
+    return f ? f->value : std::string();
+}
+
+// Line-level pre-scan, before mimetic allocates anything: bounds the entity count so that a
+// 40 MB message of boundary lines cannot become millions of objects.
+struct PreScan {
+    std::size_t content_type_lines = 0;
+    std::size_t dash_lines = 0;
+};
+
+PreScan prescan(std::string_view raw) {
+    PreScan p;
+    std::size_t i = 0;
+    while (i < raw.size()) {
+        if (raw[i] == '-' && i + 1 < raw.size() && raw[i + 1] == '-') ++p.dash_lines;
+        else if ((raw[i] == 'c' || raw[i] == 'C') && raw.size() - i > 13 && iequals(raw.substr(i, 13), "content-type:"))
+            ++p.content_type_lines;
+        auto nl = raw.find('\n', i);
+        if (nl == std::string_view::npos) break;
+        i = nl + 1;
+    }
+    return p;
+}
+
+// Lines of `raw` that start with "--" followed by one of the declared boundaries.
+std::size_t count_boundary_lines(std::string_view raw, const std::unordered_set<std::string>& prefixes,
+                                 std::size_t prefix_len) {
+    std::size_t n = 0, i = 0;
+    while (i < raw.size()) {
+        if (raw.compare(i, 2, "--") == 0) {
+            for (std::size_t len = 1; len <= prefix_len && i + 2 + len <= raw.size(); ++len)
+                if (prefixes.count(std::string(raw.substr(i + 2, len)))) { ++n; break; }
+        }
+        auto nl = raw.find('\n', i);
+        if (nl == std::string_view::npos) break;
+        i = nl + 1;
+    }
+    return n;
+}
+
+std::unordered_set<std::string> declared_boundary_prefixes(std::string_view raw, std::size_t prefix_len) {
+    std::unordered_set<std::string> out;
+    std::size_t i = 0;
+    while ((i = raw.find("oundary", i)) != std::string_view::npos) {
+        i += 7;
+        std::size_t k = i;
+        while (k < raw.size() && (raw[k] == ' ' || raw[k] == '=' || raw[k] == '"')) ++k;
+        std::size_t e = k;
+        while (e < raw.size() && e - k < prefix_len && raw[e] != '"' && raw[e] != ';' && raw[e] != '\r' && raw[e] != '\n') ++e;
+        if (e > k) out.insert(std::string(raw.substr(k, e - k)));
+    }
+    return out;
+}
+
+struct Walk {
+    const Limits& limits;
+    ParsedMessage& msg;
+    std::string_view raw;
+    std::string fallback_charset;
+    std::vector<std::string> plain_parts;
+    std::size_t entities = 0;
+    std::size_t max_seen_depth = 0;
+    std::optional<std::string> limit_error;
+};
+
+void check_limits(const mimetic::MimeEntity& e, std::size_t depth, Walk& w) {
+    if (w.limit_error) return;
+    ++w.entities;
+    w.max_seen_depth = std::max(w.max_seen_depth, depth);
+    if (depth > w.limits.max_depth) {
+        w.limit_error = fmt::format("MIME nesting deeper than the limit of {}", w.limits.max_depth);
+        return;
+    }
+    if (w.entities > w.limits.max_parts) {
+        w.limit_error = fmt::format("more than {} MIME parts", w.limits.max_parts);
+        return;
+    }
+    if (e.header().size() > w.limits.max_headers) {
+        w.limit_error = fmt::format("{} header fields in one part, limit {}", e.header().size(), w.limits.max_headers);
+        return;
+    }
+    for (const auto& f : e.header()) {
+        if (f.name().size() + f.value().size() > w.limits.max_header_bytes) {
+            w.limit_error = fmt::format("header field '{}' longer than the limit of {} bytes",
+                                        printable(std::string(f.name().c_str()), 40), w.limits.max_header_bytes);
+            return;
+        }
+    }
+    for (const auto* child : e.body().parts()) check_limits(*child, depth + 1, w);
+}
+
+std::string crlf_to_lf(std::string s) {
+    std::string out;
+    out.reserve(s.size());
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        if (s[i] == '\r') {
+            out += '\n';
+            if (i + 1 < s.size() && s[i + 1] == '\n') ++i;
+        } else {
+            out += s[i];
+        }
+    }
+    return out;
+}
+
+std::string strip_angle(std::string_view s) {
+    s = trim(s);
+    if (s.size() >= 2 && s.front() == '<' && s.back() == '>') s = s.substr(1, s.size() - 2);
+    return std::string(trim(s));
+}
+
+void visit(const mimetic::MimeEntity& e, Walk& w, std::string_view parent_type) {
+    auto fields = fields_of(e);
+    auto& defects = w.msg.defects;
+    std::string ct_raw = field_value(fields, "Content-Type");
+    HeaderParams ct = parse_header_params(ct_raw, defects);
+    // mimetic re-serialises Content-Type: "garbage" arrives here as "garbage/".
+    auto slash = ct.value.find('/');
+    if (slash == std::string::npos || slash == 0 || slash + 1 == ct.value.size()) {
+        if (!ct_raw.empty()) add_defect(defects, "malformed Content-Type taken as text/plain");
+        ct.value = parent_type == "multipart/digest" ? "message/rfc822" : "text/plain";
+    }
+    const auto& parts = e.body().parts();
+
+    if (ct.value.starts_with("multipart/")) {
+        std::string boundary = ct.param("boundary");
+        if (boundary.empty()) add_defect(defects, "multipart without a boundary");
+        if (parts.empty()) {
+            // Boundary never found: mimetic left everything in the preamble. Keep it as text.
+            add_defect(defects, "multipart boundary never found; body kept as text");
+            std::string body = e.body().preamble();
+            if (!trim(body).empty()) w.plain_parts.push_back(crlf_to_lf(to_utf8(body, ct.param("charset"), defects)));
+            return;
+        }
+        if (!boundary.empty() && w.raw.find("--" + boundary + "--") == std::string_view::npos)
+            add_defect(defects, "missing final MIME boundary");
+        for (const auto* child : parts) visit(*child, w, ct.value);
+        return;
+    }
+
+    std::string disposition_raw = field_value(fields, "Content-Disposition");
+    HeaderParams disp = parse_header_params(disposition_raw, defects);
+    std::string filename = disp.param("filename");
+    if (filename.empty()) filename = ct.param("name");
+    std::string content_id = strip_angle(field_value(fields, "Content-ID"));
+
+    if (ct.value == "message/rfc822" || ct.value == "message/global") {
+        Attachment a;
+        a.content_type = ct.value;
+        a.filename = filename;
+        if (!parts.empty()) {
+            std::ostringstream os;
+            os << *parts.front();
+            a.data = os.str();
+            auto inner = fields_of(*parts.front());
+            a.nested_subject = decode_header_text(trim(field_value(inner, "Subject")), defects, w.fallback_charset);
+        } else {
+            // Not parsed as a child (e.g. a multipart/digest part without Content-Type):
+            // read just its header to name it.
+            a.data = decode_transfer(e.body(), field_value(fields, "Content-Transfer-Encoding"), defects);
+            mimetic::MimeEntity inner;
+            inner.load(a.data.begin(), a.data.end(), mimetic::imBody | mimetic::imChildParts);
+            a.nested_subject = decode_header_text(trim(field_value(fields_of(inner), "Subject")), defects,
+                                                  w.fallback_charset);
+        }
+        if (a.filename.empty()) a.filename = (a.nested_subject.empty() ? "message" : a.nested_subject) + ".eml";
+        a.size = a.data.size();
+        a.sha256 = sha256_hex(a.data);
+        a.is_inline = disp.value == "inline";
+        a.content_id = content_id;
+        w.msg.attachments.push_back(std::move(a));
+        return;
+    }
+
+    std::string decoded = decode_transfer(e.body(), field_value(fields, "Content-Transfer-Encoding"), defects);
+    bool is_text_body = (ct.value == "text/plain" || ct.value == "text/html") && filename.empty() &&
+                        disp.value != "attachment";
+    if (is_text_body) {
+        std::string text = to_utf8(decoded, ct.param("charset"), defects);
+        if (ct.value == "text/html") {
+            if (w.msg.html.empty()) w.msg.html = std::move(text);
+        } else {
+            w.plain_parts.push_back(crlf_to_lf(std::move(text)));
+        }
+        return;
+    }
+
+    Attachment a;
+    a.content_type = ct.value;
+    a.filename = filename;
+    a.content_id = content_id;
+    a.is_inline = disp.value == "inline" || (disp.value.empty() && !content_id.empty());
+    a.tnef = ct.value == "application/ms-tnef" || ct.value == "application/vnd.ms-tnef" ||
+             iequals(filename, "winmail.dat");
+    if (a.tnef) add_defect(defects, "Outlook TNEF (winmail.dat) attachment not decoded");
+    a.data = std::move(decoded);
+    a.size = a.data.size();
+    a.sha256 = sha256_hex(a.data);
+    w.msg.attachments.push_back(std::move(a));
+}
+
+void set_flag(Flag& f, std::string trigger) {
+    if (f.set) return;
+    f.set = true;
+    f.trigger = printable(trigger, 120);
+}
+
+void detect_flags(ParsedMessage& m) {
+    for (const auto& h : m.headers) {
+        std::string v = lower(trim(h.value));
+        if (iequals(h.name, "Auto-Submitted") && !v.empty() && v != "no")
+            set_flag(m.flags.auto_reply, "Auto-Submitted: " + std::string(trim(h.value)));
+        else if (iequals(h.name, "X-Autoreply") || iequals(h.name, "X-Autorespond"))
+            set_flag(m.flags.auto_reply, h.name + ": " + std::string(trim(h.value)));
+        else if (iequals(h.name, "Precedence")) {
+            if (v == "auto_reply") set_flag(m.flags.auto_reply, "Precedence: " + v);
+            else if (v == "bulk" || v == "junk" || v == "list") set_flag(m.flags.bulk, "Precedence: " + v);
+        } else if (iequals(h.name, "List-Id")) {
+            set_flag(m.flags.bulk, "List-Id: " + std::string(trim(h.value)));
+        } else if (iequals(h.name, "Return-Path") && (v == "<>" || v.empty())) {
+            set_flag(m.flags.bounce, "Return-Path: <>");
+        }
+    }
+    std::string ct = m.header("Content-Type").value_or("");
+    Defects ignored;
+    auto params = parse_header_params(ct, ignored);
+    if (params.value == "multipart/report" && lower(params.param("report-type")) == "delivery-status")
+        set_flag(m.flags.bounce, "Content-Type: multipart/report; report-type=delivery-status");
+    for (const auto* list : {&m.from, &m.sender}) {
+        for (const auto& a : *list) {
+            std::string local = lower(a.address.substr(0, a.address.find('@')));
+            if (local == "mailer-daemon" || local == "postmaster")
+                set_flag(m.flags.bounce, std::string(list == &m.from ? "From: " : "Sender: ") + a.address);
+        }
+    }
+}
+
+}  // namespace
+
+std::optional<std::string> ParsedMessage::header(std::string_view name) const {
+    for (const auto& h : headers)
+        if (iequals(h.name, name)) return h.value;
+    return std::nullopt;
+}
+
+std::vector<std::string> parse_message_ids(std::string_view value) {
+    std::vector<std::string> ids;
+    std::size_t i = 0;
+    while (i < value.size() && ids.size() < 500) {
+        char c = value[i];
+        if (c == '<') {
+            auto end = value.find('>', i + 1);
+            if (end == std::string_view::npos) end = value.size();
+            auto id = trim(value.substr(i + 1, end - i - 1));
+            if (!id.empty()) ids.emplace_back(id);
+            i = end + 1;
+        } else if (c == '(') {  // comment
+            auto end = value.find(')', i + 1);
+            i = end == std::string_view::npos ? value.size() : end + 1;
+        } else if (std::isspace(static_cast<unsigned char>(c)) || c == ',') {
+            ++i;
+        } else {  // bare id without brackets (obsolete, but Outlook and scripts send them)
+            auto start = i;
+            while (i < value.size() && !std::isspace(static_cast<unsigned char>(value[i])) && value[i] != ',' && value[i] != '<')
+                ++i;
+            auto id = value.substr(start, i - start);
+            if (id.find('@') != std::string_view::npos) ids.emplace_back(id);
+        }
+    }
+    return ids;
+}
+
+Result<ParsedMessage> parse_message(std::string_view raw, const Limits& limits) {
+    if (raw.size() > limits.max_message_bytes)
+        return fail(fmt::format("message of {} bytes exceeds the limit of {} bytes", raw.size(),
+                                limits.max_message_bytes));
+    ParsedMessage msg;
+    auto& defects = msg.defects;
+
+    // mbox "From " line: mimetic would take the whole mail as one body.
+    if (raw.starts_with("From ")) {
+        auto nl = raw.find('\n');
+        raw = nl == std::string_view::npos ? std::string_view() : raw.substr(nl + 1);
+        add_defect(defects, "leading mbox 'From ' line removed");
+    }
+    if (trim(raw).empty()) return fail("empty message");
+    if (raw.find('\0') != std::string_view::npos) add_defect(defects, "NUL bytes in message");
+
+    auto scan = prescan(raw);
+    if (scan.content_type_lines > limits.max_parts)
+        return fail(fmt::format("more than {} MIME parts ({} Content-Type headers)", limits.max_parts,
+                                scan.content_type_lines));
+    if (scan.dash_lines > limits.max_parts * 4) {
+        constexpr std::size_t prefix_len = 8;
+        auto prefixes = declared_boundary_prefixes(raw, prefix_len);
+        auto boundary_lines = count_boundary_lines(raw, prefixes, prefix_len);
+        if (boundary_lines > limits.max_parts * 2)
+            return fail(fmt::format("more than {} MIME parts ({} boundary lines)", limits.max_parts, boundary_lines));
+    }
+
+    // mimetic drops the last header field when the input ends inside the header, and needs a
+    // line break after the last body line to see a closing boundary.
+    std::string owned;
+    std::string_view input = raw;
+    bool has_separator = raw.find("\n\n") != std::string_view::npos || raw.find("\n\r\n") != std::string_view::npos ||
+                         raw.find("\r\r") != std::string_view::npos;
+    if (!has_separator || (raw.back() != '\n' && raw.back() != '\r')) {
+        owned.reserve(raw.size() + 4);
+        owned.assign(raw);
+        if (owned.back() != '\n' && owned.back() != '\r') owned += "\r\n";
+        if (!has_separator) {
+            owned += "\r\n";
+            add_defect(defects, "message has no body");
+        }
+        input = owned;
+    }
+    if (input.find('\r') == std::string_view::npos) add_defect(defects, "bare LF line endings");
+
+    mimetic::MimeEntity root;
+    root.load(input.begin(), input.end());
+
+    Walk w{limits, msg, input, "windows-1252", {}, 0, 0, std::nullopt};
+    check_limits(root, 0, w);
+    if (w.limit_error) return fail(*w.limit_error);
+
+    msg.headers = fields_of(root);
+    if (msg.headers.empty()) add_defect(defects, "no header fields found");
+    {
+        auto top_ct = parse_header_params(msg.header("Content-Type").value_or(""), defects);
+        auto cs = lower(top_ct.param("charset"));
+        if (!cs.empty() && cs != "utf-8" && cs != "us-ascii") w.fallback_charset = cs;
+    }
+    auto text_header = [&](std::string_view name) {
+        return decode_header_text(trim(msg.header(name).value_or("")), defects, w.fallback_charset);
+    };
+    auto address_header = [&](std::string_view name) {
+        std::vector<Address> all;
+        for (const auto& h : msg.headers)  // several To: lines happen; take them all
+            if (iequals(h.name, name)) {
+                auto some = parse_address_list(h.value, defects, w.fallback_charset);
+                all.insert(all.end(), some.begin(), some.end());
+            }
+        return all;
+    };
+
+    if (auto id = msg.header("Message-ID")) {
+        auto ids = parse_message_ids(*id);
+        if (!ids.empty()) msg.message_id = ids.front();
+        else add_defect(defects, "unreadable Message-ID");
+    }
+    if (auto v = msg.header("In-Reply-To")) msg.in_reply_to = parse_message_ids(*v);
+    if (auto v = msg.header("References")) msg.references = parse_message_ids(*v);
+    if (auto v = msg.header("Date")) {
+        msg.date = parse_rfc5322_date(*v);
+        if (!msg.date) add_defect(defects, "unreadable Date: " + printable(*v, 60));
+    }
+    msg.subject = text_header("Subject");
+    msg.from = address_header("From");
+    msg.sender = address_header("Sender");
+    msg.reply_to = address_header("Reply-To");
+    msg.to = address_header("To");
+    msg.cc = address_header("Cc");
+    msg.bcc = address_header("Bcc");
+    msg.tracking = std::string(trim(msg.header("X-311-Case").value_or("")));
+    msg.return_path = std::string(trim(msg.header("Return-Path").value_or("")));
+    if (msg.from.empty() && msg.header("From")) add_defect(defects, "From header without a usable address");
+
+    visit(root, w, "");
+    std::string text;
+    for (const auto& p : w.plain_parts) {
+        if (!text.empty()) text += "\n\n";
+        text += p;
+    }
+    if (trim(text).empty() && !msg.html.empty()) text = html_to_text(msg.html);
+    msg.text = std::move(text);
+    detect_flags(msg);
+    return msg;
+}
+
+}  // namespace casemail::mime
