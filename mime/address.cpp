@@ -200,6 +200,7 @@ std::vector<Address> parse_address_list(std::string_view value, std::vector<std:
     std::optional<std::string> angle;
     std::string bare;                     // addr-spec written without angle brackets
     bool bare_broken = false;
+    bool strip_leading_comma = false;
     auto finish = [&] {
         std::string addr;
         std::string name;
@@ -236,6 +237,11 @@ std::vector<Address> parse_address_list(std::string_view value, std::vector<std:
         if (!addr.empty()) {
             if (name.empty() && angle && !comments.empty()) name = join_words(comments);
             name = decode_header_text(name, defects, fallback_charset);
+            if (strip_leading_comma) {
+                auto n = trim(name);
+                if (!n.empty() && n.front() == ',') name = std::string(trim(n.substr(1)));
+                strip_leading_comma = false;
+            }
             if (out.size() < max_addresses_per_header)
                 out.push_back({std::string(trim(name)), addr});
             else if (out.size() == max_addresses_per_header)
@@ -280,8 +286,19 @@ std::vector<Address> parse_address_list(std::string_view value, std::vector<std:
                 comments.push_back(t.text);
                 break;
             case Token::angle:
-                if (angle) defects.push_back("two angle addresses in one mailbox");
-                else angle = t.text;
+                if (angle) {
+                    // No comma between two mailboxes. Python's email generator writes this
+                    // when it folds the separating comma into an encoded-word
+                    // ("<a@x> =?utf-8?q?=2C?= =?utf-8?b?...?= <b@y>"): the words after the
+                    // first address are the next mailbox's name.
+                    defects.push_back("missing comma between addresses");
+                    std::string next_phrase = bare;
+                    bare.clear();
+                    finish();
+                    if (!next_phrase.empty()) phrase.push_back(next_phrase);
+                    strip_leading_comma = true;
+                }
+                angle = t.text;
                 break;
             case Token::special:
                 if (t.text == ":") {

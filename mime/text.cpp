@@ -229,7 +229,10 @@ std::optional<std::chrono::system_clock::time_point> parse_rfc5322_date(std::str
     auto is_num = [](const std::string& s) {
         return !s.empty() && std::all_of(s.begin(), s.end(), [](char ch) { return std::isdigit(static_cast<unsigned char>(ch)); });
     };
-    if (w < words.size() && !is_num(words[w])) ++w;  // day name
+    static constexpr std::array<const char*, 7> days = {"mon", "tue", "wed", "thu", "fri", "sat", "sun"};
+    if (w < words.size() && words[w].size() >= 3 &&
+        std::any_of(days.begin(), days.end(), [&](const char* d) { return lower_ascii(words[w]).starts_with(d); }))
+        ++w;  // day name
     if (words.size() < w + 4) return std::nullopt;
     // day month year time [zone]; some clients write month day
     std::string d = words[w], m = words[w + 1], y = words[w + 2], t = words[w + 3];

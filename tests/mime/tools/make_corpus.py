@@ -174,6 +174,11 @@ fixture("addr_reply_to_and_sender", crlf(
     {"sender": [{"name": "Assistant", "address": "asst@city.example"}],
      "reply_to": [{"name": "Desk", "address": "desk@city.example"}]})
 
+fixture("addr_comma_inside_encoded_word", crlf(
+    'From: a@example.org\nTo: "Ann" <ann@city.example>\n =?utf-8?q?=2C?= =?utf-8?b?5bGx55SwIOWkqumDjg==?= <yamada@city.example>\nSubject: x\n\nb\n'),
+    {"to": [{"name": "Ann", "address": "ann@city.example"}, {"name": "山田 太郎", "address": "yamada@city.example"}],
+     "defects_include": ["missing comma between addresses"]})
+
 fixture("addr_quoted_local_part", crlf('From: "john smith"@example.org\nSubject: x\n\nb\n'),
         {"from": [{"name": "", "address": '"john smith"@example.org'}]})
 
