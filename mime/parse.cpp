@@ -148,17 +148,21 @@ void check_limits(const mimetic::MimeEntity& e, std::size_t depth, Walk& w) {
     for (const auto* child : e.body().parts()) check_limits(*child, depth + 1, w);
 }
 
+// CRLF and lone CR become LF. Copies runs between CRs in bulk: this is on every text body.
 std::string crlf_to_lf(std::string s) {
+    auto cr = s.find('\r');
+    if (cr == std::string::npos) return s;
     std::string out;
     out.reserve(s.size());
-    for (std::size_t i = 0; i < s.size(); ++i) {
-        if (s[i] == '\r') {
-            out += '\n';
-            if (i + 1 < s.size() && s[i + 1] == '\n') ++i;
-        } else {
-            out += s[i];
-        }
+    std::size_t start = 0;
+    while (cr != std::string::npos) {
+        out.append(s, start, cr - start);
+        out += '\n';
+        start = cr + 1;
+        if (start < s.size() && s[start] == '\n') ++start;
+        cr = s.find('\r', start);
     }
+    out.append(s, start, std::string::npos);
     return out;
 }
 
@@ -168,8 +172,11 @@ std::string strip_angle(std::string_view s) {
     return std::string(trim(s));
 }
 
-void visit(const mimetic::MimeEntity& e, Walk& w, std::string_view parent_type) {
-    auto fields = fields_of(e);
+void visit(const mimetic::MimeEntity& e, Walk& w, std::string_view parent_type,
+           const std::vector<Header>* known_fields = nullptr) {
+    std::vector<Header> own_fields;
+    if (!known_fields) own_fields = fields_of(e);
+    const auto& fields = known_fields ? *known_fields : own_fields;
     auto& defects = w.msg.defects;
     std::string ct_raw = field_value(fields, "Content-Type");
     HeaderParams ct = parse_header_params(ct_raw, defects);
@@ -266,6 +273,9 @@ void set_flag(Flag& f, std::string trigger) {
 
 void detect_flags(ParsedMessage& m) {
     for (const auto& h : m.headers) {
+        // Only the few headers below matter; skip the rest before lower-casing anything.
+        char first = static_cast<char>(std::tolower(static_cast<unsigned char>(h.name.empty() ? ' ' : h.name[0])));
+        if (first != 'a' && first != 'x' && first != 'p' && first != 'l' && first != 'r') continue;
         std::string v = lower(trim(h.value));
         if (iequals(h.name, "Auto-Submitted") && !v.empty() && v != "no")
             set_flag(m.flags.auto_reply, "Auto-Submitted: " + std::string(trim(h.value)));
@@ -424,7 +434,7 @@ Result<ParsedMessage> parse_message(std::string_view raw, const Limits& limits) 
     msg.return_path = std::string(trim(msg.header("Return-Path").value_or("")));
     if (msg.from.empty() && msg.header("From")) add_defect(defects, "From header without a usable address");
 
-    visit(root, w, "");
+    visit(root, w, "", &msg.headers);
     std::string text;
     for (const auto& p : w.plain_parts) {
         if (!text.empty()) text += "\n\n";
