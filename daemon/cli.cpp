@@ -3,7 +3,11 @@
 #include <CLI/CLI.hpp>
 #include <cerrno>
 #include <cstring>
+#include <algorithm>
+#include <chrono>
 #include <cstdlib>
+#include <filesystem>
+#include <map>
 #include <fstream>
 #include <iterator>
 #include <sstream>
@@ -15,6 +19,7 @@
 #include "mime/address.hpp"
 #include "mime/message.hpp"
 #include "mime/printable.hpp"
+#include "store/ingest.hpp"
 #include "store/store.hpp"
 
 namespace casemail::daemon {
@@ -34,7 +39,7 @@ struct Globals {
 
 struct Paths {
     std::string db;
-    std::string token_prefix = "311";
+    Config config;  // defaults when no config file is given
 };
 
 std::string env_or(const char* name, std::string fallback) {
@@ -51,7 +56,7 @@ Paths resolve_paths(const Globals& g) {
         auto loaded = load_config(config_path);
         if (!loaded) throw BadRequest(loaded.error());
         cfg = *loaded;
-        p.token_prefix = cfg->token_prefix;
+        p.config = *cfg;
     }
     if (!g.db.empty())
         p.db = g.db;
@@ -60,18 +65,6 @@ Paths resolve_paths(const Globals& g) {
     else
         p.db = env_or("CASEMAIL_DB", "casemail.db");
     return p;
-}
-
-// Reads a whole file, or standard input for "-". Raw bytes, no newline translation.
-std::string read_input(const std::string& path) {
-    if (path == "-") {
-        std::ostringstream os;
-        os << std::cin.rdbuf();
-        return os.str();
-    }
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw BadRequest(fmt::format("cannot read '{}': {}", path, std::strerror(errno)));
-    return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
 }
 
 void print_message_human(const mime::ParsedMessage& m) {
@@ -100,7 +93,7 @@ void print_message_human(const mime::ParsedMessage& m) {
 store::Store open_store(const Globals& g, bool create) {
     auto p = resolve_paths(g);
     store::StoreOptions opts;
-    opts.token_prefix = p.token_prefix;
+    opts.token_prefix = p.config.token_prefix;
     opts.open.create = create;
     try {
         return store::Store::open(p.db, opts);
@@ -114,7 +107,115 @@ std::string actor_of(const Globals& g) {
     return "cli:" + env_or("SUDO_USER", env_or("USER", "unknown"));
 }
 
+// Reads a whole file, or standard input for "-". Raw bytes, no newline translation.
+std::string read_input(const std::string& path) {
+    if (path == "-") {
+        std::ostringstream os;
+        os << std::cin.rdbuf();
+        return os.str();
+    }
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw BadRequest(fmt::format("cannot read '{}': {}", path, std::strerror(errno)));
+    return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
 void print(const nlohmann::json& j) { std::cout << dump(j) << '\n'; }
+
+store::IngestOptions ingest_options(const Config& cfg, const std::string& actor) {
+    store::IngestOptions o;
+    o.rules.token_prefix = cfg.token_prefix;
+    o.rules.own_message_id_domain = cfg.message_id_domain;
+    o.rules.resolved_window = cfg.resolved_window;
+    o.rules.on_resolved = cfg.on_resolved;
+    o.rules.auto_ack = cfg.auto_ack;
+    o.rules.ack_limit_per_hour = cfg.ack_limit_per_hour;
+    o.limits = cfg.limits;
+    if (!cfg.blocked_extensions.empty()) o.blocked_extensions = cfg.blocked_extensions;
+    o.actor = actor;
+    return o;
+}
+
+nlohmann::json ingest_result_json(const std::string& file, const store::IngestResult& r) {
+    auto opt = [](const auto& v) { return v ? nlohmann::json(*v) : nlohmann::json(nullptr); };
+    return {{"file", file},          {"message_id", r.message_id.empty() ? nlohmann::json(nullptr) : nlohmann::json(r.message_id)},
+            {"action", r.action},    {"case", opt(r.case_token)},
+            {"customer_id", opt(r.customer_id)}, {"email_id", opt(r.email_id)},
+            {"reason", r.reason},    {"defects", r.defects}};
+}
+
+// FILE arguments: files, directories (their regular files, sorted), or "-" for stdin.
+std::vector<std::string> expand_inputs(const std::vector<std::string>& args) {
+    std::vector<std::string> out;
+    for (const auto& a : args) {
+        std::error_code ec;
+        if (a != "-" && std::filesystem::is_directory(a, ec)) {
+            std::vector<std::string> files;
+            for (const auto& entry : std::filesystem::directory_iterator(a, ec))
+                if (entry.is_regular_file(ec)) files.push_back(entry.path().string());
+            if (ec) throw BadRequest(fmt::format("cannot list '{}': {}", a, ec.message()));
+            std::sort(files.begin(), files.end());
+            out.insert(out.end(), files.begin(), files.end());
+        } else {
+            out.push_back(a);
+        }
+    }
+    return out;
+}
+
+// Runs the pipeline over `files`, `batch` messages per transaction. Results are printed only
+// after their batch commits: nothing is reported as stored before it is. Returns the exit code.
+int run_ingest(store::Store& s, const store::IngestOptions& options, const std::string& mailbox,
+               const std::vector<std::string>& files, std::size_t batch, bool json) {
+    store::Ingestor ingestor(s, options);
+    std::map<std::string, int> counts;
+    int errors = 0;
+    auto started = std::chrono::steady_clock::now();
+    std::vector<std::pair<std::string, store::IngestResult>> pending;
+    auto report = [&](const std::string& file, const store::IngestResult& r) {
+        ++counts[r.action];
+        if (json) {
+            std::cout << ingest_result_json(file, r).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
+        } else {
+            std::cout << fmt::format("{}: {}{}{} - {}\n", mime::printable(file), r.action,
+                                     r.case_token ? " " + *r.case_token : "",
+                                     r.customer_id ? fmt::format(" (customer {})", *r.customer_id) : "",
+                                     mime::printable(r.reason, 300));
+        }
+    };
+    std::size_t i = 0;
+    while (i < files.size()) {
+        store::Transaction tx(s.db());
+        for (std::size_t n = 0; n < batch && i < files.size(); ++n, ++i) {
+            const auto& file = files[i];
+            store::IngestResult r;
+            try {
+                r = ingestor.ingest(read_input(file), mailbox);
+            } catch (const store::Refused&) {
+                throw;  // no such mailbox: nothing can be ingested
+            } catch (const BadRequest& e) {
+                r.action = "error";
+                r.reason = e.what();
+                ++errors;
+            } catch (const store::Error& e) {
+                r.action = "error";  // this message rolled back; the batch goes on
+                r.reason = e.what();
+                ++errors;
+            }
+            pending.emplace_back(file, std::move(r));
+        }
+        tx.commit();
+        for (const auto& [file, r] : pending) report(file, r);
+        pending.clear();
+        std::cout.flush();
+    }
+    double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    std::cerr << fmt::format("casemail: ingested {} message(s) in {:.2f} s ({:.0f} msgs/s): {} created, {} linked, "
+                             "{} duplicate, {} ignored, {} quarantined, {} error(s)\n",
+                             files.size(), secs, secs > 0 ? files.size() / secs : 0.0, counts["created"],
+                             counts["linked"], counts["duplicate"], counts["ignored"], counts["quarantined"],
+                             errors);
+    return errors ? exit_failed : exit_ok;
+}
 
 
 void require_address(const std::string& address, const char* what) {
@@ -279,6 +380,46 @@ int run_cli(int argc, char** argv) {
     case_update->add_option("--wants-updates", edit.wants_updates, "true | false");
     case_update->add_option("--confidential", edit.confidential, "true | false");
 
+    // contact merge / archive
+    store::Id merge_guest_id = 0, merge_into_id = 0, archive_id = 0;
+    auto* contact_merge = contact->add_subcommand("merge", "merge a guest into a registered contact");
+    contact_merge->add_option("GUEST_ID", merge_guest_id, "guest contact id")->required();
+    contact_merge->add_option("--into", merge_into_id, "registered contact id")->required();
+    auto* contact_archive = contact->add_subcommand("archive", "archive a contact (no longer matches mail)");
+    contact_archive->add_option("ID", archive_id, "contact id")->required();
+
+    // ingest
+    std::string ingest_mailbox;
+    std::vector<std::string> ingest_files;
+    std::size_t ingest_batch = 200;
+    auto* ingest = app.add_subcommand("ingest", "run the inbound pipeline on raw messages");
+    ingest->add_option("--mailbox", ingest_mailbox, "the 311 mailbox the mail arrived at")->required();
+    ingest->add_option("FILE", ingest_files, "message files or directories, - for stdin")->required();
+    ingest->add_option("--batch", ingest_batch, "messages per transaction")->default_val(200)->check(CLI::Range(1, 10000));
+    json_flag(ingest);
+
+    // unresolved
+    auto* unresolved = app.add_subcommand("unresolved", "review addresses that match several contacts");
+    unresolved->require_subcommand(1);
+    auto* unresolved_list = unresolved->add_subcommand("list", "list review items");
+    json_flag(unresolved_list);
+    store::Id party_id = 0, party_contact = 0;
+    bool as_customer = false;
+    auto* unresolved_link = unresolved->add_subcommand("link", "link an unresolved address to a contact");
+    unresolved_link->add_option("PARTY_ID", party_id, "party id from 'unresolved list'")->required();
+    unresolved_link->add_option("CONTACT_ID", party_contact, "contact with that address")->required();
+    unresolved_link->add_flag("--as-customer", as_customer, "also make it the customer of the case this email opened");
+
+    // quarantine
+    auto* quarantine = app.add_subcommand("quarantine", "mail that could not be parsed");
+    quarantine->require_subcommand(1);
+    auto* quarantine_list_cmd = quarantine->add_subcommand("list", "list quarantined messages");
+    json_flag(quarantine_list_cmd);
+    store::Id quarantine_id = 0;
+    auto* quarantine_retry = quarantine->add_subcommand("retry", "parse a quarantined message again");
+    quarantine_retry->add_option("ID", quarantine_id, "quarantine id")->required();
+    json_flag(quarantine_retry);
+
     // parse
     std::string parse_file;
     auto* parse = app.add_subcommand("parse", "parse one email (FILE or - for stdin) and print it");
@@ -342,6 +483,64 @@ int run_cli(int argc, char** argv) {
                                              c.is_registered ? "registered" : (c.is_guest ? "guest" : "contact"),
                                              c.archived_at ? " (archived)" : "");
             }
+        } else if (*contact_merge) {
+            s.merge_guest(merge_guest_id, merge_into_id, actor_of(g));
+            std::cout << fmt::format("guest {} merged into contact {}\n", merge_guest_id, merge_into_id);
+        } else if (*contact_archive) {
+            s.archive_contact(archive_id, actor_of(g));
+            std::cout << fmt::format("contact {} archived\n", archive_id);
+        } else if (*ingest) {
+            auto files = expand_inputs(ingest_files);
+            return run_ingest(s, ingest_options(resolve_paths(g).config, actor_of(g)), ingest_mailbox, files,
+                              ingest_batch, json);
+        } else if (*unresolved_list) {
+            auto items = store::review_items(s);
+            if (json) {
+                auto arr = nlohmann::json::array();
+                for (const auto& it : items)
+                    arr.push_back({{"party_id", it.party_id}, {"email_id", it.email_id},
+                                   {"case", it.case_token ? nlohmann::json(*it.case_token) : nlohmann::json(nullptr)},
+                                   {"role", it.role}, {"address", it.address},
+                                   {"candidate_contact_ids", it.candidate_contact_ids}});
+                print(arr);
+            } else {
+                for (const auto& it : items) {
+                    std::string ids;
+                    for (auto id : it.candidate_contact_ids) ids += (ids.empty() ? "" : ",") + std::to_string(id);
+                    std::cout << fmt::format("party {:>6}  email {:>6}  {:<18} {:<4} {:<32} candidates {}\n",
+                                             it.party_id, it.email_id, it.case_token.value_or("-"), it.role,
+                                             mime::printable(it.address, 60), ids);
+                }
+            }
+        } else if (*unresolved_link) {
+            store::Transaction tx(s.db());
+            store::link_party(s, party_id, party_contact, as_customer, actor_of(g));
+            tx.commit();
+            std::cout << fmt::format("party {} linked to contact {}{}\n", party_id, party_contact,
+                                     as_customer ? " (now the case customer)" : "");
+        } else if (*quarantine_list_cmd) {
+            auto entries = store::quarantine_list(s);
+            if (json) {
+                auto arr = nlohmann::json::array();
+                for (const auto& q : entries)
+                    arr.push_back({{"id", q.id}, {"email_id", q.email_id}, {"mailbox", q.mailbox},
+                                   {"reason", q.reason}, {"created_at", q.created_at},
+                                   {"retried_at", q.retried_at ? nlohmann::json(*q.retried_at) : nlohmann::json(nullptr)},
+                                   {"size", q.size}});
+                print(arr);
+            } else {
+                for (const auto& q : entries)
+                    std::cout << fmt::format("{:>6}  {}  {:<28} {:>9} bytes  {}\n", q.id, q.created_at,
+                                             mime::printable(q.mailbox, 28), q.size, mime::printable(q.reason, 200));
+            }
+        } else if (*quarantine_retry) {
+            store::Ingestor ingestor(s, ingest_options(resolve_paths(g).config, actor_of(g)));
+            store::Transaction tx(s.db());
+            auto r = ingestor.retry_quarantined(quarantine_id);
+            tx.commit();
+            if (json) print(ingest_result_json("quarantine:" + std::to_string(quarantine_id), r));
+            else std::cout << fmt::format("quarantine {}: {}{} - {}\n", quarantine_id, r.action,
+                                          r.case_token ? " " + *r.case_token : "", mime::printable(r.reason, 300));
         } else if (*account_add) {
             auto id = s.add_account(na);
             if (json) print({{"id", id}});

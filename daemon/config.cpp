@@ -6,6 +6,9 @@
 #include <toml++/toml.h>
 
 #include "matching/token.hpp"
+#include "mime/address.hpp"
+
+#include <cctype>
 
 namespace casemail::daemon {
 namespace {
@@ -43,6 +46,26 @@ public:
         return false;
     }
 
+    // Reads an optional integer key in [min, max] into `out`.
+    template <class T>
+    void int_key(const toml::table& table, const std::string& prefix, const char* name, T& out,
+                 std::int64_t min, std::int64_t max) {
+        const toml::node* node = table.get(name);
+        if (!node) return;
+        auto v = node->value<std::int64_t>();
+        if (!v || !node->is_integer()) return error(node, prefix + "." + name, "must be an integer");
+        if (*v < min || *v > max)
+            return error(node, prefix + "." + name, fmt::format("must be between {} and {}", min, max));
+        out = static_cast<T>(*v);
+    }
+
+    void bool_key(const toml::table& table, const std::string& prefix, const char* name, bool& out) {
+        const toml::node* node = table.get(name);
+        if (!node) return;
+        if (auto v = node->value<bool>(); v && node->is_boolean()) out = *v;
+        else error(node, prefix + "." + name, "must be true or false");
+    }
+
     bool ok() const { return errors_.empty(); }
     std::string joined() const {
         std::string out;
@@ -71,7 +94,7 @@ Result<Config> load_config(const std::string& path) {
     Config cfg;
     cfg.source = path;
     Validator v(path);
-    v.only_known(root, "", {"store", "tracking"});
+    v.only_known(root, "", {"store", "tracking", "ingest", "limits"});
 
     if (const toml::node* node = root.get("store")) {
         if (const auto* t = node->as_table()) {
@@ -91,7 +114,7 @@ Result<Config> load_config(const std::string& path) {
     }
     if (const toml::node* node = root.get("tracking")) {
         if (const auto* t = node->as_table()) {
-            v.only_known(*t, "tracking", {"prefix"});
+            v.only_known(*t, "tracking", {"prefix", "message_id_domain"});
             if (v.string_key(*t, "tracking", "prefix", cfg.token_prefix) &&
                 !matching::valid_token_prefix(cfg.token_prefix))
                 v.error(t->get("prefix"), "tracking.prefix",
@@ -100,8 +123,76 @@ Result<Config> load_config(const std::string& path) {
             v.error(node, "tracking", "must be a table");
         }
     }
+    auto section = [&](const char* name) -> const toml::table* {
+        const toml::node* node = root.get(name);
+        if (!node) return nullptr;
+        if (const auto* t = node->as_table()) return t;
+        v.error(node, name, "must be a table");
+        return nullptr;
+    };
+    if (const auto* t = root.get("tracking") ? root.get("tracking")->as_table() : nullptr) {
+        if (v.string_key(*t, "tracking", "message_id_domain", cfg.message_id_domain) &&
+            !mime::valid_addr_spec("x@" + cfg.message_id_domain))
+            v.error(t->get("message_id_domain"), "tracking.message_id_domain", "must be a domain name");
+    }
+    if (const auto* t = section("ingest")) {
+        v.only_known(*t, "ingest", {"resolved_window", "on_resolved", "auto_ack", "ack_limit_per_hour",
+                                    "blocked_extensions"});
+        std::string text;
+        if (v.string_key(*t, "ingest", "resolved_window", text)) {
+            if (auto d = parse_duration(text)) cfg.resolved_window = *d;
+            else v.error(t->get("resolved_window"), "ingest.resolved_window", "must be a duration like \"14d\" or \"36h\"");
+        }
+        if (v.string_key(*t, "ingest", "on_resolved", text)) {
+            if (text == "link") cfg.on_resolved = matching::OnResolved::link;
+            else if (text == "new_case") cfg.on_resolved = matching::OnResolved::new_case;
+            else if (text == "reactivate") cfg.on_resolved = matching::OnResolved::reactivate;
+            else v.error(t->get("on_resolved"), "ingest.on_resolved", "must be \"link\", \"new_case\" or \"reactivate\"");
+        }
+        v.bool_key(*t, "ingest", "auto_ack", cfg.auto_ack);
+        v.int_key(*t, "ingest", "ack_limit_per_hour", cfg.ack_limit_per_hour, 0, 1000);
+        if (const toml::node* node = t->get("blocked_extensions")) {
+            const auto* arr = node->as_array();
+            if (!arr) {
+                v.error(node, "ingest.blocked_extensions", "must be an array of strings");
+            } else {
+                for (const auto& item : *arr) {
+                    auto ext = item.value<std::string>();
+                    if (!ext || ext->empty() || ext->find('.') != std::string::npos)
+                        v.error(&item, "ingest.blocked_extensions", "entries are extensions without a dot, like \"exe\"");
+                    else
+                        cfg.blocked_extensions.push_back(*ext);
+                }
+            }
+        }
+    }
+    if (const auto* t = section("limits")) {
+        v.only_known(*t, "limits", {"max_message_bytes", "max_depth", "max_parts", "max_headers", "max_header_bytes"});
+        v.int_key(*t, "limits", "max_message_bytes", cfg.limits.max_message_bytes, 1024, std::int64_t{1} << 30);
+        v.int_key(*t, "limits", "max_depth", cfg.limits.max_depth, 1, 256);
+        v.int_key(*t, "limits", "max_parts", cfg.limits.max_parts, 1, 100000);
+        v.int_key(*t, "limits", "max_headers", cfg.limits.max_headers, 10, 100000);
+        v.int_key(*t, "limits", "max_header_bytes", cfg.limits.max_header_bytes, 1000, std::int64_t{64} << 20);
+    }
     if (!v.ok()) return fail(v.joined());
     return cfg;
+}
+
+std::optional<std::chrono::seconds> parse_duration(std::string_view text) {
+    if (text.empty()) return std::nullopt;
+    std::int64_t n = 0;
+    std::size_t i = 0;
+    for (; i < text.size() && std::isdigit(static_cast<unsigned char>(text[i])); ++i) {
+        n = n * 10 + (text[i] - '0');
+        if (n > 100000000) return std::nullopt;
+    }
+    if (i == 0) return std::nullopt;
+    auto unit = text.substr(i);
+    if (unit.empty() || unit == "s") return std::chrono::seconds(n);
+    if (unit == "m") return std::chrono::minutes(n);
+    if (unit == "h") return std::chrono::hours(n);
+    if (unit == "d") return std::chrono::hours(24 * n);
+    return std::nullopt;
 }
 
 }  // namespace casemail::daemon

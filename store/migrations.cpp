@@ -187,12 +187,49 @@ CREATE INDEX event_case ON event(case_id);
 CREATE INDEX event_contact ON event(contact_id);
 )sql";
 
+constexpr std::string_view migration_2 = R"sql(
+ALTER TABLE email ADD COLUMN status_reason TEXT NOT NULL DEFAULT '';
+ALTER TABLE email ADD COLUMN defects TEXT NOT NULL DEFAULT '';   -- one per line
+CREATE INDEX email_sha256 ON email(direction, raw_sha256);
+
+-- Mail that could not be parsed: the raw message is in email, the reason here.
+CREATE TABLE quarantine (
+    id          INTEGER PRIMARY KEY,
+    email_id    INTEGER NOT NULL UNIQUE REFERENCES email(id),
+    mailbox     TEXT,
+    reason      TEXT    NOT NULL,
+    created_at  TEXT    NOT NULL,
+    retried_at  TEXT,
+    released_at TEXT                  -- set when a retry parsed it
+);
+
+-- Outbound mail waiting to be rendered and delivered (acknowledgements, agent replies).
+CREATE TABLE outbox (
+    id                INTEGER PRIMARY KEY,
+    kind              TEXT    NOT NULL CHECK (kind IN ('ack', 'reply')),
+    case_id           INTEGER REFERENCES "case"(id),
+    reply_to_email_id INTEGER REFERENCES email(id),
+    to_address        TEXT    NOT NULL,
+    to_address_norm   TEXT    NOT NULL,
+    status            TEXT    NOT NULL DEFAULT 'pending',
+    attempts          INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at   TEXT,
+    last_error        TEXT,
+    raw               BLOB,
+    created_at        TEXT    NOT NULL
+);
+CREATE INDEX outbox_ack_rate ON outbox(to_address_norm, kind, created_at);
+CREATE INDEX outbox_due ON outbox(status, next_attempt_at);
+CREATE INDEX email_party_review ON email_party(resolved, candidate_count, id);
+)sql";
+
 }  // namespace
 
 const std::vector<Migration>& migrations() {
     static const std::vector<Migration> all = {
         {1, "contacts, accounts, queues, cases, emails, parties, attachments, audit log",
          migration_1},
+        {2, "quarantine, outbox, email status reason and defects", migration_2},
     };
     return all;
 }

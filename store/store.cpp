@@ -119,6 +119,54 @@ std::vector<Contact> Store::list_contacts(const std::optional<std::string>& emai
     return out;
 }
 
+void Store::merge_guest(Id guest_id, Id into_id, const std::string& actor) {
+    auto guest = find_contact(guest_id);
+    auto into = find_contact(into_id);
+    if (!guest) throw Refused(fmt::format("no contact with id {}", guest_id));
+    if (!into) throw Refused(fmt::format("no contact with id {}", into_id));
+    if (!guest->is_guest) throw Refused(fmt::format("contact {} is not a guest", guest_id));
+    if (!into->is_registered) throw Refused(fmt::format("contact {} is not registered: merge guests into a registered contact", into_id));
+    if (guest->merged_into) throw Refused(fmt::format("guest {} was already merged into {}", guest_id, *guest->merged_into));
+    if (into->archived_at) throw Refused(fmt::format("contact {} is archived", into_id));
+    Savepoint sp(db_, "merge_guest");
+    auto now = now_text();
+    auto& st = db_.cached("UPDATE contact SET merged_into = ?2, archived_at = coalesce(archived_at, ?3) WHERE id = ?1");
+    st.bind_all(guest_id, into_id, now);
+    st.run();
+    std::vector<std::pair<Id, std::string>> moved;
+    {
+        auto& cs = db_.cached(R"(SELECT id, token FROM "case" WHERE customer_contact_id = ?1 AND status <> 'resolved')");
+        cs.bind(1, guest_id);
+        while (cs.step()) moved.emplace_back(cs.int64(0), cs.text(1));
+    }
+    for (const auto& [case_id, token] : moved) {
+        auto& up = db_.cached(R"(UPDATE "case" SET customer_contact_id = ?2, updated_at = ?3 WHERE id = ?1)");
+        up.bind_all(case_id, into_id, now);
+        up.run();
+        record_event(actor, "customer-changed", case_id, into_id, std::nullopt,
+                     fmt::format("guest {} merged into contact {}", guest_id, into_id));
+    }
+    auto& links = db_.cached(
+        "INSERT OR IGNORE INTO email_contact(email_id, contact_id) SELECT email_id, ?2 FROM email_contact WHERE contact_id = ?1");
+    links.bind_all(guest_id, into_id);
+    links.run();
+    record_event(actor, "merged", std::nullopt, guest_id, std::nullopt,
+                 fmt::format("guest {} merged into contact {}; {} active case(s) moved", guest_id, into_id, moved.size()));
+    sp.release();
+}
+
+void Store::archive_contact(Id id, const std::string& actor) {
+    auto c = find_contact(id);
+    if (!c) throw Refused(fmt::format("no contact with id {}", id));
+    if (c->archived_at) throw Refused(fmt::format("contact {} is already archived", id));
+    Savepoint sp(db_, "archive_contact");
+    auto& st = db_.cached("UPDATE contact SET archived_at = ?2 WHERE id = ?1");
+    st.bind_all(id, now_text());
+    st.run();
+    record_event(actor, "archived", std::nullopt, id, std::nullopt, c->is_guest ? "guest" : "contact");
+    sp.release();
+}
+
 // ---- accounts ---------------------------------------------------------------------------
 
 Id Store::add_account(const NewAccount& a) {

@@ -1,7 +1,5 @@
 #include <doctest/doctest.h>
 
-#include <unistd.h>
-
 #include <filesystem>
 #include <fmt/format.h>
 #include <set>
@@ -9,29 +7,15 @@
 #include "matching/token.hpp"
 #include "store/migrations.hpp"
 #include "store/store.hpp"
+#include "tests/support/temp_store.hpp"
 
 using namespace casemail::store;
 
 namespace {
 
-// A store on a fresh file in the build's temp dir (WAL needs a real file).
 struct TempStore {
-    std::filesystem::path dir;
-    std::string path;
-    TempStore() {
-        dir = std::filesystem::temp_directory_path() /
-              ("casemail-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter()++));
-        std::filesystem::create_directories(dir);
-        path = (dir / "store.db").string();
-    }
-    ~TempStore() {
-        std::error_code ec;
-        std::filesystem::remove_all(dir, ec);
-    }
-    static int& counter() {
-        static int n = 0;
-        return n;
-    }
+    casemail::test::TempDir tmp;
+    std::string path = tmp.file("store.db");
 };
 
 Id registered(Store& s, const std::string& email, const std::string& name = "Citizen") {

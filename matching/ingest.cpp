@@ -1,0 +1,234 @@
+#include "matching/ingest.hpp"
+
+#include <algorithm>
+#include <fmt/format.h>
+
+#include "matching/subject.hpp"
+#include "mime/address.hpp"
+#include "mime/printable.hpp"
+
+namespace casemail::matching {
+namespace {
+
+struct Correlation {
+    std::optional<CaseRef> found;
+    std::string method;
+};
+
+Correlation correlate(const mime::ParsedMessage& msg, const IngestRules& rules, Lookups& lookups,
+                      std::vector<std::string>& defects) {
+    Correlation by_token;
+    for (const auto& token : find_subject_tokens(msg.subject, rules.token_prefix)) {
+        if (auto c = lookups.case_by_token(token)) {
+            by_token = {c, "subject token " + token};
+            break;
+        }
+        defects.push_back("unknown case token in subject: " + token);
+    }
+    if (!by_token.found && !msg.tracking.empty()) {
+        std::string token;
+        for (char ch : msg.tracking) token += static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+        if (auto c = lookups.case_by_token(token)) by_token = {c, "X-311-Case " + token};
+        else defects.push_back("unknown case token in X-311-Case: " + mime::printable(msg.tracking, 40));
+    }
+    Correlation by_chain;
+    for (const auto& id : msg.in_reply_to) {
+        if (auto c = lookups.case_by_message_id(id)) {
+            by_chain = {c, "In-Reply-To"};
+            break;
+        }
+    }
+    if (!by_chain.found) {
+        // Newest reference first: the nearest known ancestor decides.
+        for (auto it = msg.references.rbegin(); it != msg.references.rend(); ++it) {
+            if (auto c = lookups.case_by_message_id(*it)) {
+                by_chain = {c, "References"};
+                break;
+            }
+        }
+    }
+    if (by_token.found) {
+        if (by_chain.found && by_chain.found->id != by_token.found->id)
+            defects.push_back(fmt::format("token {} differs from the reply chain's case {}; token wins",
+                                          by_token.found->token, by_chain.found->token));
+        return by_token;
+    }
+    return by_chain;
+}
+
+// Why this mail must not open a case or trigger an acknowledgement, or "" when it may.
+std::string guard_reason(const mime::ParsedMessage& msg, const IngestRules& rules, Lookups& lookups) {
+    if (msg.flags.auto_reply.set) return "auto-reply (" + msg.flags.auto_reply.trigger + ")";
+    if (msg.flags.bounce.set) return "bounce (" + msg.flags.bounce.trigger + ")";
+    if (msg.flags.bulk.set) return "bulk mail (" + msg.flags.bulk.trigger + ")";
+    for (const auto* list : {&msg.from, &msg.sender})
+        for (const auto& a : *list)
+            if (lookups.queue_by_address(mime::normalize_address(a.address)))
+                return "sent from our own mailbox " + mime::printable(a.address, 80);
+    if (!rules.own_message_id_domain.empty()) {
+        std::string suffix = "@" + mime::normalize_address(rules.own_message_id_domain);
+        if (mime::normalize_address(msg.message_id).ends_with(suffix))
+            return "carries our own Message-ID domain";
+    }
+    return {};
+}
+
+const mime::Address* sender_of(const mime::ParsedMessage& msg) {
+    for (const auto& a : msg.from)
+        if (!a.address.empty()) return &a;
+    for (const auto& a : msg.sender)
+        if (!a.address.empty()) return &a;
+    return nullptr;
+}
+
+std::vector<Id> ids_of(const std::vector<ContactRef>& contacts) {
+    std::vector<Id> ids;
+    for (const auto& c : contacts) ids.push_back(c.id);
+    return ids;
+}
+
+}  // namespace
+
+const char* action_name(Action a) {
+    switch (a) {
+        case Action::created: return "created";
+        case Action::linked: return "linked";
+        case Action::ignored: return "ignored";
+    }
+    return "?";
+}
+
+IngestPlan plan_ingest(const mime::ParsedMessage& msg, const QueueRef& mailbox_queue,
+                       const IngestRules& rules, Lookups& lookups, TimePoint now) {
+    IngestPlan plan;
+    auto correlation = correlate(msg, rules, lookups, plan.defects);
+    std::string guard = guard_reason(msg, rules, lookups);
+
+    // ---- parties and history links (for every outcome: nothing a sender writes is lost)
+    std::vector<Id> history;
+    const mime::Address* sender = sender_of(msg);
+    std::string sender_norm = sender ? mime::normalize_address(sender->address) : std::string();
+    std::vector<ContactRef> sender_contacts;
+    auto add_parties = [&](const char* role, const std::vector<mime::Address>& list) {
+        for (const auto& a : list) {
+            PartyPlan p;
+            p.role = role;
+            p.name = a.name;
+            p.address = a.address;
+            auto norm = mime::normalize_address(a.address);
+            if (auto q = lookups.queue_by_address(norm)) {
+                p.queue_id = q->id;
+                p.resolved = true;
+            } else {
+                auto contacts = lookups.active_contacts(norm);
+                p.candidates = ids_of(contacts);
+                if (contacts.size() == 1) {
+                    p.contact_id = contacts.front().id;
+                    p.resolved = true;
+                }
+                history.insert(history.end(), p.candidates.begin(), p.candidates.end());
+                if (norm == sender_norm) sender_contacts = contacts;
+            }
+            plan.parties.push_back(std::move(p));
+        }
+    };
+    add_parties("from", msg.from);
+    if (msg.from.empty()) add_parties("from", msg.sender);  // Sender stands in for a missing From
+    add_parties("to", msg.to);
+    add_parties("cc", msg.cc);
+    add_parties("bcc", msg.bcc);
+    std::sort(history.begin(), history.end());
+    history.erase(std::unique(history.begin(), history.end()), history.end());
+    plan.history_contact_ids = history;
+
+    // ---- guarded mail: link when it correlates, never a case, never an acknowledgement
+    if (!guard.empty()) {
+        if (correlation.found) {
+            plan.action = Action::linked;
+            plan.linked_case = correlation.found;
+            plan.reason = guard + "; linked by " + correlation.method;
+        } else {
+            plan.action = Action::ignored;
+            plan.reason = guard;
+        }
+        return plan;
+    }
+
+    // ---- existing case
+    std::optional<Id> parent;
+    if (correlation.found) {
+        const auto& c = *correlation.found;
+        bool in_window = c.status == "resolved" && c.resolved_at &&
+                         now - *c.resolved_at <= rules.resolved_window;
+        if (c.status == "active" || (in_window && rules.on_resolved != OnResolved::new_case)) {
+            plan.action = Action::linked;
+            plan.linked_case = c;
+            plan.reason = "linked by " + correlation.method;
+            if (c.status == "resolved") {
+                if (rules.on_resolved == OnResolved::reactivate) {
+                    plan.reactivate = true;
+                    plan.reason += "; resolved case reactivated";
+                } else {
+                    plan.flag_needs_review = true;
+                    plan.reason += "; resolved case flagged for review";
+                }
+            }
+            return plan;
+        }
+        parent = c.id;  // resolved long ago (or policy new_case), or cancelled: follow-up case
+    }
+
+    // ---- new case
+    plan.action = Action::created;
+    plan.parent_case_id = parent;
+    plan.queue_id = mailbox_queue.id;
+    plan.title = case_title(msg.subject, rules.token_prefix);
+    plan.description = msg.text;
+    plan.reason = parent ? fmt::format("follow-up to closed case {} ({})", correlation.found->token,
+                                       correlation.method)
+                         : "new case";
+    std::vector<ContactRef> registered;
+    for (const auto& c : sender_contacts)
+        if (c.is_registered) registered.push_back(c);
+    if (registered.size() == 1) {
+        plan.customer_contact_id = registered.front().id;
+    } else {
+        plan.create_guest = true;
+        plan.guest_name = sender ? sender->name : std::string();
+        plan.guest_address = sender ? sender->address : std::string();
+        plan.link_history_to_new_guest = true;
+        plan.ambiguous_sender = registered.size() > 1;
+        if (!sender) plan.defects.push_back("no sender address: guest customer has no address");
+    }
+    // The sender's identity decision is authoritative for the From party of a new case,
+    // except when it was ambiguous: that party stays unresolved for review.
+    for (auto& p : plan.parties) {
+        if (p.role != "from" || mime::normalize_address(p.address) != sender_norm || p.queue_id) continue;
+        if (plan.ambiguous_sender) {
+            p.resolved = false;
+            p.contact_id.reset();
+        } else if (plan.create_guest) {
+            p.resolved = true;
+            p.contact_id.reset();
+            p.is_new_guest = true;
+        } else {
+            p.resolved = true;
+            p.contact_id = plan.customer_contact_id;
+        }
+        break;
+    }
+
+    // ---- acknowledgement
+    if (rules.auto_ack && sender && !is_no_reply_address(sender_norm)) {
+        int sent = lookups.acks_since(sender_norm, now - std::chrono::hours(1));
+        if (sent < rules.ack_limit_per_hour) {
+            plan.queue_ack = true;
+            plan.ack_address = sender->address;
+        } else {
+            plan.defects.push_back(fmt::format("acknowledgement suppressed: {} already sent to this address in the last hour", sent));
+        }
+    }
+    return plan;
+}
+
+}  // namespace casemail::matching

@@ -1,0 +1,354 @@
+// The inbound rules (matching::plan_ingest) against an in-memory fake store.
+#include <doctest/doctest.h>
+
+#include <map>
+
+#include "matching/ingest.hpp"
+#include "matching/subject.hpp"
+#include "mime/address.hpp"
+
+using namespace casemail::matching;
+using casemail::mime::Address;
+using casemail::mime::ParsedMessage;
+
+namespace {
+
+struct FakeContact {
+    FakeContact(Id i, std::string a, bool g, bool r, bool arch = false, std::optional<Id> m = std::nullopt)
+        : id(i), address(std::move(a)), guest(g), registered(r), archived(arch), merged_into(m) {}
+    Id id;
+    std::string address;
+    bool guest, registered, archived;
+    std::optional<Id> merged_into;
+};
+
+class FakeLookups : public Lookups {
+public:
+    std::vector<CaseRef> cases;
+    std::map<std::string, Id> message_case;  // Message-ID -> case id
+    std::vector<FakeContact> contacts;
+    std::vector<QueueRef> queues{{1, "Public Works", "311PublicWorks@city.example"},
+                                 {2, "DWP", "311DWP@city.example"}};
+    std::map<std::string, int> acks;
+
+    std::optional<CaseRef> case_by_token(const std::string& token) override {
+        for (const auto& c : cases)
+            if (c.token == token) return c;
+        return std::nullopt;
+    }
+    std::optional<CaseRef> case_by_message_id(const std::string& id) override {
+        auto it = message_case.find(id);
+        if (it == message_case.end()) return std::nullopt;
+        for (const auto& c : cases)
+            if (c.id == it->second) return c;
+        return std::nullopt;
+    }
+    std::vector<ContactRef> active_contacts(const std::string& norm) override {
+        std::vector<ContactRef> out;
+        for (const auto& c : contacts)
+            if (casemail::mime::normalize_address(c.address) == norm && !c.archived && !c.merged_into)
+                out.push_back({c.id, c.guest, c.registered});
+        return out;
+    }
+    std::optional<QueueRef> queue_by_address(const std::string& norm) override {
+        for (const auto& q : queues)
+            if (casemail::mime::normalize_address(q.mailbox) == norm) return q;
+        return std::nullopt;
+    }
+    int acks_since(const std::string& norm, TimePoint) override { return acks[norm]; }
+
+    Id add_case(const std::string& token, const std::string& status = "active",
+                std::optional<TimePoint> resolved_at = std::nullopt, Id customer = 1) {
+        Id id = static_cast<Id>(cases.size()) + 100;
+        cases.push_back({id, token, status, resolved_at, customer});
+        return id;
+    }
+};
+
+const QueueRef public_works{1, "Public Works", "311PublicWorks@city.example"};
+const TimePoint now = std::chrono::system_clock::from_time_t(1795000000);
+
+ParsedMessage mail(const std::string& from, const std::string& subject = "Pothole on Elm St") {
+    ParsedMessage m;
+    m.from = {{"Ann Lee", from}};
+    m.to = {{"", "311PublicWorks@city.example"}};
+    m.subject = subject;
+    m.message_id = "m1@example.org";
+    m.text = "There is a pothole.";
+    return m;
+}
+
+IngestPlan plan(const ParsedMessage& m, FakeLookups& f, IngestRules rules = {}) {
+    rules.own_message_id_domain = "casemail.city.example";
+    return plan_ingest(m, public_works, rules, f, now);
+}
+
+const PartyPlan& party(const IngestPlan& p, const std::string& role, std::size_t nth = 0) {
+    for (const auto& x : p.parties)
+        if (x.role == role && nth-- == 0) return x;
+    FAIL("no such party");
+    throw;
+}
+
+}  // namespace
+
+TEST_CASE("subject tokens") {
+    CHECK(find_subject_tokens("RE: AW: [311-000042-K7QX] Pothole", "311") == std::vector<std::string>{"311-000042-K7QX"});
+    CHECK(find_subject_tokens("Fw: 311-000042-k7qx follow-up", "311") == std::vector<std::string>{"311-000042-K7QX"});
+    CHECK(find_subject_tokens("A311-000042-K7QX", "311").empty());      // part of a word
+    CHECK(find_subject_tokens("311-000042-K7QXZ", "311").empty());      // too long a suffix
+    CHECK(find_subject_tokens("311-00042-K7QX", "311").empty());        // too few digits
+    CHECK(find_subject_tokens("DWP-000042-K7QX", "311").empty());       // other prefix
+    CHECK(find_subject_tokens("[311-000001-AAAA] and [311-000002-BBBB]", "311").size() == 2);
+}
+
+TEST_CASE("case titles") {
+    CHECK(case_title("RE: AW: Fwd: [311-000042-K7QX] Pothole on Elm", "311") == "Pothole on Elm");
+    CHECK(case_title("Re[2]: RE: Missed  trash", "311") == "Missed trash");
+    CHECK(case_title("   ", "311") == "(no subject)");
+    CHECK(case_title("[311-000042-K7QX]", "311") == "(no subject)");
+    CHECK(case_title("Réponse: Rebate", "311") == "Réponse: Rebate");  // not a prefix word
+    CHECK(case_title("SV: Vattenläcka", "311") == "Vattenläcka");
+}
+
+TEST_CASE("no-reply addresses") {
+    CHECK(is_no_reply_address("noreply@x.org"));
+    CHECK(is_no_reply_address("No-Reply+abc@x.org"));
+    CHECK(is_no_reply_address("do_not_reply@x.org"));
+    CHECK(is_no_reply_address("MAILER-DAEMON@x.org"));
+    CHECK_FALSE(is_no_reply_address("ann@x.org"));
+    CHECK_FALSE(is_no_reply_address("replyto@x.org"));
+}
+
+TEST_CASE("rule 2: loop, bounce and bulk guard") {
+    FakeLookups f;
+    auto token_case = f.add_case("311-000001-AAAA");
+    SUBCASE("an auto-reply without a case is ignored with the reason") {
+        auto m = mail("ann@example.org", "Out of office");
+        m.flags.auto_reply = {true, "Auto-Submitted: auto-replied"};
+        auto p = plan(m, f);
+        CHECK(p.action == Action::ignored);
+        CHECK(p.reason.find("auto-reply") != std::string::npos);
+        CHECK_FALSE(p.queue_ack);
+        CHECK_FALSE(p.create_guest);
+    }
+    SUBCASE("an auto-reply to a case is linked, never a new case or ack") {
+        auto m = mail("ann@example.org", "Automatic reply: [311-000001-AAAA] Pothole");
+        m.flags.auto_reply = {true, "X-Autoreply: yes"};
+        auto p = plan(m, f);
+        CHECK(p.action == Action::linked);
+        CHECK(p.linked_case->id == token_case);
+        CHECK_FALSE(p.queue_ack);
+    }
+    SUBCASE("bounces and bulk") {
+        auto m = mail("MAILER-DAEMON@mx.example.org");
+        m.flags.bounce = {true, "From: MAILER-DAEMON@mx.example.org"};
+        CHECK(plan(m, f).action == Action::ignored);
+        auto b = mail("news@example.org");
+        b.flags.bulk = {true, "Precedence: bulk"};
+        CHECK(plan(b, f).reason.find("bulk") != std::string::npos);
+    }
+    SUBCASE("mail from our own mailbox, or with our Message-ID domain") {
+        CHECK(plan(mail("311dwp@CITY.example"), f).reason.find("own mailbox") != std::string::npos);
+        auto m = mail("ann@example.org");
+        m.message_id = "311-000001-AAAA.1@casemail.city.example";
+        CHECK(plan(m, f).action == Action::ignored);
+    }
+}
+
+TEST_CASE("rule 3: correlation order and conflicts") {
+    FakeLookups f;
+    auto a = f.add_case("311-000001-AAAA");
+    auto b = f.add_case("311-000002-BBBB");
+    f.message_case["agent-reply-b@casemail.city.example"] = b;
+    f.message_case["first-a@example.org"] = a;
+    SUBCASE("token in subject") {
+        auto p = plan(mail("ann@example.org", "RE: [311-000001-AAAA] Pothole"), f);
+        CHECK(p.action == Action::linked);
+        CHECK(p.linked_case->id == a);
+    }
+    SUBCASE("X-311-Case header when the subject has none") {
+        auto m = mail("ann@example.org", "Re: your request");
+        m.tracking = "311-000002-bbbb";
+        CHECK(plan(m, f).linked_case->id == b);
+    }
+    SUBCASE("In-Reply-To alone") {
+        auto m = mail("ann@example.org", "Re: your request");
+        m.in_reply_to = {"agent-reply-b@casemail.city.example"};
+        auto p = plan(m, f);
+        CHECK(p.linked_case->id == b);
+        CHECK(p.reason.find("In-Reply-To") != std::string::npos);
+    }
+    SUBCASE("References when In-Reply-To is unknown, nearest known ancestor first") {
+        auto m = mail("ann@example.org", "Re: Re: request");
+        m.in_reply_to = {"never-seen@example.org"};
+        m.references = {"first-a@example.org", "agent-reply-b@casemail.city.example", "never-seen@example.org"};
+        CHECK(plan(m, f).linked_case->id == b);
+    }
+    SUBCASE("the token wins over a conflicting reply chain, with a defect") {
+        auto m = mail("ann@example.org", "RE: [311-000001-AAAA]");
+        m.in_reply_to = {"agent-reply-b@casemail.city.example"};
+        auto p = plan(m, f);
+        CHECK(p.linked_case->id == a);
+        REQUIRE_FALSE(p.defects.empty());
+        CHECK(p.defects.back().find("token wins") != std::string::npos);
+    }
+    SUBCASE("a spoofed token (right shape, no such case) does not match") {
+        auto p = plan(mail("ann@example.org", "RE: [311-000001-ZZZZ] give me that case"), f);
+        CHECK(p.action == Action::created);
+        CHECK(p.defects.front().find("unknown case token") != std::string::npos);
+    }
+    SUBCASE("a token only in the body or a forwarded message does not match") {
+        auto m = mail("ann@example.org", "Fwd: complaint");
+        m.text = "see case 311-000001-AAAA";
+        casemail::mime::Attachment fwd;
+        fwd.content_type = "message/rfc822";
+        fwd.nested_subject = "[311-000001-AAAA] old";
+        m.attachments.push_back(fwd);
+        CHECK(plan(m, f).action == Action::created);
+    }
+}
+
+TEST_CASE("rule 4: resolved cases and the window") {
+    FakeLookups f;
+    auto recent = f.add_case("311-000001-AAAA", "resolved", now - std::chrono::hours(24 * 13));
+    auto old = f.add_case("311-000002-BBBB", "resolved", now - std::chrono::hours(24 * 15));
+    auto cancelled = f.add_case("311-000003-CCCC", "cancelled");
+    SUBCASE("inside the window: linked and flagged, status unchanged") {
+        auto p = plan(mail("ann@example.org", "RE: [311-000001-AAAA]"), f);
+        CHECK(p.action == Action::linked);
+        CHECK(p.linked_case->id == recent);
+        CHECK(p.flag_needs_review);
+        CHECK_FALSE(p.reactivate);
+    }
+    SUBCASE("after the window: a new case with the old one as parent") {
+        auto p = plan(mail("ann@example.org", "RE: [311-000002-BBBB] Pothole again"), f);
+        CHECK(p.action == Action::created);
+        CHECK(p.parent_case_id == old);
+        CHECK(p.title == "Pothole again");
+    }
+    SUBCASE("a cancelled case gets a follow-up case too") {
+        CHECK(plan(mail("ann@example.org", "RE: [311-000003-CCCC]"), f).parent_case_id == cancelled);
+    }
+    SUBCASE("configurable inside the window: reactivate, or always a new case") {
+        IngestRules r;
+        r.on_resolved = OnResolved::reactivate;
+        auto p = plan(mail("ann@example.org", "RE: [311-000001-AAAA]"), f, r);
+        CHECK(p.reactivate);
+        CHECK_FALSE(p.flag_needs_review);
+        r.on_resolved = OnResolved::new_case;
+        CHECK(plan(mail("ann@example.org", "RE: [311-000001-AAAA]"), f, r).parent_case_id == recent);
+    }
+    SUBCASE("the window is configurable") {
+        IngestRules r;
+        r.resolved_window = std::chrono::hours(24 * 30);
+        CHECK(plan(mail("ann@example.org", "RE: [311-000002-BBBB]"), f, r).action == Action::linked);
+    }
+}
+
+TEST_CASE("rule 5: identity of the sender") {
+    FakeLookups f;
+    SUBCASE("exactly one registered contact is the customer") {
+        f.contacts = {{1, "Ann@Example.org", false, true}, {2, "ann@example.org", true, false}};
+        auto p = plan(mail("ANN@example.ORG"), f);
+        CHECK(p.action == Action::created);
+        CHECK(p.customer_contact_id == 1);
+        CHECK_FALSE(p.create_guest);
+        CHECK(p.history_contact_ids == std::vector<Id>{1, 2});  // the guest keeps the history too
+        CHECK(party(p, "from").contact_id == 1);
+    }
+    SUBCASE("no contact: a new guest named from the display name") {
+        auto p = plan(mail("new@example.org"), f);
+        CHECK(p.create_guest);
+        CHECK(p.guest_name == "Ann Lee");
+        CHECK(p.guest_address == "new@example.org");
+        CHECK(party(p, "from").is_new_guest);
+        CHECK(p.link_history_to_new_guest);
+    }
+    SUBCASE("only guests: another new guest, no dedup") {
+        f.contacts = {{5, "g@example.org", true, false}, {6, "g@example.org", true, false}};
+        auto p = plan(mail("g@example.org"), f);
+        CHECK(p.create_guest);
+        CHECK_FALSE(p.ambiguous_sender);
+        CHECK(p.history_contact_ids == std::vector<Id>{5, 6});
+    }
+    SUBCASE("several registered: a guest, never a guess, and a review item") {
+        f.contacts = {{1, "family@example.net", false, true}, {2, "family@example.net", false, true}};
+        auto p = plan(mail("family@example.net"), f);
+        CHECK(p.create_guest);
+        CHECK(p.ambiguous_sender);
+        CHECK_FALSE(p.customer_contact_id.has_value());
+        const auto& from = party(p, "from");
+        CHECK_FALSE(from.resolved);
+        CHECK(from.candidates == std::vector<Id>{1, 2});
+        CHECK(p.history_contact_ids == std::vector<Id>{1, 2});
+    }
+    SUBCASE("archived and merged contacts do not count") {
+        f.contacts = {{1, "a@example.org", false, true, true}, {2, "a@example.org", true, false, false, 3},
+                      {3, "a@example.org", false, true}};
+        auto p = plan(mail("a@example.org"), f);
+        CHECK(p.customer_contact_id == 3);
+        CHECK(p.history_contact_ids == std::vector<Id>{3});
+    }
+    SUBCASE("Sender stands in for a missing From") {
+        auto m = mail("x@example.org");
+        m.from.clear();
+        m.sender = {{"Desk", "desk@example.org"}};
+        auto p = plan(m, f);
+        CHECK(p.guest_address == "desk@example.org");
+        CHECK(party(p, "from").address == "desk@example.org");
+    }
+    SUBCASE("a linked case never changes its customer because of who wrote") {
+        f.add_case("311-000001-AAAA", "active", std::nullopt, 77);
+        f.contacts = {{9, "other@example.org", false, true}};
+        auto p = plan(mail("other@example.org", "Re: [311-000001-AAAA]"), f);
+        CHECK(p.action == Action::linked);
+        CHECK_FALSE(p.create_guest);
+        CHECK_FALSE(p.customer_contact_id.has_value());
+        CHECK(party(p, "from").contact_id == 9);
+    }
+}
+
+TEST_CASE("rule 6: parties") {
+    FakeLookups f;
+    f.contacts = {{1, "one@example.org", false, true}, {2, "two@example.org", false, true},
+                  {3, "two@example.org", true, false}};
+    auto m = mail("ann@example.org");
+    m.to = {{"", "311PublicWorks@city.example"}, {"", "One@Example.org"}};
+    m.cc = {{"", "two@example.org"}, {"", "nobody@example.org"}};
+    m.bcc = {{"", "311DWP@city.example"}};
+    auto p = plan(m, f);
+    CHECK(party(p, "to", 0).queue_id == 1);
+    CHECK(party(p, "to", 0).resolved);
+    CHECK(party(p, "to", 1).contact_id == 1);
+    CHECK_FALSE(party(p, "cc", 0).resolved);
+    CHECK(party(p, "cc", 0).candidates == std::vector<Id>{2, 3});
+    CHECK_FALSE(party(p, "cc", 1).resolved);
+    CHECK(party(p, "cc", 1).candidates.empty());
+    CHECK(party(p, "bcc", 0).queue_id == 2);
+    CHECK(p.history_contact_ids == std::vector<Id>{1, 2, 3});
+}
+
+TEST_CASE("rules 8 and 9: new case fields and acknowledgement") {
+    FakeLookups f;
+    auto p = plan(mail("ann@example.org", "RE: FW: Missed trash pickup"), f);
+    CHECK(p.title == "Missed trash pickup");
+    CHECK(p.description == "There is a pothole.");
+    CHECK(p.queue_id == public_works.id);
+    CHECK(p.queue_ack);
+    CHECK(p.ack_address == "ann@example.org");
+    SUBCASE("never to a no-reply address") {
+        CHECK_FALSE(plan(mail("no-reply@shop.example"), f).queue_ack);
+    }
+    SUBCASE("at most three per address per hour") {
+        f.acks["ann@example.org"] = 3;
+        auto q = plan(mail("Ann@example.org"), f);
+        CHECK_FALSE(q.queue_ack);
+        CHECK(q.action == Action::created);
+    }
+    SUBCASE("disabled by configuration") {
+        IngestRules r;
+        r.auto_ack = false;
+        CHECK_FALSE(plan(mail("ann@example.org"), f, r).queue_ack);
+    }
+}

@@ -1,0 +1,194 @@
+// The inbound pipeline on real SQLite: plan application, idempotency, quarantine, review.
+#include <doctest/doctest.h>
+
+#include "store/ingest.hpp"
+#include "tests/support/temp_store.hpp"
+
+using namespace casemail::store;
+
+namespace {
+
+const std::string pw = "311PublicWorks@city.example";
+
+struct Fixture {
+    casemail::test::TempDir tmp;
+    Store store = Store::open(tmp.file("store.db"));
+    IngestOptions options;
+    Ingestor ingestor{store, options};
+    Fixture() { store.add_queue("Public Works", pw); }
+
+    IngestResult ingest(const std::string& raw) {
+        Transaction tx(store.db());
+        auto r = ingestor.ingest(raw, pw);
+        tx.commit();
+        return r;
+    }
+    std::int64_t count(const std::string& sql) {
+        auto st = store.db().prepare(sql);
+        st.step();
+        return st.int64(0);
+    }
+};
+
+std::string message(const std::string& from, const std::string& subject, const std::string& id,
+                    const std::string& extra = "") {
+    return "From: Ann Lee <" + from + ">\r\nTo: " + pw + "\r\nSubject: " + subject + "\r\n" +
+           (id.empty() ? "" : "Message-ID: <" + id + ">\r\n") + extra + "\r\nHello.\r\n";
+}
+
+}  // namespace
+
+TEST_CASE("ingest creates a case with a guest customer and is idempotent") {
+    Fixture f;
+    auto r = f.ingest(message("new@example.org", "Pothole", "p1@example.org"));
+    CHECK(r.action == "created");
+    REQUIRE(r.case_token);
+    auto c = f.store.require_case(*r.case_token);
+    CHECK(c.title == "Pothole");
+    CHECK(c.origin == "email");
+    CHECK(c.queue_name == "Public Works");
+    auto guest = f.store.find_contact(*r.customer_id);
+    REQUIRE(guest);
+    CHECK(guest->is_guest);
+    CHECK(guest->name == "Ann Lee");
+
+    auto again = f.ingest(message("new@example.org", "Pothole", "p1@example.org"));
+    CHECK(again.action == "duplicate");
+    CHECK(again.case_token == r.case_token);
+    CHECK(f.count("SELECT count(*) FROM \"case\"") == 1);
+    CHECK(f.count("SELECT count(*) FROM contact") == 1);
+    CHECK(f.count("SELECT count(*) FROM email") == 1);
+
+    SUBCASE("without a Message-ID, identical bytes are the duplicate key") {
+        auto raw = message("x@example.org", "No id", "");
+        CHECK(f.ingest(raw).action == "created");
+        CHECK(f.ingest(raw).action == "duplicate");
+        CHECK(f.ingest(raw + " ").action == "created");  // different bytes: a different message
+    }
+}
+
+TEST_CASE("a reply links by token and by In-Reply-To; an ack is queued once per case") {
+    Fixture f;
+    auto r = f.ingest(message("ann@example.org", "Missed trash", "t1@example.org"));
+    auto token = *r.case_token;
+    auto by_token = f.ingest(message("ann@example.org", "RE: [" + token + "] Missed trash", "t2@example.org"));
+    CHECK(by_token.action == "linked");
+    CHECK(by_token.case_token == token);
+    CHECK(by_token.customer_id == r.customer_id);  // a reply never changes the customer
+    auto by_chain = f.ingest(message("ann@example.org", "Re: your message", "t3@example.org",
+                                     "In-Reply-To: <t2@example.org>\r\n"));
+    CHECK(by_chain.case_token == token);
+    CHECK(f.store.require_case(token).email_count == 3);
+    CHECK(f.count("SELECT count(*) FROM outbox WHERE kind = 'ack'") == 1);
+}
+
+TEST_CASE("resolved case inside the window is flagged for review, status unchanged") {
+    Fixture f;
+    auto token = *f.ingest(message("ann@example.org", "Leak", "l1@example.org")).case_token;
+    f.store.resolve_case(token, "fixed", "agent");
+    auto r = f.ingest(message("ann@example.org", "RE: [" + token + "]", "l2@example.org"));
+    CHECK(r.action == "linked");
+    auto c = f.store.require_case(token);
+    CHECK(c.status == "resolved");
+    CHECK(c.needs_review);
+}
+
+TEST_CASE("unparseable mail is quarantined with the raw kept, and a retry releases it") {
+    Fixture f;
+    IngestOptions tight;
+    tight.limits.max_message_bytes = 100;
+    Ingestor strict(f.store, tight);
+    auto run = [&](auto&& fn) {
+        Transaction tx(f.store.db());
+        auto r = fn();
+        tx.commit();
+        return r;
+    };
+    auto raw = message("big@example.org", "Big", "big@example.org") + std::string(200, 'x');
+    auto r = run([&] { return strict.ingest(raw, pw); });
+    CHECK(r.action == "quarantined");
+    CHECK(r.reason.find("exceeds the limit") != std::string::npos);
+    auto q = quarantine_list(f.store);
+    REQUIRE(q.size() == 1);
+    CHECK(q[0].size == raw.size());
+    CHECK(run([&] { return strict.ingest(raw, pw); }).action == "duplicate");  // same bytes again
+
+    CHECK(run([&] { return strict.retry_quarantined(q[0].id); }).action == "quarantined");  // still too big
+    auto released = run([&] { return f.ingestor.retry_quarantined(q[0].id); });            // default limits
+    CHECK(released.action == "created");
+    CHECK(quarantine_list(f.store).empty());
+    CHECK_THROWS_AS(f.ingestor.retry_quarantined(q[0].id), Refused);
+    CHECK(f.count("SELECT count(*) FROM email") == 1);  // the same row, now on a case
+}
+
+TEST_CASE("attachments are stored; blocked extensions keep metadata only") {
+    Fixture f;
+    std::string raw =
+        "From: a@example.org\r\nSubject: files\r\nMessage-ID: <att@example.org>\r\nMIME-Version: 1.0\r\n"
+        "Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nsee\r\n"
+        "--b\r\nContent-Type: application/pdf; name=\"form.pdf\"\r\n\r\n%PDF\r\n"
+        "--b\r\nContent-Type: application/octet-stream; name=\"invoice.pdf.exe\"\r\n\r\nMZ\r\n--b--\r\n";
+    CHECK(f.ingest(raw).action == "created");
+    CHECK(f.count("SELECT count(*) FROM attachment") == 2);
+    CHECK(f.count("SELECT count(*) FROM attachment WHERE blocked = 1 AND stored = 0 AND filename = 'invoice.pdf.exe'") == 1);
+    CHECK(f.count("SELECT count(*) FROM attachment_blob") == 1);
+}
+
+TEST_CASE("shared family address: guest customer, review item, link with --as-customer") {
+    Fixture f;
+    auto parent = f.store.add_contact({"Parent", "family@example.net", std::nullopt, true, false});
+    auto teen = f.store.add_contact({"Teen", "family@example.net", std::nullopt, true, false});
+    auto r = f.ingest(message("family@example.net", "Noise", "n1@example.org"));
+    CHECK(r.action == "created");
+    CHECK(*r.customer_id != parent);
+    CHECK(*r.customer_id != teen);
+    auto items = review_items(f.store);
+    REQUIRE(items.size() == 1);
+    CHECK(items[0].role == "from");
+    CHECK(items[0].case_token == r.case_token);
+    CHECK(items[0].candidate_contact_ids.size() == 3);  // both registered and the new guest
+    auto emails = f.store.case_emails(f.store.require_case(*r.case_token).id);
+    CHECK(emails[0].linked_contact_ids == std::vector<Id>{parent, teen, *r.customer_id});
+
+    CHECK_THROWS_AS(link_party(f.store, items[0].party_id, 999, false, "agent"), Refused);
+    auto stranger = f.store.add_contact({"Stranger", "other@example.org", std::nullopt, true, false});
+    CHECK_THROWS_WITH(link_party(f.store, items[0].party_id, stranger, false, "agent"),
+                      doctest::Contains("has the address"));
+    link_party(f.store, items[0].party_id, teen, true, "agent:kim");
+    CHECK(f.store.require_case(*r.case_token).customer_contact_id == teen);
+    CHECK(review_items(f.store).empty());
+    auto events = f.store.case_events(f.store.require_case(*r.case_token).id);
+    CHECK(events.back().kind == "customer-changed");
+    CHECK(events[events.size() - 2].kind == "party-linked");
+}
+
+TEST_CASE("merging a guest moves its active cases; archived contacts stop matching") {
+    Fixture f;
+    auto r = f.ingest(message("walkup@example.org", "Graffiti", "g1@example.org"));
+    auto registered = f.store.add_contact({"Walk Up", "walkup@example.org", std::nullopt, true, false});
+    CHECK_THROWS_AS(f.store.merge_guest(registered, *r.customer_id, "agent"), Refused);  // wrong way round
+    f.store.merge_guest(*r.customer_id, registered, "agent");
+    CHECK(f.store.require_case(*r.case_token).customer_contact_id == registered);
+    CHECK(f.store.find_contact(*r.customer_id)->merged_into == registered);
+    // The merged guest no longer matches: the registered contact is now the only one.
+    auto next = f.ingest(message("walkup@example.org", "More graffiti", "g2@example.org"));
+    CHECK(next.customer_id == registered);
+    f.store.archive_contact(registered, "agent");
+    auto after = f.ingest(message("walkup@example.org", "Again", "g3@example.org"));
+    CHECK(after.customer_id != registered);
+    CHECK(f.store.find_contact(*after.customer_id)->is_guest);
+}
+
+TEST_CASE("acknowledgements: at most three per address per hour") {
+    Fixture f;
+    for (int i = 0; i < 5; ++i)
+        CHECK(f.ingest(message("Busy@example.org", "Request " + std::to_string(i), "b" + std::to_string(i) + "@x")).action == "created");
+    CHECK(f.count("SELECT count(*) FROM outbox WHERE kind = 'ack' AND to_address_norm = 'busy@example.org'") == 3);
+}
+
+TEST_CASE("ingest refuses an unknown mailbox") {
+    Fixture f;
+    Transaction tx(f.store.db());
+    CHECK_THROWS_WITH_AS(f.ingestor.ingest(message("a@example.org", "x", "u@x"), "nobody@city.example"),
+                         doctest::Contains("no queue has the mailbox"), Refused);
+}
