@@ -253,12 +253,11 @@ void print_case_human(const store::CaseRecord& c, const std::vector<store::Email
         std::cout << fmt::format("    #{} {} {}  <{}>\n", e.id, e.direction, e.subject,
                                  e.message_id.value_or(""));
         for (const auto& p : e.parties)
-            std::cout << fmt::format("      {:<5} {} {}\n", p.role, p.address,
-                                     p.resolved ? fmt::format("-> contact {}", p.contact_id
-                                                                  ? std::to_string(*p.contact_id)
-                                                                  : "queue")
-                                                : fmt::format("(unresolved, {} candidates)",
-                                                              p.candidate_count));
+            std::cout << fmt::format("      {:<5} {} {}\n", p.role, mime::printable(p.address, 100),
+                                     p.contact_id ? fmt::format("-> contact {}", *p.contact_id)
+                                     : p.queue_id ? fmt::format("-> queue {}", *p.queue_id)
+                                                  : fmt::format("(unresolved, {} candidates)",
+                                                                p.candidate_count));
     }
     std::cout << "\n  history:\n";
     for (const auto& ev : events)

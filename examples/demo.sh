@@ -24,20 +24,37 @@ cm queue add --name "Public Works" --mailbox 311PublicWorks@city.example --displ
 cm queue list
 
 echo "== contacts: a registered citizen, and a family sharing one address"
-ann=$(cm contact add --email ann.lee@example.org --name "Ann Lee" --registered --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+cm contact add --email ann.lee@example.org --name "Ann Lee" --registered
 cm contact add --email family@example.net --name "Raj Patel" --registered
 cm contact add --email family@example.net --name "Priya Patel" --registered
 cm contact list
 
-echo "== a property gives context to a case, never identity"
-lot=$(cm account add --kind property --name "1200 Main St" --address "1200 Main St" --parcel 5512-004 --ward 3 --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+echo "== ingest the sample mail of each 311 mailbox (examples/mail/)"
+cm ingest --mailbox 311PublicWorks@city.example "$root/examples/mail/publicworks"
+cm ingest --mailbox 311DWP@city.example         "$root/examples/mail/dwp"
+cm ingest --mailbox 311CityClerk@city.example   "$root/examples/mail/cityclerk"  # one is quarantined on purpose
+echo
+echo "== re-ingesting the same mail changes nothing"
+cm ingest --mailbox 311PublicWorks@city.example "$root/examples/mail/publicworks" >/dev/null
 
-echo "== cases taken by phone"
-t1=$(cm case add --customer "$ann" --title "Pothole outside 1200 Main St" --queue "Public Works" --property "$lot" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
-t2=$(cm case add --customer "$ann" --title "Low water pressure" --queue DWP --origin walk-in --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
-cm case resolve "$t2" --resolution "Valve replaced on 21 Nov"
+echo
+echo "== cases"
 cm case list
 echo
-cm case show "$t1"
+echo "== the pothole thread: the reply found its case by In-Reply-To"
+pothole=$(cm case list --json | python3 -c 'import json,sys; print([c["token"] for c in json.load(sys.stdin) if c["title"].startswith("Pothole")][0])')
+cm case show "$pothole"
+echo
+echo "== addresses shared by several registered contacts wait for review"
+cm unresolved list
+echo
+echo "== mail that could not be parsed is kept in quarantine with the reason"
+cm quarantine list
+echo
+echo "== a case taken by phone; a property account gives context, never identity"
+lot=$(cm account add --kind property --name "1200 Main St" --address "1200 Main St" --parcel 5512-004 --ward 3 --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+phone=$(cm case add --customer 1 --title "Streetlight out at 1200 Main St" --queue "Public Works" --property "$lot" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
+cm case resolve "$phone" --resolution "Lamp replaced on 20 Nov"
+cm case list --status resolved
 echo
 echo "demo store: $CASEMAIL_DB   (try: CASEMAIL_DB=$CASEMAIL_DB $bin case list --json)"

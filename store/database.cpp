@@ -1,5 +1,6 @@
 #include "store/database.hpp"
 
+#include <algorithm>
 #include <filesystem>
 #include <fmt/format.h>
 #include <sqlite3.h>
@@ -123,11 +124,16 @@ Database Database::open(const std::string& path, const OpenOptions& options) {
     sqlite3_extended_result_codes(raw, 1);
     sqlite3_busy_timeout(raw, options.busy_timeout_ms);
     d.exec("PRAGMA foreign_keys = ON");
+    // page_size only takes effect before the first table exists (a new, empty store).
+    d.exec(fmt::format("PRAGMA page_size = {}", options.new_page_size));
+    d.exec(fmt::format("PRAGMA mmap_size = {}", options.mmap_bytes));
     if (path != ":memory:") {
         Statement wal(raw, "PRAGMA journal_mode = WAL");
         if (!wal.step() || wal.text(0) != "wal")
             throw Error(SQLITE_ERROR, fmt::format("store '{}': cannot enable WAL mode", path));
     }
+    d.exec(fmt::format("PRAGMA cache_size = -{}", options.cache_kib));
+    d.exec("PRAGMA temp_store = MEMORY");
     d.exec(options.durability == Durability::full ? "PRAGMA synchronous = FULL"
                                                   : "PRAGMA synchronous = NORMAL");
     return d;
@@ -148,12 +154,35 @@ void Database::exec(std::string_view sql) {
 
 Statement Database::prepare(std::string_view sql) { return Statement(db_.get(), sql); }
 
-Statement& Database::cached(const std::string& sql) {
+CachedStatement Database::cached(const std::string& sql) {
     auto it = cache_.find(sql);
     if (it == cache_.end())
         it = cache_.emplace(sql, std::make_unique<Statement>(db_.get(), sql)).first;
-    it->second->reset();
-    return *it->second;
+    return CachedStatement(*it->second);
+}
+
+void Database::profile_statements(bool on) {
+    if (!on) {
+        sqlite3_trace_v2(db_.get(), 0, nullptr, nullptr);
+        return;
+    }
+    if (!profile_) profile_ = std::make_unique<std::unordered_map<std::string, double>>();
+    sqlite3_trace_v2(
+        db_.get(), SQLITE_TRACE_PROFILE,
+        [](unsigned, void* ctx, void* p, void* x) -> int {
+            auto* totals = static_cast<std::unordered_map<std::string, double>*>(ctx);
+            const char* sql = sqlite3_sql(static_cast<sqlite3_stmt*>(p));
+            (*totals)[sql ? sql : "?"] += static_cast<double>(*static_cast<sqlite3_int64*>(x)) / 1e9;
+            return 0;
+        },
+        profile_.get());
+}
+
+std::vector<std::pair<std::string, double>> Database::statement_profile() const {
+    std::vector<std::pair<std::string, double>> out;
+    if (profile_) out.assign(profile_->begin(), profile_->end());
+    std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
+    return out;
 }
 
 std::int64_t Database::last_insert_rowid() const { return sqlite3_last_insert_rowid(db_.get()); }

@@ -26,47 +26,47 @@ public:
     explicit SqliteLookups(Database& db) : db_(db) {}
 
     std::optional<matching::CaseRef> case_by_token(const std::string& token) override {
-        auto& st = db_.cached(
+        auto st = db_.cached(
             R"(SELECT id, token, status, resolved_at, customer_contact_id FROM "case" WHERE token = ?1)");
-        st.bind(1, token);
-        if (!st.step()) return std::nullopt;
-        return read_case_ref(st);
+        st->bind(1, token);
+        if (!st->step()) return std::nullopt;
+        return read_case_ref(*st);
     }
 
     std::optional<matching::CaseRef> case_by_message_id(const std::string& message_id) override {
-        auto& st = db_.cached(
+        auto st = db_.cached(
             R"(SELECT c.id, c.token, c.status, c.resolved_at, c.customer_contact_id
                FROM email e JOIN "case" c ON c.id = e.case_id
                WHERE e.message_id = ?1 ORDER BY e.id DESC LIMIT 1)");
-        st.bind(1, message_id);
-        if (!st.step()) return std::nullopt;
-        return read_case_ref(st);
+        st->bind(1, message_id);
+        if (!st->step()) return std::nullopt;
+        return read_case_ref(*st);
     }
 
     std::vector<matching::ContactRef> active_contacts(const std::string& address_norm) override {
         std::vector<matching::ContactRef> out;
         if (address_norm.empty()) return out;
-        auto& st = db_.cached(
+        auto st = db_.cached(
             "SELECT id, is_guest, is_registered FROM contact WHERE email_norm = ?1 "
             "AND archived_at IS NULL AND merged_into IS NULL ORDER BY id");
-        st.bind(1, address_norm);
-        while (st.step()) out.push_back({st.int64(0), st.int64(1) != 0, st.int64(2) != 0});
+        st->bind(1, address_norm);
+        while (st->step()) out.push_back({st->int64(0), st->int64(1) != 0, st->int64(2) != 0});
         return out;
     }
 
     std::optional<matching::QueueRef> queue_by_address(const std::string& address_norm) override {
-        auto& st = db_.cached("SELECT id, name, mailbox FROM queue WHERE mailbox_norm = ?1");
-        st.bind(1, address_norm);
-        if (!st.step()) return std::nullopt;
-        return matching::QueueRef{st.int64(0), st.text(1), st.text(2)};
+        auto st = db_.cached("SELECT id, name, mailbox FROM queue WHERE mailbox_norm = ?1");
+        st->bind(1, address_norm);
+        if (!st->step()) return std::nullopt;
+        return matching::QueueRef{st->int64(0), st->text(1), st->text(2)};
     }
 
     int acks_since(const std::string& address_norm, matching::TimePoint since) override {
-        auto& st = db_.cached(
+        auto st = db_.cached(
             "SELECT count(*) FROM outbox WHERE to_address_norm = ?1 AND kind = 'ack' AND created_at >= ?2");
-        st.bind_all(address_norm, format_time(since));
-        st.step();
-        return static_cast<int>(st.int64(0));
+        st->bind_all(address_norm, format_time(since));
+        st->step();
+        return static_cast<int>(st->int64(0));
     }
 
 private:
@@ -95,26 +95,26 @@ void store_attachments(Database& db, Id email_id, const mime::ParsedMessage& msg
         bool blocked = std::find(blocked_extensions.begin(), blocked_extensions.end(),
                                  extension_of(a.filename)) != blocked_extensions.end();
         if (!blocked) {
-            auto& blob = db.cached("INSERT OR IGNORE INTO attachment_blob(sha256, content) VALUES (?1, ?2)");
-            blob.bind_all(a.sha256, std::span<const unsigned char>(
+            auto blob = db.cached("INSERT OR IGNORE INTO attachment_blob(sha256, content) VALUES (?1, ?2)");
+            blob->bind_all(a.sha256, std::span<const unsigned char>(
                                         reinterpret_cast<const unsigned char*>(a.data.data()), a.data.size()));
-            blob.run();
+            blob->run();
         }
-        auto& st = db.cached(
+        auto st = db.cached(
             "INSERT INTO attachment(email_id, filename, content_type, size, sha256, stored, blocked) "
             "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
-        st.bind_all(email_id, a.filename, a.content_type, static_cast<std::int64_t>(a.size), a.sha256,
+        st->bind_all(email_id, a.filename, a.content_type, static_cast<std::int64_t>(a.size), a.sha256,
                     !blocked, blocked);
-        st.run();
+        st->run();
     }
 }
 
 void set_email_outcome(Database& db, Id email_id, std::optional<Id> case_id, const std::string& status,
                        const std::string& reason, const std::vector<std::string>& defects) {
-    auto& st = db.cached(
+    auto st = db.cached(
         "UPDATE email SET case_id = ?2, status = ?3, status_reason = ?4, defects = ?5 WHERE id = ?1");
-    st.bind_all(email_id, case_id, status, mime::printable(reason, 500), join_lines(defects));
-    st.run();
+    st->bind_all(email_id, case_id, status, mime::printable(reason, 500), join_lines(defects));
+    st->run();
 }
 
 }  // namespace
@@ -154,27 +154,27 @@ IngestResult Ingestor::ingest(std::string_view raw, const std::string& mailbox) 
         email_id = store_.insert_email(e);
     } catch (const ConstraintError&) {
         // Seen before: report what happened to it the first time, change nothing.
-        auto& st = db.cached(
+        auto st = db.cached(
             R"(SELECT e.id, c.token, c.customer_contact_id FROM email e LEFT JOIN "case" c ON c.id = e.case_id
                WHERE e.direction = 'in' AND (e.message_id = ?1 OR (?1 IS NULL AND e.message_id IS NULL AND e.raw_sha256 = ?2))
                ORDER BY e.id LIMIT 1)");
-        st.bind_all(e.message_id, mime::sha256_hex(raw));
+        st->bind_all(e.message_id, mime::sha256_hex(raw));
         result.action = "duplicate";
         result.reason = e.message_id ? "Message-ID already ingested" : "identical message already ingested";
-        if (st.step()) {
-            result.email_id = st.int64(0);
-            result.case_token = st.opt_text(1);
-            result.customer_id = st.opt_int64(2);
+        if (st->step()) {
+            result.email_id = st->int64(0);
+            result.case_token = st->opt_text(1);
+            result.customer_id = st->opt_int64(2);
         }
         return result;  // the savepoint rolls back: nothing changed
     }
 
     if (!parsed) {
         set_email_outcome(db, email_id, std::nullopt, "quarantined", parsed.error(), {});
-        auto& st = db.cached(
+        auto st = db.cached(
             "INSERT INTO quarantine(email_id, mailbox, reason, created_at) VALUES (?1, ?2, ?3, ?4)");
-        st.bind_all(email_id, queue.mailbox, parsed.error(), store_.now_text());
-        st.run();
+        st->bind_all(email_id, queue.mailbox, parsed.error(), store_.now_text());
+        st->run();
         sp.release();
         result.action = "quarantined";
         result.email_id = email_id;
@@ -234,13 +234,13 @@ IngestResult Ingestor::process(Id email_id, const mime::ParsedMessage& msg, cons
         if (plan.reactivate) {
             store_.reactivate_case(plan.linked_case->token, actor);
         } else if (plan.flag_needs_review) {
-            auto& st = db.cached(R"(UPDATE "case" SET needs_review = 1, updated_at = ?2 WHERE id = ?1)");
-            st.bind_all(*case_id, store_.now_text());
-            st.run();
+            auto st = db.cached(R"(UPDATE "case" SET needs_review = 1, updated_at = ?2 WHERE id = ?1)");
+            st->bind_all(*case_id, store_.now_text());
+            st->run();
         } else {
-            auto& st = db.cached(R"(UPDATE "case" SET updated_at = ?2 WHERE id = ?1)");
-            st.bind_all(*case_id, store_.now_text());
-            st.run();
+            auto st = db.cached(R"(UPDATE "case" SET updated_at = ?2 WHERE id = ?1)");
+            st->bind_all(*case_id, store_.now_text());
+            st->run();
         }
     }
     set_email_outcome(db, email_id, case_id, result.action, plan.reason, result.defects);
@@ -264,28 +264,28 @@ IngestResult Ingestor::process(Id email_id, const mime::ParsedMessage& msg, cons
     store_attachments(db, email_id, msg, options_.blocked_extensions);
 
     if (plan.queue_ack && case_id) {
-        auto& st = db.cached(
+        auto st = db.cached(
             "INSERT INTO outbox(kind, case_id, reply_to_email_id, to_address, to_address_norm, status, created_at) "
             "VALUES ('ack', ?1, ?2, ?3, ?4, 'pending', ?5)");
-        st.bind_all(*case_id, email_id, plan.ack_address, mime::normalize_address(plan.ack_address),
+        st->bind_all(*case_id, email_id, plan.ack_address, mime::normalize_address(plan.ack_address),
                     store_.now_text());
-        st.run();
+        st->run();
     }
     return result;
 }
 
 IngestResult Ingestor::retry_quarantined(Id quarantine_id) {
     auto& db = store_.db();
-    auto& st = db.cached(
+    auto st = db.cached(
         "SELECT q.email_id, q.mailbox, e.raw, q.released_at FROM quarantine q JOIN email e ON e.id = q.email_id "
         "WHERE q.id = ?1");
-    st.bind(1, quarantine_id);
-    if (!st.step()) throw Refused(fmt::format("no quarantined message with id {}", quarantine_id));
-    if (!st.is_null(3)) throw Refused(fmt::format("quarantined message {} was already released", quarantine_id));
-    Id email_id = st.int64(0);
-    std::string mailbox = st.text(1);
-    auto raw_bytes = st.blob(2);
-    st.reset();
+    st->bind(1, quarantine_id);
+    if (!st->step()) throw Refused(fmt::format("no quarantined message with id {}", quarantine_id));
+    if (!st->is_null(3)) throw Refused(fmt::format("quarantined message {} was already released", quarantine_id));
+    Id email_id = st->int64(0);
+    std::string mailbox = st->text(1);
+    auto raw_bytes = st->blob(2);
+    st->reset();
     std::string raw(raw_bytes.begin(), raw_bytes.end());
     auto queue = queue_for(mailbox);
     auto parsed = mime::parse_message(raw, options_.limits);
@@ -295,30 +295,30 @@ IngestResult Ingestor::retry_quarantined(Id quarantine_id) {
     IngestResult result;
     result.email_id = email_id;
     if (!parsed) {
-        auto& up = db.cached("UPDATE quarantine SET reason = ?2, retried_at = ?3 WHERE id = ?1");
-        up.bind_all(quarantine_id, parsed.error(), now);
-        up.run();
+        auto up = db.cached("UPDATE quarantine SET reason = ?2, retried_at = ?3 WHERE id = ?1");
+        up->bind_all(quarantine_id, parsed.error(), now);
+        up->run();
         sp.release();
         result.action = "quarantined";
         result.reason = parsed.error();
         return result;
     }
-    auto& rel = db.cached("UPDATE quarantine SET retried_at = ?2, released_at = ?2 WHERE id = ?1");
-    rel.bind_all(quarantine_id, now);
-    rel.run();
+    auto rel = db.cached("UPDATE quarantine SET retried_at = ?2, released_at = ?2 WHERE id = ?1");
+    rel->bind_all(quarantine_id, now);
+    rel->run();
     std::optional<std::string> message_id;
     if (!parsed->message_id.empty()) message_id = parsed->message_id;
-    auto& up = db.cached(
+    auto up = db.cached(
         "UPDATE email SET message_id = ?2, in_reply_to = ?3, refs = ?4, subject = ?5, body_text = ?6 WHERE id = ?1");
     auto join = [](const std::vector<std::string>& ids) {
         std::string out;
         for (const auto& id : ids) out += (out.empty() ? "" : " ") + id;
         return out;
     };
-    up.bind_all(email_id, message_id, join(parsed->in_reply_to), join(parsed->references), parsed->subject,
+    up->bind_all(email_id, message_id, join(parsed->in_reply_to), join(parsed->references), parsed->subject,
                 parsed->text);
     try {
-        up.run();
+        up->run();
     } catch (const ConstraintError&) {
         // The same message arrived again meanwhile and was processed: this copy is a duplicate.
         set_email_outcome(db, email_id, std::nullopt, "duplicate", "Message-ID already ingested", parsed->defects);
@@ -336,16 +336,16 @@ IngestResult Ingestor::retry_quarantined(Id quarantine_id) {
 std::vector<ReviewItem> review_items(Store& store) {
     auto& db = store.db();
     std::vector<ReviewItem> out;
-    auto& st = db.cached(
+    auto st = db.cached(
         R"(SELECT p.id, p.email_id, c.token, p.role, p.address, p.address_norm FROM email_party p
            JOIN email e ON e.id = p.email_id LEFT JOIN "case" c ON c.id = e.case_id
            WHERE p.resolved = 0 AND p.candidate_count >= 2 ORDER BY p.id)");
     std::vector<std::string> norms;
-    while (st.step()) {
-        out.push_back({st.int64(0), st.int64(1), st.opt_text(2), st.text(3), st.text(4), {}});
-        norms.push_back(st.text(5));
+    while (st->step()) {
+        out.push_back({st->int64(0), st->int64(1), st->opt_text(2), st->text(3), st->text(4), {}});
+        norms.push_back(st->text(5));
     }
-    st.reset();
+    st->reset();
     SqliteLookups lookups(db);
     for (std::size_t i = 0; i < out.size(); ++i)
         for (const auto& c : lookups.active_contacts(norms[i])) out[i].candidate_contact_ids.push_back(c.id);
@@ -354,16 +354,16 @@ std::vector<ReviewItem> review_items(Store& store) {
 
 void link_party(Store& store, Id party_id, Id contact_id, bool as_customer, const std::string& actor) {
     auto& db = store.db();
-    auto& st = db.cached(
+    auto st = db.cached(
         R"(SELECT p.email_id, p.role, p.address_norm, p.resolved, e.case_id FROM email_party p
            JOIN email e ON e.id = p.email_id WHERE p.id = ?1)");
-    st.bind(1, party_id);
-    if (!st.step()) throw Refused(fmt::format("no party with id {}", party_id));
-    Id email_id = st.int64(0);
-    std::string role = st.text(1), address_norm = st.text(2);
-    bool resolved = st.int64(3) != 0;
-    auto case_id = st.opt_int64(4);
-    st.reset();
+    st->bind(1, party_id);
+    if (!st->step()) throw Refused(fmt::format("no party with id {}", party_id));
+    Id email_id = st->int64(0);
+    std::string role = st->text(1), address_norm = st->text(2);
+    bool resolved = st->int64(3) != 0;
+    auto case_id = st->opt_int64(4);
+    st->reset();
     if (resolved) throw Refused(fmt::format("party {} is already resolved", party_id));
     auto contact = store.find_contact(contact_id);
     if (!contact) throw Refused(fmt::format("no contact with id {}", contact_id));
@@ -374,9 +374,9 @@ void link_party(Store& store, Id party_id, Id contact_id, bool as_customer, cons
         throw Refused(fmt::format("contact {} is archived or merged", contact_id));
 
     Savepoint sp(db, "link_party");
-    auto& up = db.cached("UPDATE email_party SET contact_id = ?2, resolved = 1 WHERE id = ?1");
-    up.bind_all(party_id, contact_id);
-    up.run();
+    auto up = db.cached("UPDATE email_party SET contact_id = ?2, resolved = 1 WHERE id = ?1");
+    up->bind_all(party_id, contact_id);
+    up->run();
     store.link_email_contact(email_id, contact_id);
     store.record_event(actor, "party-linked", case_id, contact_id, email_id,
                        fmt::format("{} {} linked to contact {}", role, address_norm, contact_id));
@@ -384,18 +384,18 @@ void link_party(Store& store, Id party_id, Id contact_id, bool as_customer, cons
         if (role != "from") throw Refused("--as-customer applies to the sender (from) party only");
         if (!case_id) throw Refused("this email is not on a case");
         // Only the email that opened the case may decide its customer.
-        auto& first = db.cached("SELECT min(id) FROM email WHERE case_id = ?1 AND direction = 'in'");
-        first.bind(1, *case_id);
-        first.step();
-        Id first_email = first.int64(0);
-        first.reset();
+        auto first = db.cached("SELECT min(id) FROM email WHERE case_id = ?1 AND direction = 'in'");
+        first->bind(1, *case_id);
+        first->step();
+        Id first_email = first->int64(0);
+        first->reset();
         if (first_email != email_id)
             throw Refused("--as-customer: this email did not open its case; the customer stays");
         auto rec = store.find_case(*case_id);
         if (rec->status != "active") throw Refused(fmt::format("case {} is {}: reactivate it first", rec->token, rec->status));
-        auto& cu = db.cached(R"(UPDATE "case" SET customer_contact_id = ?2, updated_at = ?3 WHERE id = ?1)");
-        cu.bind_all(*case_id, contact_id, store.now_text());
-        cu.run();
+        auto cu = db.cached(R"(UPDATE "case" SET customer_contact_id = ?2, updated_at = ?3 WHERE id = ?1)");
+        cu->bind_all(*case_id, contact_id, store.now_text());
+        cu->run();
         store.record_event(actor, "customer-changed", case_id, contact_id, email_id,
                            fmt::format("customer {} -> {} (sender review)", rec->customer_contact_id, contact_id));
     }
@@ -404,12 +404,12 @@ void link_party(Store& store, Id party_id, Id contact_id, bool as_customer, cons
 
 std::vector<QuarantineEntry> quarantine_list(Store& store) {
     std::vector<QuarantineEntry> out;
-    auto& st = store.db().cached(
+    auto st = store.db().cached(
         "SELECT q.id, q.email_id, coalesce(q.mailbox, ''), q.reason, q.created_at, q.retried_at, length(e.raw) "
         "FROM quarantine q JOIN email e ON e.id = q.email_id WHERE q.released_at IS NULL ORDER BY q.id");
-    while (st.step())
-        out.push_back({st.int64(0), st.int64(1), st.text(2), st.text(3), st.text(4), st.opt_text(5),
-                       static_cast<std::size_t>(st.int64(6))});
+    while (st->step())
+        out.push_back({st->int64(0), st->int64(1), st->text(2), st->text(3), st->text(4), st->opt_text(5),
+                       static_cast<std::size_t>(st->int64(6))});
     return out;
 }
 

@@ -89,32 +89,32 @@ std::chrono::system_clock::time_point Store::now() const {
 // ---- contacts ---------------------------------------------------------------------------
 
 Id Store::add_contact(const NewContact& c) {
-    auto& st = db_.cached(
+    auto st = db_.cached(
         "INSERT INTO contact(full_name, email, email_norm, phone, is_guest, is_registered, "
         "created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
-    st.bind_all(c.name, c.email, mime::normalize_address(c.email), c.phone, c.is_guest,
+    st->bind_all(c.name, c.email, mime::normalize_address(c.email), c.phone, c.is_guest,
                 c.is_registered, now_text());
-    st.run();
+    st->run();
     return db_.last_insert_rowid();
 }
 
 std::optional<Contact> Store::find_contact(Id id) {
-    auto& st = db_.cached(std::string("SELECT ") + contact_columns + "WHERE id = ?1");
-    st.bind(1, id);
-    if (!st.step()) return std::nullopt;
-    return read_contact(st);
+    auto st = db_.cached(std::string("SELECT ") + contact_columns + "WHERE id = ?1");
+    st->bind(1, id);
+    if (!st->step()) return std::nullopt;
+    return read_contact(*st);
 }
 
 std::vector<Contact> Store::list_contacts(const std::optional<std::string>& email) {
     std::vector<Contact> out;
     if (email) {
-        auto& st =
+        auto st =
             db_.cached(std::string("SELECT ") + contact_columns + "WHERE email_norm = ?1 ORDER BY id");
-        st.bind(1, mime::normalize_address(*email));
-        while (st.step()) out.push_back(read_contact(st));
+        st->bind(1, mime::normalize_address(*email));
+        while (st->step()) out.push_back(read_contact(*st));
     } else {
-        auto& st = db_.cached(std::string("SELECT ") + contact_columns + "ORDER BY id");
-        while (st.step()) out.push_back(read_contact(st));
+        auto st = db_.cached(std::string("SELECT ") + contact_columns + "ORDER BY id");
+        while (st->step()) out.push_back(read_contact(*st));
     }
     return out;
 }
@@ -130,26 +130,26 @@ void Store::merge_guest(Id guest_id, Id into_id, const std::string& actor) {
     if (into->archived_at) throw Refused(fmt::format("contact {} is archived", into_id));
     Savepoint sp(db_, "merge_guest");
     auto now = now_text();
-    auto& st = db_.cached("UPDATE contact SET merged_into = ?2, archived_at = coalesce(archived_at, ?3) WHERE id = ?1");
-    st.bind_all(guest_id, into_id, now);
-    st.run();
+    auto st = db_.cached("UPDATE contact SET merged_into = ?2, archived_at = coalesce(archived_at, ?3) WHERE id = ?1");
+    st->bind_all(guest_id, into_id, now);
+    st->run();
     std::vector<std::pair<Id, std::string>> moved;
     {
-        auto& cs = db_.cached(R"(SELECT id, token FROM "case" WHERE customer_contact_id = ?1 AND status <> 'resolved')");
-        cs.bind(1, guest_id);
-        while (cs.step()) moved.emplace_back(cs.int64(0), cs.text(1));
+        auto cs = db_.cached(R"(SELECT id, token FROM "case" WHERE customer_contact_id = ?1 AND status <> 'resolved')");
+        cs->bind(1, guest_id);
+        while (cs->step()) moved.emplace_back(cs->int64(0), cs->text(1));
     }
     for (const auto& [case_id, token] : moved) {
-        auto& up = db_.cached(R"(UPDATE "case" SET customer_contact_id = ?2, updated_at = ?3 WHERE id = ?1)");
-        up.bind_all(case_id, into_id, now);
-        up.run();
+        auto up = db_.cached(R"(UPDATE "case" SET customer_contact_id = ?2, updated_at = ?3 WHERE id = ?1)");
+        up->bind_all(case_id, into_id, now);
+        up->run();
         record_event(actor, "customer-changed", case_id, into_id, std::nullopt,
                      fmt::format("guest {} merged into contact {}", guest_id, into_id));
     }
-    auto& links = db_.cached(
+    auto links = db_.cached(
         "INSERT OR IGNORE INTO email_contact(email_id, contact_id) SELECT email_id, ?2 FROM email_contact WHERE contact_id = ?1");
-    links.bind_all(guest_id, into_id);
-    links.run();
+    links->bind_all(guest_id, into_id);
+    links->run();
     record_event(actor, "merged", std::nullopt, guest_id, std::nullopt,
                  fmt::format("guest {} merged into contact {}; {} active case(s) moved", guest_id, into_id, moved.size()));
     sp.release();
@@ -160,9 +160,9 @@ void Store::archive_contact(Id id, const std::string& actor) {
     if (!c) throw Refused(fmt::format("no contact with id {}", id));
     if (c->archived_at) throw Refused(fmt::format("contact {} is already archived", id));
     Savepoint sp(db_, "archive_contact");
-    auto& st = db_.cached("UPDATE contact SET archived_at = ?2 WHERE id = ?1");
-    st.bind_all(id, now_text());
-    st.run();
+    auto st = db_.cached("UPDATE contact SET archived_at = ?2 WHERE id = ?1");
+    st->bind_all(id, now_text());
+    st->run();
     record_event(actor, "archived", std::nullopt, id, std::nullopt, c->is_guest ? "guest" : "contact");
     sp.release();
 }
@@ -170,31 +170,31 @@ void Store::archive_contact(Id id, const std::string& actor) {
 // ---- accounts ---------------------------------------------------------------------------
 
 Id Store::add_account(const NewAccount& a) {
-    auto& st = db_.cached(
+    auto st = db_.cached(
         "INSERT INTO account(kind, name, civic_address, parcel_id, ward, property_type, "
         "business_license, category, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
-    st.bind_all(a.kind, a.name, a.civic_address, a.parcel_id, a.ward, a.property_type,
+    st->bind_all(a.kind, a.name, a.civic_address, a.parcel_id, a.ward, a.property_type,
                 a.business_license, a.category, now_text());
-    st.run();
+    st->run();
     return db_.last_insert_rowid();
 }
 
 std::optional<Account> Store::find_account(Id id) {
-    auto& st = db_.cached(
+    auto st = db_.cached(
         "SELECT id, kind, name, civic_address, parcel_id, ward, property_type, business_license, "
         "category FROM account WHERE id = ?1");
-    st.bind(1, id);
-    if (!st.step()) return std::nullopt;
+    st->bind(1, id);
+    if (!st->step()) return std::nullopt;
     Account a;
-    a.id = st.int64(0);
-    a.fields.kind = st.text(1);
-    a.fields.name = st.text(2);
-    a.fields.civic_address = st.opt_text(3);
-    a.fields.parcel_id = st.opt_text(4);
-    a.fields.ward = st.opt_text(5);
-    a.fields.property_type = st.opt_text(6);
-    a.fields.business_license = st.opt_text(7);
-    a.fields.category = st.opt_text(8);
+    a.id = st->int64(0);
+    a.fields.kind = st->text(1);
+    a.fields.name = st->text(2);
+    a.fields.civic_address = st->opt_text(3);
+    a.fields.parcel_id = st->opt_text(4);
+    a.fields.ward = st->opt_text(5);
+    a.fields.property_type = st->opt_text(6);
+    a.fields.business_license = st->opt_text(7);
+    a.fields.category = st->opt_text(8);
     return a;
 }
 
@@ -202,12 +202,12 @@ std::optional<Account> Store::find_account(Id id) {
 
 Id Store::add_queue(const std::string& name, const std::string& mailbox,
                     const std::optional<std::string>& display_name) {
-    auto& st = db_.cached(
+    auto st = db_.cached(
         "INSERT INTO queue(name, mailbox, mailbox_norm, display_name, created_at) "
         "VALUES (?1, ?2, ?3, ?4, ?5)");
-    st.bind_all(name, mailbox, mime::normalize_address(mailbox), display_name, now_text());
+    st->bind_all(name, mailbox, mime::normalize_address(mailbox), display_name, now_text());
     try {
-        st.run();
+        st->run();
     } catch (const ConstraintError&) {
         throw Refused(fmt::format("a queue named '{}' or with mailbox '{}' already exists", name,
                                   mailbox));
@@ -217,18 +217,18 @@ Id Store::add_queue(const std::string& name, const std::string& mailbox,
 
 std::vector<Queue> Store::list_queues() {
     std::vector<Queue> out;
-    auto& st = db_.cached("SELECT id, name, mailbox, display_name FROM queue ORDER BY id");
-    while (st.step()) out.push_back({st.int64(0), st.text(1), st.text(2), st.opt_text(3)});
+    auto st = db_.cached("SELECT id, name, mailbox, display_name FROM queue ORDER BY id");
+    while (st->step()) out.push_back({st->int64(0), st->text(1), st->text(2), st->opt_text(3)});
     return out;
 }
 
 std::optional<Queue> Store::find_queue(const std::string& name_or_mailbox) {
-    auto& st = db_.cached(
+    auto st = db_.cached(
         "SELECT id, name, mailbox, display_name FROM queue WHERE name = ?1 OR mailbox_norm = ?2 "
         "ORDER BY name = ?1 DESC LIMIT 1");
-    st.bind_all(name_or_mailbox, mime::normalize_address(name_or_mailbox));
-    if (!st.step()) return std::nullopt;
-    return Queue{st.int64(0), st.text(1), st.text(2), st.opt_text(3)};
+    st->bind_all(name_or_mailbox, mime::normalize_address(name_or_mailbox));
+    if (!st->step()) return std::nullopt;
+    return Queue{st->int64(0), st->text(1), st->text(2), st->opt_text(3)};
 }
 
 // ---- cases ------------------------------------------------------------------------------
@@ -247,11 +247,11 @@ std::string Store::draw_token() {
         for (ssize_t i = 0; i < n && filled < suffix.size(); ++i)
             if (buf[i] < 252) suffix[filled++] = buf[i];
     }
-    auto& st = db_.cached(
+    auto st = db_.cached(
         "UPDATE sequence SET value = value + 1 WHERE name = 'case_token' RETURNING value");
-    if (!st.step()) throw Error(0, "case token sequence is missing from the store");
-    auto seq = static_cast<std::uint64_t>(st.int64(0));
-    st.reset();
+    if (!st->step()) throw Error(0, "case token sequence is missing from the store");
+    auto seq = static_cast<std::uint64_t>(st->int64(0));
+    st->reset();
     return matching::format_token(options_.token_prefix, seq, suffix);
 }
 
@@ -261,17 +261,17 @@ CaseRecord Store::create_case(const NewCase& c, const std::string& actor) {
     auto token = draw_token();
     auto seq = matching::parse_token(token)->sequence;
     auto now = now_text();
-    auto& st = db_.cached(
+    auto st = db_.cached(
         R"sql(INSERT INTO "case"(token, token_sequence, title, description, customer_contact_id,
               property_account_id, business_account_id, origin, request_type, category, priority,
               queue_id, anonymous, wants_updates, confidential, parent_case_id, created_at,
               updated_at)
               VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?17))sql");
-    st.bind_all(token, static_cast<std::int64_t>(seq), c.title, c.description,
+    st->bind_all(token, static_cast<std::int64_t>(seq), c.title, c.description,
                 c.customer_contact_id, c.property_account_id, c.business_account_id, c.origin,
                 c.request_type, c.category, c.priority, c.queue_id, c.anonymous, c.wants_updates,
                 c.confidential, c.parent_case_id, now);
-    st.run();
+    st->run();
     Id id = db_.last_insert_rowid();
     record_event(actor, "created", id, c.customer_contact_id, std::nullopt,
                  fmt::format("origin={}", c.origin));
@@ -316,17 +316,17 @@ std::optional<CaseRecord> Store::find_case(const std::string& token) {
     if (!parts) return std::nullopt;
     auto canonical = fmt::format("{}-{:0{}}-{}", parts->prefix, parts->sequence,
                                  matching::token_min_digits, parts->suffix);
-    auto& st = db_.cached(std::string("SELECT ") + case_columns + "WHERE c.token = ?1");
-    st.bind(1, canonical);
-    if (!st.step()) return std::nullopt;
-    return read_case(st);
+    auto st = db_.cached(std::string("SELECT ") + case_columns + "WHERE c.token = ?1");
+    st->bind(1, canonical);
+    if (!st->step()) return std::nullopt;
+    return read_case(*st);
 }
 
 std::optional<CaseRecord> Store::find_case(Id id) {
-    auto& st = db_.cached(std::string("SELECT ") + case_columns + "WHERE c.id = ?1");
-    st.bind(1, id);
-    if (!st.step()) return std::nullopt;
-    return read_case(st);
+    auto st = db_.cached(std::string("SELECT ") + case_columns + "WHERE c.id = ?1");
+    st->bind(1, id);
+    if (!st->step()) return std::nullopt;
+    return read_case(*st);
 }
 
 CaseRecord Store::require_case(const std::string& token) {
@@ -342,12 +342,12 @@ std::vector<CaseRecord> Store::list_cases(const CaseFilter& filter) {
         if (!q) throw Refused(fmt::format("no queue named '{}'", *filter.queue));
         queue_id = q->id;
     }
-    auto& st = db_.cached(std::string("SELECT ") + case_columns +
+    auto st = db_.cached(std::string("SELECT ") + case_columns +
                           "WHERE (?1 IS NULL OR c.queue_id = ?1) AND (?2 IS NULL OR c.status = ?2) "
                           "ORDER BY c.id");
-    st.bind_all(queue_id, filter.status);
+    st->bind_all(queue_id, filter.status);
     std::vector<CaseRecord> out;
-    while (st.step()) out.push_back(read_case(st));
+    while (st->step()) out.push_back(read_case(*st));
     return out;
 }
 
@@ -360,11 +360,11 @@ void Store::resolve_case(const std::string& token, const std::string& resolution
     if (resolution.empty()) throw Refused("a resolution text is required");
     Savepoint sp(db_, "resolve_case");
     auto now = now_text();
-    auto& st = db_.cached(
+    auto st = db_.cached(
         R"sql(UPDATE "case" SET status = 'resolved', resolution = ?2, resolved_at = ?3,
               needs_review = 0, updated_at = ?3 WHERE id = ?1)sql");
-    st.bind_all(c.id, resolution, now);
-    st.run();
+    st->bind_all(c.id, resolution, now);
+    st->run();
     record_event(actor, "resolved", c.id, std::nullopt, std::nullopt, resolution);
     sp.release();
 }
@@ -375,11 +375,11 @@ void Store::reactivate_case(const std::string& token, const std::string& actor) 
         throw Refused(fmt::format("case {} is {}, only a resolved case can be reactivated",
                                   c.token, c.status));
     Savepoint sp(db_, "reactivate_case");
-    auto& st = db_.cached(
+    auto st = db_.cached(
         R"sql(UPDATE "case" SET status = 'active', resolution = NULL, resolved_at = NULL,
               updated_at = ?2 WHERE id = ?1)sql");
-    st.bind_all(c.id, now_text());
-    st.run();
+    st->bind_all(c.id, now_text());
+    st->run();
     // The old resolution lives on in the audit log.
     record_event(actor, "reactivated", c.id, std::nullopt, std::nullopt,
                  fmt::format("previous resolution ({}): {}", c.resolved_at.value_or("?"),
@@ -407,18 +407,18 @@ void Store::edit_case(const std::string& token, const CaseEdit& edit, const std:
     note("confidential", edit.confidential);
     if (changed.empty()) throw Refused("nothing to change");
     Savepoint sp(db_, "edit_case");
-    auto& st = db_.cached(R"sql(UPDATE "case" SET
+    auto st = db_.cached(R"sql(UPDATE "case" SET
         title = coalesce(?2, title), priority = coalesce(?3, priority),
         category = coalesce(?4, category), request_type = coalesce(?5, request_type),
         owner = coalesce(?6, owner), property_account_id = coalesce(?7, property_account_id),
         business_account_id = coalesce(?8, business_account_id),
         anonymous = coalesce(?9, anonymous), wants_updates = coalesce(?10, wants_updates),
         confidential = coalesce(?11, confidential), updated_at = ?12 WHERE id = ?1)sql");
-    st.bind_all(c.id, edit.title, edit.priority, edit.category, edit.request_type, edit.owner,
+    st->bind_all(c.id, edit.title, edit.priority, edit.category, edit.request_type, edit.owner,
                 edit.property_account_id, edit.business_account_id, edit.anonymous,
                 edit.wants_updates, edit.confidential, now_text());
     try {
-        st.run();
+        st->run();
     } catch (const ConstraintError& e) {
         throw Refused(fmt::format("case {} not changed: {}", c.token, e.what()));
     }
@@ -431,68 +431,68 @@ void Store::edit_case(const std::string& token, const CaseEdit& edit, const std:
 // ---- emails -----------------------------------------------------------------------------
 
 Id Store::insert_email(const NewEmail& e) {
-    auto& st = db_.cached(
+    auto st = db_.cached(
         "INSERT INTO email(case_id, direction, message_id, in_reply_to, refs, subject, body_text, "
         "raw, raw_sha256, mailbox, received_at, status) "
         "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)");
     std::span<const unsigned char> raw(reinterpret_cast<const unsigned char*>(e.raw.data()),
                                        e.raw.size());
-    st.bind_all(e.case_id, e.direction, e.message_id, join_ids(e.in_reply_to),
+    st->bind_all(e.case_id, e.direction, e.message_id, join_ids(e.in_reply_to),
                 join_ids(e.references), e.subject, e.body_text, raw, mime::sha256_hex(e.raw),
                 e.mailbox, now_text(), e.status);
-    st.run();
+    st->run();
     return db_.last_insert_rowid();
 }
 
 Id Store::add_party(Id email_id, const Party& p) {
-    auto& st = db_.cached(
+    auto st = db_.cached(
         "INSERT INTO email_party(email_id, role, display_name, address, address_norm, contact_id, "
         "queue_id, resolved, candidate_count) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
-    st.bind_all(email_id, p.role, p.name, p.address, mime::normalize_address(p.address),
+    st->bind_all(email_id, p.role, p.name, p.address, mime::normalize_address(p.address),
                 p.contact_id, p.queue_id, p.resolved, p.candidate_count);
-    st.run();
+    st->run();
     return db_.last_insert_rowid();
 }
 
 void Store::link_email_contact(Id email_id, Id contact_id) {
-    auto& st = db_.cached(
+    auto st = db_.cached(
         "INSERT OR IGNORE INTO email_contact(email_id, contact_id) VALUES (?1, ?2)");
-    st.bind_all(email_id, contact_id);
-    st.run();
+    st->bind_all(email_id, contact_id);
+    st->run();
 }
 
 std::vector<EmailRecord> Store::case_emails(Id case_id) {
     std::vector<EmailRecord> out;
     {
-        auto& st = db_.cached(
+        auto st = db_.cached(
             "SELECT id, case_id, direction, message_id, subject, received_at, status FROM email "
             "WHERE case_id = ?1 ORDER BY id");
-        st.bind(1, case_id);
-        while (st.step()) {
+        st->bind(1, case_id);
+        while (st->step()) {
             EmailRecord e;
-            e.id = st.int64(0);
-            e.case_id = st.opt_int64(1);
-            e.direction = st.text(2);
-            e.message_id = st.opt_text(3);
-            e.subject = st.text(4);
-            e.received_at = st.text(5);
-            e.status = st.text(6);
+            e.id = st->int64(0);
+            e.case_id = st->opt_int64(1);
+            e.direction = st->text(2);
+            e.message_id = st->opt_text(3);
+            e.subject = st->text(4);
+            e.received_at = st->text(5);
+            e.status = st->text(6);
             out.push_back(std::move(e));
         }
     }
     for (auto& e : out) {
-        auto& ps = db_.cached(
+        auto ps = db_.cached(
             "SELECT id, role, display_name, address, contact_id, queue_id, resolved, "
             "candidate_count FROM email_party WHERE email_id = ?1 ORDER BY id");
-        ps.bind(1, e.id);
-        while (ps.step())
-            e.parties.push_back({ps.int64(0), ps.text(1), ps.text(2), ps.text(3), ps.opt_int64(4),
-                                 ps.opt_int64(5), ps.int64(6) != 0,
-                                 static_cast<int>(ps.int64(7))});
-        auto& ls = db_.cached(
+        ps->bind(1, e.id);
+        while (ps->step())
+            e.parties.push_back({ps->int64(0), ps->text(1), ps->text(2), ps->text(3), ps->opt_int64(4),
+                                 ps->opt_int64(5), ps->int64(6) != 0,
+                                 static_cast<int>(ps->int64(7))});
+        auto ls = db_.cached(
             "SELECT contact_id FROM email_contact WHERE email_id = ?1 ORDER BY contact_id");
-        ls.bind(1, e.id);
-        while (ls.step()) e.linked_contact_ids.push_back(ls.int64(0));
+        ls->bind(1, e.id);
+        while (ls->step()) e.linked_contact_ids.push_back(ls->int64(0));
     }
     return out;
 }
@@ -502,22 +502,22 @@ std::vector<EmailRecord> Store::case_emails(Id case_id) {
 void Store::record_event(const std::string& actor, const std::string& kind,
                          std::optional<Id> case_id, std::optional<Id> contact_id,
                          std::optional<Id> email_id, const std::string& detail) {
-    auto& st = db_.cached(
+    auto st = db_.cached(
         "INSERT INTO event(at, actor, kind, case_id, contact_id, email_id, detail) "
         "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
-    st.bind_all(now_text(), actor, kind, case_id, contact_id, email_id, detail);
-    st.run();
+    st->bind_all(now_text(), actor, kind, case_id, contact_id, email_id, detail);
+    st->run();
 }
 
 std::vector<Event> Store::case_events(Id case_id) {
     std::vector<Event> out;
-    auto& st = db_.cached(
+    auto st = db_.cached(
         "SELECT id, at, actor, kind, detail, case_id, contact_id, email_id FROM event "
         "WHERE case_id = ?1 ORDER BY id");
-    st.bind(1, case_id);
-    while (st.step())
-        out.push_back({st.int64(0), st.text(1), st.text(2), st.text(3), st.text(4),
-                       st.opt_int64(5), st.opt_int64(6), st.opt_int64(7)});
+    st->bind(1, case_id);
+    while (st->step())
+        out.push_back({st->int64(0), st->text(1), st->text(2), st->text(3), st->text(4),
+                       st->opt_int64(5), st->opt_int64(6), st->opt_int64(7)});
     return out;
 }
 

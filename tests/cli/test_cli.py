@@ -34,6 +34,10 @@ class InitTest(CasemailTestCase):
         self.ok("--config", cfg, "init", db=False, env={"CASEMAIL_DB": env_db})
         self.assertTrue(os.path.exists(os.path.join(self.dir, "from-config.db")))
 
+    def test_example_config_loads(self):
+        example = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "examples", "casemail.toml")
+        self.ok("--config", example, "--db", self.db, "init", db=False)
+
     def test_bad_config_names_key_and_line(self):
         cfg = os.path.join(self.dir, "bad.toml")
         with open(cfg, "w") as f:

@@ -1,0 +1,171 @@
+// End-to-end ingest throughput: a generated mix (70% 4 KB text, 20% with a ~75 KB attachment,
+// 10% HTML-only; 30% replies to existing cases, half by token and half by In-Reply-To) into a
+// store pre-filled with 100,000 contacts and 100,000 cases, then grown to 1,000,000 cases.
+// Durability as in the daemon: WAL, synchronous=FULL, 200 messages per transaction.
+//
+// Usage: bench_ingest [MESSAGES] [--big-cases N] [--normal]   (defaults 5000, 1000000)
+#include <chrono>
+#include <cstdlib>
+#include <cstdio>
+#include <filesystem>
+#include <random>
+#include <string>
+#include <unistd.h>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "bench/bench_messages.hpp"
+#include "store/ingest.hpp"
+
+using namespace casemail;
+
+namespace {
+
+const std::string mailbox = "311PublicWorks@city.example";
+
+void prefill(store::Store& s, int contacts_target, int cases_target) {
+    auto& db = s.db();
+    auto count = [&](const char* sql) {
+        auto st = db.prepare(sql);
+        st.step();
+        return static_cast<int>(st.int64(0));
+    };
+    store::Transaction tx(db);
+    auto now = s.now_text();
+    int have_contacts = count("SELECT count(*) FROM contact");
+    auto add_contact = db.prepare(
+        "INSERT INTO contact(full_name, email, email_norm, is_guest, is_registered, created_at) VALUES (?1, ?2, ?2, ?3, ?4, ?5)");
+    for (int i = have_contacts; i < contacts_target; ++i) {
+        auto email = fmt::format("citizen{}@example.org", i);
+        add_contact.bind_all(fmt::format("Citizen {}", i), email, i % 3 == 0, i % 3 != 0, now);
+        add_contact.run();
+        add_contact.reset();
+    }
+    int have_cases = count(R"(SELECT count(*) FROM "case")");
+    auto add_case = db.prepare(
+        R"(INSERT INTO "case"(token, token_sequence, title, customer_contact_id, origin, queue_id, created_at, updated_at)
+           VALUES (?1, ?2, 'prefilled case', ?3, 'email', 1, ?4, ?4))");
+    auto add_email = db.prepare(
+        "INSERT INTO email(case_id, direction, message_id, subject, raw, raw_sha256, received_at, status) "
+        "VALUES (?1, 'in', ?2, 'prefilled', X'00', ?2, ?3, 'created')");
+    for (int i = have_cases; i < cases_target; ++i) {
+        auto seq = i + 1;
+        add_case.bind_all(fmt::format("311-{:06}-PF{:02}", seq, i % 100), seq, 1 + i % contacts_target, now);
+        add_case.run();
+        add_case.reset();
+        add_email.bind_all(db.last_insert_rowid(), fmt::format("prefill-{}@example.org", seq), now);
+        add_email.run();
+        add_email.reset();
+    }
+    auto seq = db.prepare("UPDATE sequence SET value = max(value, ?1) WHERE name = 'case_token'");
+    seq.bind(1, cases_target);
+    seq.run();
+    tx.commit();
+}
+
+std::string html_only(int n) {
+    return "From: Citizen <citizen" + std::to_string(n % 100000) + "@example.org>\r\nTo: " + mailbox +
+           "\r\nSubject: Graffiti report " + std::to_string(n) + "\r\nMessage-ID: <html-" + std::to_string(n) +
+           "-" + std::to_string(::getpid()) + "@example.org>\r\nMIME-Version: 1.0\r\n"
+           "Content-Type: text/html; charset=utf-8\r\n\r\n<html><body><p>There is graffiti on the wall at "
+           "<b>Main &amp; 5th</b>.</p><p>Thanks</p></body></html>\r\n";
+}
+
+std::vector<std::string> generate(int count, int existing_cases, int run) {
+    std::mt19937 rng(static_cast<unsigned>(count + run));
+    std::vector<std::string> out;
+    for (int i = 0; i < count; ++i) {
+        int n = run * 1000000 + i;
+        int kind = static_cast<int>(rng() % 100);
+        std::string msg = kind < 70 ? bench::text_message_4k(n) : kind < 90 ? bench::attachment_message_100k(n) : html_only(n);
+        // Senders spread over the prefilled contacts (2/3 registered, 1/3 guests), as in a city's
+        // real mix. One address sending every message would make each new guest link to all
+        // earlier guests of that address: quadratic history, see the README's note on guests.
+        auto from = msg.find("<ann.lee@example.org>");
+        if (from != std::string::npos)
+            msg.replace(from, 21, fmt::format("<citizen{}@example.org>", rng() % 100000));
+        // Unique Message-IDs and attachment bytes per message so nothing deduplicates.
+        auto pos = msg.find("Message-ID: <");
+        msg.insert(pos + 13, fmt::format("r{}-", run));
+        if (kind >= 70 && kind < 90) {
+            auto b64 = msg.find("base64\r\n\r\n") + 10;
+            auto stamp = fmt::format("{:08}", n);
+            for (std::size_t k = 0; k < 8; ++k) msg[b64 + k] = "ABCDEFGHIJ"[stamp[k] - '0'];
+        }
+        if (rng() % 100 < 30) {  // a reply to an existing case
+            int target = 1 + static_cast<int>(rng() % static_cast<unsigned>(existing_cases));
+            if (rng() % 2) {
+                auto subj = msg.find("Subject: ") + 9;
+                msg.insert(subj, fmt::format("RE: [311-{:06}-PF{:02}] ", target, (target - 1) % 100));
+            } else {
+                auto hdr = msg.find("MIME-Version:");
+                msg.insert(hdr, fmt::format("In-Reply-To: <prefill-{}@example.org>\r\n", target));
+            }
+        }
+        out.push_back(std::move(msg));
+    }
+    return out;
+}
+
+void run(store::Store& s, int messages, int existing_cases, int run_no) {
+    auto batch = generate(messages, existing_cases, run_no);
+    std::size_t bytes = 0;
+    for (const auto& m : batch) bytes += m.size();
+    store::Ingestor ingestor(s, store::IngestOptions{});
+    bool profile = std::getenv("CASEMAIL_BENCH_PROFILE") != nullptr;
+    s.db().profile_statements(profile);
+    int created = 0, linked = 0, other = 0;
+    auto t0 = std::chrono::steady_clock::now();
+    for (std::size_t i = 0; i < batch.size();) {
+        store::Transaction tx(s.db());
+        for (int k = 0; k < 200 && i < batch.size(); ++k, ++i) {
+            auto r = ingestor.ingest(batch[i], mailbox);
+            (r.action == "created" ? created : r.action == "linked" ? linked : other)++;
+        }
+        tx.commit();
+    }
+    double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    if (profile) {
+        int shown = 0;
+        for (const auto& [sql, t] : s.db().statement_profile())
+            if (shown++ < 8) std::printf("    %7.3f s  %.90s\n", t, sql.c_str());
+        s.db().profile_statements(false);
+    }
+    std::printf("%9d cases  %6d msgs  %6.2f s  %8.0f msgs/s  %6.1f MB/s  (%d created, %d linked, %d other)\n",
+                existing_cases, messages, secs, messages / secs, bytes / secs / 1e6, created, linked, other);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    int messages = argc > 1 ? std::atoi(argv[1]) : 5000;
+    int big = 1000000;
+    bool normal = false;  // --normal: synchronous=NORMAL, to show what durability costs
+    for (int i = 1; i + 1 < argc; ++i)
+        if (std::string(argv[i]) == "--big-cases") big = std::atoi(argv[i + 1]);
+    for (int i = 1; i < argc; ++i)
+        if (std::string(argv[i]) == "--normal") normal = true;
+    auto dir = std::filesystem::temp_directory_path() / fmt::format("casemail-bench-{}", ::getpid());
+    std::filesystem::create_directories(dir);
+    {
+        store::StoreOptions options;  // WAL, synchronous=FULL: the daemon's settings
+        if (normal) options.open.durability = store::Durability::normal;
+        auto s = store::Store::open((dir / "bench.db").string(), options);
+        s.add_queue("Public Works", mailbox);
+        std::printf("ingest: mix 70%% 4 KB text / 20%% ~100 KB attachment / 10%% HTML-only, 30%% replies; "
+                    "WAL + synchronous=%s, 200 msgs per transaction, one core\n", normal ? "NORMAL" : "FULL");
+        auto t0 = std::chrono::steady_clock::now();
+        prefill(s, 100000, 100000);
+        std::printf("  (prefill 100,000 contacts + 100,000 cases: %.1f s)\n",
+                    std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+        run(s, messages, 100000, 1);
+        t0 = std::chrono::steady_clock::now();
+        prefill(s, 100000, big);
+        std::printf("  (grow to %d cases: %.1f s)\n", big,
+                    std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+        run(s, messages, big, 2);
+    }
+    std::filesystem::remove_all(dir);
+    return 0;
+}
