@@ -1,4 +1,5 @@
 #include "mime/address.hpp"
+#include "mime/strings.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -70,12 +71,6 @@ bool valid_domain(std::string_view d) {
         start = dot + 1;
     }
     return true;
-}
-
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-    while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-    return s;
 }
 
 }  // namespace
@@ -179,14 +174,6 @@ std::string strip_route(std::string addr) {
     return std::string(s);
 }
 
-std::string join_words(const std::vector<std::string>& words) {
-    std::string out;
-    for (const auto& w : words) {
-        if (!out.empty()) out += ' ';
-        out += w;
-    }
-    return out;
-}
 
 }  // namespace
 
@@ -206,11 +193,11 @@ std::vector<Address> parse_address_list(std::string_view value, std::vector<std:
         std::string name;
         if (angle) {
             addr = strip_route(*angle);
-            name = join_words(phrase);
+            name = join(phrase, " ");
             if (!bare.empty()) name += (name.empty() ? "" : " ") + bare;  // stray words
         } else if (!bare.empty() || !phrase.empty()) {
             // "user@host", "user@host (Name)", or garbage such as "John Smith".
-            std::string candidate = bare.empty() ? join_words(phrase) : join_words(phrase) + bare;
+            std::string candidate = bare.empty() ? join(phrase, " ") : join(phrase, " ") + bare;
             if (!bare_broken && phrase.empty()) {
                 addr = bare;
             } else if (candidate.find('@') != std::string::npos && !bare.empty() && phrase.size() <= 1 &&
@@ -219,7 +206,7 @@ std::vector<Address> parse_address_list(std::string_view value, std::vector<std:
             } else {
                 defects.push_back("unparseable address: " + printable(candidate, 80));
             }
-            if (!comments.empty()) name = join_words(comments);
+            if (!comments.empty()) name = join(comments, " ");
         }
         if (!addr.empty() && !angle && !valid_addr_spec(addr)) {
             defects.push_back("unparseable address: " + printable(addr, 80));
@@ -235,7 +222,7 @@ std::vector<Address> parse_address_list(std::string_view value, std::vector<std:
             }
         }
         if (!addr.empty()) {
-            if (name.empty() && angle && !comments.empty()) name = join_words(comments);
+            if (name.empty() && angle && !comments.empty()) name = join(comments, " ");
             name = decode_header_text(name, defects, fallback_charset);
             if (strip_leading_comma) {
                 auto n = trim(name);

@@ -1,4 +1,5 @@
 #include "mime/decode.hpp"
+#include "mime/strings.hpp"
 
 #include <iconv.h>
 
@@ -15,11 +16,6 @@ namespace {
 
 char lower(char c) { return static_cast<char>(std::tolower(static_cast<unsigned char>(c))); }
 
-std::string lowered(std::string_view s) {
-    std::string out(s);
-    std::transform(out.begin(), out.end(), out.begin(), lower);
-    return out;
-}
 
 int hex_value(char c) {
     if (c >= '0' && c <= '9') return c - '0';
@@ -43,7 +39,7 @@ struct IconvHandle {
 
 // Charset names seen in the wild that iconv does not know by that name.
 std::string canonical_charset(std::string_view charset) {
-    std::string cs = lowered(charset);
+    std::string cs = to_lower_ascii(charset);
     while (!cs.empty() && (cs.back() == ' ' || cs.back() == '"')) cs.pop_back();
     while (!cs.empty() && (cs.front() == ' ' || cs.front() == '"')) cs.erase(0, 1);
     if (cs == "utf8") return "utf-8";
@@ -198,7 +194,7 @@ std::string decode_quoted_printable(std::string_view in, Defects& defects) {
 }
 
 std::string decode_transfer(std::string_view body, std::string_view encoding, Defects& defects) {
-    std::string enc = lowered(encoding);
+    std::string enc = to_lower_ascii(encoding);
     while (!enc.empty() && std::isspace(static_cast<unsigned char>(enc.back()))) enc.pop_back();
     while (!enc.empty() && std::isspace(static_cast<unsigned char>(enc.front()))) enc.erase(0, 1);
     if (enc.empty() || enc == "7bit" || enc == "8bit" || enc == "binary") return std::string(body);
@@ -423,7 +419,7 @@ HeaderParams parse_header_params(std::string_view value, Defects& defects) {
         main.resize(paren);
         while (!main.empty() && std::isspace(static_cast<unsigned char>(main.back()))) main.pop_back();
     }
-    hp.value = lowered(main);
+    hp.value = to_lower_ascii(main);
     if (semi == std::string_view::npos) return hp;
     i = semi + 1;
 
@@ -440,7 +436,7 @@ HeaderParams parse_header_params(std::string_view value, Defects& defects) {
         while (i < value.size() && value[i] != '=' && value[i] != ';' &&
                !std::isspace(static_cast<unsigned char>(value[i])))
             ++i;
-        std::string name = lowered(value.substr(name_start, i - name_start));
+        std::string name = to_lower_ascii(value.substr(name_start, i - name_start));
         skip_ws();
         if (i >= value.size() || value[i] != '=') {
             if (!name.empty()) add_defect(defects, "header parameter without a value");

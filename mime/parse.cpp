@@ -11,30 +11,11 @@
 #include "mime/digest.hpp"
 #include "mime/message.hpp"
 #include "mime/printable.hpp"
+#include "mime/strings.hpp"
 #include "mime/text.hpp"
 
 namespace casemail::mime {
 namespace {
-
-std::string lower(std::string_view s) {
-    std::string out(s);
-    for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return out;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) return false;
-    for (std::size_t i = 0; i < a.size(); ++i)
-        if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i])))
-            return false;
-    return true;
-}
-
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-    while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-    return s;
-}
 
 void add_defect(Defects& defects, std::string d) {
     if (defects.size() < 64 && std::find(defects.begin(), defects.end(), d) == defects.end())
@@ -51,7 +32,7 @@ std::vector<Header> fields_of(const mimetic::MimeEntity& e) {
 
 const Header* find_field(const std::vector<Header>& fields, std::string_view name) {
     for (const auto& f : fields)
-        if (iequals(f.name, name)) return &f;
+        if (iequals_ascii(f.name, name)) return &f;
     return nullptr;
 }
 
@@ -72,7 +53,7 @@ PreScan prescan(std::string_view raw) {
     std::size_t i = 0;
     while (i < raw.size()) {
         if (raw[i] == '-' && i + 1 < raw.size() && raw[i + 1] == '-') ++p.dash_lines;
-        else if ((raw[i] == 'c' || raw[i] == 'C') && raw.size() - i > 13 && iequals(raw.substr(i, 13), "content-type:"))
+        else if ((raw[i] == 'c' || raw[i] == 'C') && raw.size() - i > 13 && iequals_ascii(raw.substr(i, 13), "content-type:"))
             ++p.content_type_lines;
         auto nl = raw.find('\n', i);
         if (nl == std::string_view::npos) break;
@@ -257,7 +238,7 @@ void visit(const mimetic::MimeEntity& e, Walk& w, std::string_view parent_type,
     a.content_id = content_id;
     a.is_inline = disp.value == "inline" || (disp.value.empty() && !content_id.empty());
     a.tnef = ct.value == "application/ms-tnef" || ct.value == "application/vnd.ms-tnef" ||
-             iequals(filename, "winmail.dat");
+             iequals_ascii(filename, "winmail.dat");
     if (a.tnef) add_defect(defects, "Outlook TNEF (winmail.dat) attachment not decoded");
     a.data = std::move(decoded);
     a.size = a.data.size();
@@ -276,28 +257,28 @@ void detect_flags(ParsedMessage& m) {
         // Only the few headers below matter; skip the rest before lower-casing anything.
         char first = static_cast<char>(std::tolower(static_cast<unsigned char>(h.name.empty() ? ' ' : h.name[0])));
         if (first != 'a' && first != 'x' && first != 'p' && first != 'l' && first != 'r') continue;
-        std::string v = lower(trim(h.value));
-        if (iequals(h.name, "Auto-Submitted") && !v.empty() && v != "no")
+        std::string v = to_lower_ascii(trim(h.value));
+        if (iequals_ascii(h.name, "Auto-Submitted") && !v.empty() && v != "no")
             set_flag(m.flags.auto_reply, "Auto-Submitted: " + std::string(trim(h.value)));
-        else if (iequals(h.name, "X-Autoreply") || iequals(h.name, "X-Autorespond"))
+        else if (iequals_ascii(h.name, "X-Autoreply") || iequals_ascii(h.name, "X-Autorespond"))
             set_flag(m.flags.auto_reply, h.name + ": " + std::string(trim(h.value)));
-        else if (iequals(h.name, "Precedence")) {
+        else if (iequals_ascii(h.name, "Precedence")) {
             if (v == "auto_reply") set_flag(m.flags.auto_reply, "Precedence: " + v);
             else if (v == "bulk" || v == "junk" || v == "list") set_flag(m.flags.bulk, "Precedence: " + v);
-        } else if (iequals(h.name, "List-Id")) {
+        } else if (iequals_ascii(h.name, "List-Id")) {
             set_flag(m.flags.bulk, "List-Id: " + std::string(trim(h.value)));
-        } else if (iequals(h.name, "Return-Path") && (v == "<>" || v.empty())) {
+        } else if (iequals_ascii(h.name, "Return-Path") && (v == "<>" || v.empty())) {
             set_flag(m.flags.bounce, "Return-Path: <>");
         }
     }
     std::string ct = m.header("Content-Type").value_or("");
     Defects ignored;
     auto params = parse_header_params(ct, ignored);
-    if (params.value == "multipart/report" && lower(params.param("report-type")) == "delivery-status")
+    if (params.value == "multipart/report" && to_lower_ascii(params.param("report-type")) == "delivery-status")
         set_flag(m.flags.bounce, "Content-Type: multipart/report; report-type=delivery-status");
     for (const auto* list : {&m.from, &m.sender}) {
         for (const auto& a : *list) {
-            std::string local = lower(a.address.substr(0, a.address.find('@')));
+            std::string local = to_lower_ascii(a.address.substr(0, a.address.find('@')));
             if (local == "mailer-daemon" || local == "postmaster")
                 set_flag(m.flags.bounce, std::string(list == &m.from ? "From: " : "Sender: ") + a.address);
         }
@@ -308,7 +289,7 @@ void detect_flags(ParsedMessage& m) {
 
 std::optional<std::string> ParsedMessage::header(std::string_view name) const {
     for (const auto& h : headers)
-        if (iequals(h.name, name)) return h.value;
+        if (iequals_ascii(h.name, name)) return h.value;
     return std::nullopt;
 }
 
@@ -396,7 +377,7 @@ Result<ParsedMessage> parse_message(std::string_view raw, const Limits& limits) 
     if (msg.headers.empty()) add_defect(defects, "no header fields found");
     {
         auto top_ct = parse_header_params(msg.header("Content-Type").value_or(""), defects);
-        auto cs = lower(top_ct.param("charset"));
+        auto cs = to_lower_ascii(top_ct.param("charset"));
         if (!cs.empty() && cs != "utf-8" && cs != "us-ascii") w.fallback_charset = cs;
     }
     auto text_header = [&](std::string_view name) {
@@ -405,7 +386,7 @@ Result<ParsedMessage> parse_message(std::string_view raw, const Limits& limits) 
     auto address_header = [&](std::string_view name) {
         std::vector<Address> all;
         for (const auto& h : msg.headers)  // several To: lines happen; take them all
-            if (iequals(h.name, name)) {
+            if (iequals_ascii(h.name, name)) {
                 auto some = parse_address_list(h.value, defects, w.fallback_charset);
                 all.insert(all.end(), some.begin(), some.end());
             }

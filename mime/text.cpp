@@ -1,4 +1,5 @@
 #include "mime/text.hpp"
+#include "mime/strings.hpp"
 
 #include <algorithm>
 #include <array>
@@ -11,11 +12,6 @@
 namespace casemail::mime {
 namespace {
 
-std::string lower_ascii(std::string_view s) {
-    std::string out(s);
-    for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return out;
-}
 
 void append_utf8(std::string& out, unsigned long cp) {
     if (cp == 0 || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) cp = 0xFFFD;
@@ -134,7 +130,7 @@ std::string html_to_text(std::string_view html) {
             if (closing) inner.remove_prefix(1);
             std::size_t n = 0;
             while (n < inner.size() && (std::isalnum(static_cast<unsigned char>(inner[n])))) ++n;
-            std::string tag = lower_ascii(inner.substr(0, n));
+            std::string tag = to_lower_ascii(inner.substr(0, n));
             i = end + 1;
             if (!closing && (tag == "script" || tag == "style" || tag == "head")) {
                 // Skip to the matching close tag (case-insensitive).
@@ -142,7 +138,7 @@ std::string html_to_text(std::string_view html) {
                 std::size_t k = i;
                 bool found = false;
                 while ((k = html.find("</", k)) != std::string_view::npos) {
-                    if (lower_ascii(html.substr(k, close.size())) == close) {
+                    if (to_lower_ascii(html.substr(k, close.size())) == close) {
                         auto gt = html.find('>', k);
                         i = gt == std::string_view::npos ? html.size() : gt + 1;
                         found = true;
@@ -231,14 +227,14 @@ std::optional<std::chrono::system_clock::time_point> parse_rfc5322_date(std::str
     };
     static constexpr std::array<const char*, 7> days = {"mon", "tue", "wed", "thu", "fri", "sat", "sun"};
     if (w < words.size() && words[w].size() >= 3 &&
-        std::any_of(days.begin(), days.end(), [&](const char* d) { return lower_ascii(words[w]).starts_with(d); }))
+        std::any_of(days.begin(), days.end(), [&](const char* d) { return to_lower_ascii(words[w]).starts_with(d); }))
         ++w;  // day name
     if (words.size() < w + 4) return std::nullopt;
     // day month year time [zone]; some clients write month day
     std::string d = words[w], m = words[w + 1], y = words[w + 2], t = words[w + 3];
     if (!is_num(d) && is_num(m)) std::swap(d, m);
     if (!is_num(d) || !is_num(y) || d.size() > 2 || y.size() > 4) return std::nullopt;
-    std::string ml = lower_ascii(m).substr(0, 3);
+    std::string ml = to_lower_ascii(m).substr(0, 3);
     int month = -1;
     for (int k = 0; k < 12; ++k)
         if (ml == months[static_cast<std::size_t>(k)]) month = k;
@@ -277,7 +273,7 @@ std::optional<std::chrono::system_clock::time_point> parse_rfc5322_date(std::str
             static const std::pair<const char*, int> zones[] = {
                 {"ut", 0}, {"utc", 0}, {"gmt", 0}, {"z", 0},      {"est", -5}, {"edt", -4},
                 {"cst", -6}, {"cdt", -5}, {"mst", -7}, {"mdt", -6}, {"pst", -8}, {"pdt", -7}};
-            std::string zl = lower_ascii(z);
+            std::string zl = to_lower_ascii(z);
             for (const auto& [name, hours] : zones)
                 if (zl == name) offset_minutes = hours * 60;
         }

@@ -6,6 +6,7 @@
 #include "mime/address.hpp"
 #include "mime/digest.hpp"
 #include "mime/printable.hpp"
+#include "mime/strings.hpp"
 
 namespace casemail::store {
 namespace {
@@ -310,12 +311,7 @@ IngestResult Ingestor::retry_quarantined(Id quarantine_id) {
     if (!parsed->message_id.empty()) message_id = parsed->message_id;
     auto up = db.cached(
         "UPDATE email SET message_id = ?2, in_reply_to = ?3, refs = ?4, subject = ?5, body_text = ?6 WHERE id = ?1");
-    auto join = [](const std::vector<std::string>& ids) {
-        std::string out;
-        for (const auto& id : ids) out += (out.empty() ? "" : " ") + id;
-        return out;
-    };
-    up->bind_all(email_id, message_id, join(parsed->in_reply_to), join(parsed->references), parsed->subject,
+    up->bind_all(email_id, message_id, mime::join(parsed->in_reply_to, " "), mime::join(parsed->references, " "), parsed->subject,
                 parsed->text);
     try {
         up->run();

@@ -12,19 +12,12 @@
 #include "matching/token.hpp"
 #include "mime/address.hpp"
 #include "mime/digest.hpp"
+#include "mime/strings.hpp"
 #include "store/migrations.hpp"
 
 namespace casemail::store {
 namespace {
 
-std::string join_ids(const std::vector<std::string>& ids) {
-    std::string out;
-    for (const auto& id : ids) {
-        if (!out.empty()) out += ' ';
-        out += id;
-    }
-    return out;
-}
 
 // The columns read_case() expects, in order.
 constexpr const char* case_columns = R"sql(
@@ -437,8 +430,8 @@ Id Store::insert_email(const NewEmail& e) {
         "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)");
     std::span<const unsigned char> raw(reinterpret_cast<const unsigned char*>(e.raw.data()),
                                        e.raw.size());
-    st->bind_all(e.case_id, e.direction, e.message_id, join_ids(e.in_reply_to),
-                join_ids(e.references), e.subject, e.body_text, raw, mime::sha256_hex(e.raw),
+    st->bind_all(e.case_id, e.direction, e.message_id, mime::join(e.in_reply_to, " "),
+                mime::join(e.references, " "), e.subject, e.body_text, raw, mime::sha256_hex(e.raw),
                 e.mailbox, now_text(), e.status);
     st->run();
     return db_.last_insert_rowid();

@@ -1,0 +1,23 @@
+// Small ASCII string helpers shared by the parsers and the store. ASCII only on purpose:
+// header names, charsets, addresses' domains and keywords are ASCII; UTF-8 text is left as is.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace casemail::mime {
+
+// Without leading and trailing ASCII white space.
+std::string_view trim(std::string_view s);
+
+// ASCII letters lower-cased; other bytes (UTF-8 included) unchanged.
+std::string to_lower_ascii(std::string_view s);
+
+// Equal ignoring ASCII case.
+bool iequals_ascii(std::string_view a, std::string_view b);
+
+// The parts joined with `separator`.
+std::string join(const std::vector<std::string>& parts, std::string_view separator);
+
+}  // namespace casemail::mime
