@@ -153,14 +153,15 @@ std::string strip_angle(std::string_view s) {
     return std::string(trim(s));
 }
 
+// `known_fields` and `known_ct`: the root's header fields and Content-Type, already parsed.
 void visit(const mimetic::MimeEntity& e, Walk& w, std::string_view parent_type,
-           const std::vector<Header>* known_fields = nullptr) {
+           const std::vector<Header>* known_fields = nullptr, const HeaderParams* known_ct = nullptr) {
     std::vector<Header> own_fields;
     if (!known_fields) own_fields = fields_of(e);
     const auto& fields = known_fields ? *known_fields : own_fields;
     auto& defects = w.msg.defects;
     std::string ct_raw = field_value(fields, "Content-Type");
-    HeaderParams ct = parse_header_params(ct_raw, defects);
+    HeaderParams ct = known_ct ? *known_ct : parse_header_params(ct_raw, defects);
     // mimetic re-serialises Content-Type: "garbage" arrives here as "garbage/".
     auto slash = ct.value.find('/');
     if (slash == std::string::npos || slash == 0 || slash + 1 == ct.value.size()) {
@@ -252,7 +253,7 @@ void set_flag(Flag& f, std::string trigger) {
     f.trigger = printable(trigger, 120);
 }
 
-void detect_flags(ParsedMessage& m) {
+void detect_flags(ParsedMessage& m, const HeaderParams& content_type) {
     for (const auto& h : m.headers) {
         // Only the few headers below matter; skip the rest before lower-casing anything.
         char first = static_cast<char>(std::tolower(static_cast<unsigned char>(h.name.empty() ? ' ' : h.name[0])));
@@ -271,10 +272,8 @@ void detect_flags(ParsedMessage& m) {
             set_flag(m.flags.bounce, "Return-Path: <>");
         }
     }
-    std::string ct = m.header("Content-Type").value_or("");
-    Defects ignored;
-    auto params = parse_header_params(ct, ignored);
-    if (params.value == "multipart/report" && to_lower_ascii(params.param("report-type")) == "delivery-status")
+    if (content_type.value == "multipart/report" &&
+        to_lower_ascii(content_type.param("report-type")) == "delivery-status")
         set_flag(m.flags.bounce, "Content-Type: multipart/report; report-type=delivery-status");
     for (const auto* list : {&m.from, &m.sender}) {
         for (const auto& a : *list) {
@@ -336,7 +335,10 @@ Result<ParsedMessage> parse_message(std::string_view raw, const Limits& limits) 
     if (trim(raw).empty()) return fail("empty message");
     if (raw.find('\0') != std::string_view::npos) add_defect(defects, "NUL bytes in message");
 
-    auto scan = prescan(raw);
+    // A message shorter than this cannot hold more than max_parts "Content-Type:" lines (14
+    // bytes each) nor 4 * max_parts "--" lines (3 bytes each): the pre-scan cannot trip.
+    PreScan scan;
+    if (raw.size() >= limits.max_parts * 12) scan = prescan(raw);
     if (scan.content_type_lines > limits.max_parts)
         return fail(fmt::format("more than {} MIME parts ({} Content-Type headers)", limits.max_parts,
                                 scan.content_type_lines));
@@ -375,22 +377,11 @@ Result<ParsedMessage> parse_message(std::string_view raw, const Limits& limits) 
 
     msg.headers = fields_of(root);
     if (msg.headers.empty()) add_defect(defects, "no header fields found");
-    {
-        auto top_ct = parse_header_params(msg.header("Content-Type").value_or(""), defects);
-        auto cs = to_lower_ascii(top_ct.param("charset"));
-        if (!cs.empty() && cs != "utf-8" && cs != "us-ascii") w.fallback_charset = cs;
-    }
+    const auto top_ct = parse_header_params(msg.header("Content-Type").value_or(""), defects);
+    if (auto cs = to_lower_ascii(top_ct.param("charset")); !cs.empty() && cs != "utf-8" && cs != "us-ascii")
+        w.fallback_charset = cs;
     auto text_header = [&](std::string_view name) {
         return decode_header_text(trim(msg.header(name).value_or("")), defects, w.fallback_charset);
-    };
-    auto address_header = [&](std::string_view name) {
-        std::vector<Address> all;
-        for (const auto& h : msg.headers)  // several To: lines happen; take them all
-            if (iequals_ascii(h.name, name)) {
-                auto some = parse_address_list(h.value, defects, w.fallback_charset);
-                all.insert(all.end(), some.begin(), some.end());
-            }
-        return all;
     };
 
     if (auto id = msg.header("Message-ID")) {
@@ -405,17 +396,23 @@ Result<ParsedMessage> parse_message(std::string_view raw, const Limits& limits) 
         if (!msg.date) add_defect(defects, "unreadable Date: " + printable(*v, 60));
     }
     msg.subject = text_header("Subject");
-    msg.from = address_header("From");
-    msg.sender = address_header("Sender");
-    msg.reply_to = address_header("Reply-To");
-    msg.to = address_header("To");
-    msg.cc = address_header("Cc");
-    msg.bcc = address_header("Bcc");
+    // One pass over the fields; several To: (or Cc:) lines happen, all are taken.
+    const std::pair<std::string_view, std::vector<Address>*> address_fields[] = {
+        {"From", &msg.from}, {"Sender", &msg.sender}, {"Reply-To", &msg.reply_to},
+        {"To", &msg.to},     {"Cc", &msg.cc},         {"Bcc", &msg.bcc}};
+    for (const auto& h : msg.headers) {
+        for (const auto& [name, list] : address_fields) {
+            if (!iequals_ascii(h.name, name)) continue;
+            auto some = parse_address_list(h.value, defects, w.fallback_charset);
+            list->insert(list->end(), some.begin(), some.end());
+            break;
+        }
+    }
     msg.tracking = std::string(trim(msg.header("X-311-Case").value_or("")));
     msg.return_path = std::string(trim(msg.header("Return-Path").value_or("")));
     if (msg.from.empty() && msg.header("From")) add_defect(defects, "From header without a usable address");
 
-    visit(root, w, "", &msg.headers);
+    visit(root, w, "", &msg.headers, &top_ct);
     std::string text;
     for (const auto& p : w.plain_parts) {
         if (!text.empty()) text += "\n\n";
@@ -423,7 +420,7 @@ Result<ParsedMessage> parse_message(std::string_view raw, const Limits& limits) 
     }
     if (trim(text).empty() && !msg.html.empty()) text = html_to_text(msg.html);
     msg.text = std::move(text);
-    detect_flags(msg);
+    detect_flags(msg, top_ct);
     return msg;
 }
 
