@@ -208,6 +208,10 @@ std::vector<Address> parse_address_list(std::string_view value, std::vector<std:
             }
             if (!comments.empty()) name = join(comments, " ");
         }
+        if (!addr.empty() && !valid_utf8(addr)) {  // RFC 6532 addresses are UTF-8; these are bytes
+            defects.push_back("unparseable address: " + printable(addr, 80));
+            addr.clear();
+        }
         if (!addr.empty() && !angle && !valid_addr_spec(addr)) {
             defects.push_back("unparseable address: " + printable(addr, 80));
             addr.clear();

@@ -1,5 +1,7 @@
 #include "mime/printable.hpp"
 
+#include "mime/decode.hpp"
+
 namespace casemail::mime {
 
 std::string printable(std::string_view text, std::size_t max_bytes) {
@@ -12,12 +14,13 @@ std::string printable(std::string_view text, std::size_t max_bytes) {
                 out.pop_back();
             if (!out.empty() && static_cast<unsigned char>(out.back()) >= 0xC0) out.pop_back();
             out += "...";
-            return out;
+            return valid_utf8(out) ? out : repair_utf8(out);
         }
         auto c = static_cast<unsigned char>(ch);
         out += (c < 0x20 || c == 0x7f) ? '?' : ch;
     }
-    return out;
+    // Invalid UTF-8 becomes U+FFFD: what printable() returns goes into JSON and the store.
+    return valid_utf8(out) ? out : repair_utf8(out);
 }
 
 }  // namespace casemail::mime

@@ -158,12 +158,15 @@ std::string html_to_text(std::string_view html) {
         }
         if (c == '&') {
             std::string decoded;
-            if (auto used = decode_entity(html, i, decoded)) {
-                if (decoded == "\xC2\xA0") decoded = " ";
-                emit_text(decoded);
-                i += used;
-                continue;
+            auto used = decode_entity(html, i, decoded);
+            if (used == 0) {  // a bare '&' ("AT&T"): literal text
+                decoded = "&";
+                used = 1;
             }
+            if (decoded == "\xC2\xA0") decoded = " ";
+            emit_text(decoded);
+            i += used;
+            continue;
         }
         if (std::isspace(static_cast<unsigned char>(c))) {
             if (in_pre) {

@@ -136,6 +136,8 @@ TEST_CASE("html to text") {
     CHECK(html_to_text("<style>p{}</style><!-- hidden -->  shown  ") == "shown");
     CHECK(html_to_text("<pre>a\n  b</pre>") == "a\n  b");
     CHECK(html_to_text("unterminated <b") == "unterminated");
+    // Found by the fuzzer: a bare '&' used to loop forever.
+    CHECK(html_to_text("AT&T &amp; B&Q &#;&x") == "AT&T & B&Q &#;&x");
 }
 
 TEST_CASE("limits: message size at N and N+1") {

@@ -179,6 +179,11 @@ fixture("addr_comma_inside_encoded_word", crlf(
     {"to": [{"name": "Ann", "address": "ann@city.example"}, {"name": "山田 太郎", "address": "yamada@city.example"}],
      "defects_include": ["missing comma between addresses"]})
 
+# Found by the fuzzer: a raw 8-bit byte inside an angle address.
+fixture("addr_8bit_byte_in_address", crlf("From: a@example.org\nTo: one@example.org,\n \"Three\" <three").encode()
+        + b"\xbd" + crlf("example.org>\nSubject: x\n\nb\n").encode(),
+        {"to": [{"name": "", "address": "one@example.org"}], "defects_include": ["unparseable address: three\ufffdexample.org"]})
+
 fixture("addr_quoted_local_part", crlf('From: "john smith"@example.org\nSubject: x\n\nb\n'),
         {"from": [{"name": "", "address": '"john smith"@example.org'}]})
 
@@ -229,6 +234,10 @@ HTML = ("<html><head><title>t</title><style>p{color:red}</style></head><body>"
 fixture("body_html_only", simple("html", "Subject: html\n", HTML + "\n", ctype="text/html; charset=utf-8"),
         {"text": "Dear 311,\n\nThe streetlight at Elm & 5th is out — since Monday.\nThanks\nAnn\n\n- one\n- two",
          "html": {"$contains": "<script>"}})
+
+# Found by the fuzzer: a bare '&' in HTML made html_to_text loop forever.
+fixture("body_html_bare_ampersand", simple("amp", "Subject: amp\n", "<p>AT&T cut the cable &amp; left</p>\n", ctype="text/html; charset=utf-8"),
+        {"text": "AT&T cut the cable & left"})
 
 fixture("body_alternative", crlf(HDR.format(id="alt") + "Subject: alt\nMIME-Version: 1.0\n"
         'Content-Type: multipart/alternative; boundary="b1"\n\n--b1\nContent-Type: text/plain; charset=utf-8\n\n'
