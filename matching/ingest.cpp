@@ -5,6 +5,7 @@
 
 #include "matching/subject.hpp"
 #include "mime/address.hpp"
+#include "mime/decode.hpp"
 #include "mime/printable.hpp"
 
 namespace casemail::matching {
@@ -23,13 +24,13 @@ Correlation correlate(const mime::ParsedMessage& msg, const IngestRules& rules, 
             by_token = {c, "subject token " + token};
             break;
         }
-        defects.push_back("unknown case token in subject: " + token);
+        mime::add_defect(defects, "unknown case token in subject: " + token);
     }
     if (!by_token.found && !msg.tracking.empty()) {
         std::string token;
         for (char ch : msg.tracking) token += static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
         if (auto c = lookups.case_by_token(token)) by_token = {c, "X-311-Case " + token};
-        else defects.push_back("unknown case token in X-311-Case: " + mime::printable(msg.tracking, 40));
+        else mime::add_defect(defects, "unknown case token in X-311-Case: " + mime::printable(msg.tracking, 40));
     }
     Correlation by_chain;
     for (const auto& id : msg.in_reply_to) {
@@ -49,7 +50,7 @@ Correlation correlate(const mime::ParsedMessage& msg, const IngestRules& rules, 
     }
     if (by_token.found) {
         if (by_chain.found && by_chain.found->id != by_token.found->id)
-            defects.push_back(fmt::format("token {} differs from the reply chain's case {}; token wins",
+            mime::add_defect(defects, fmt::format("token {} differs from the reply chain's case {}; token wins",
                                           by_token.found->token, by_chain.found->token));
         return by_token;
     }
@@ -198,7 +199,7 @@ IngestPlan plan_ingest(const mime::ParsedMessage& msg, const QueueRef& mailbox_q
         plan.guest_address = sender ? sender->address : std::string();
         plan.link_history_to_new_guest = true;
         plan.ambiguous_sender = registered.size() > 1;
-        if (!sender) plan.defects.push_back("no sender address: guest customer has no address");
+        if (!sender) mime::add_defect(plan.defects, "no sender address: guest customer has no address");
     }
     // The sender's identity decision is authoritative for the From party of a new case,
     // except when it was ambiguous: that party stays unresolved for review.
@@ -225,7 +226,7 @@ IngestPlan plan_ingest(const mime::ParsedMessage& msg, const QueueRef& mailbox_q
             plan.queue_ack = true;
             plan.ack_address = sender->address;
         } else {
-            plan.defects.push_back(fmt::format("acknowledgement suppressed: {} already sent to this address in the last hour", sent));
+            mime::add_defect(plan.defects, fmt::format("acknowledgement suppressed: {} already sent to this address in the last hour", sent));
         }
     }
     return plan;

@@ -128,7 +128,7 @@ std::vector<Token> tokenize_addresses(std::string_view s, Defects& defects) {
                 if (d == '"') { closed = true; break; }
                 text += d;
             }
-            if (!closed) defects.push_back("unterminated quoted string in address");
+            if (!closed) add_defect(defects, "unterminated quoted string in address");
             out.push_back({Token::quoted, text});
         } else if (c == '(') {
             std::string text;
@@ -140,12 +140,12 @@ std::vector<Token> tokenize_addresses(std::string_view s, Defects& defects) {
                 if (d == ')') { if (--depth == 0) break; text += d; continue; }
                 text += d;
             }
-            if (depth > 0) defects.push_back("unterminated comment in address");
+            if (depth > 0) add_defect(defects, "unterminated comment in address");
             out.push_back({Token::comment, text});
         } else if (c == '<') {
             auto end = s.find('>', i + 1);
             if (end == std::string_view::npos) {
-                defects.push_back("unterminated angle address");
+                add_defect(defects, "unterminated angle address");
                 out.push_back({Token::angle, std::string(s.substr(i + 1))});
                 break;
             }
@@ -204,25 +204,25 @@ std::vector<Address> parse_address_list(std::string_view value, std::vector<std:
                        valid_addr_spec(candidate)) {
                 addr = candidate;  // quoted local part: "a b"@host
             } else {
-                defects.push_back("unparseable address: " + printable(candidate, 80));
+                add_defect(defects, "unparseable address: " + printable(candidate, 80));
             }
             if (!comments.empty()) name = join(comments, " ");
         }
         if (!addr.empty() && !valid_utf8(addr)) {  // RFC 6532 addresses are UTF-8; these are bytes
-            defects.push_back("unparseable address: " + printable(addr, 80));
+            add_defect(defects, "unparseable address: " + printable(addr, 80));
             addr.clear();
         }
         if (!addr.empty() && !angle && !valid_addr_spec(addr)) {
-            defects.push_back("unparseable address: " + printable(addr, 80));
+            add_defect(defects, "unparseable address: " + printable(addr, 80));
             addr.clear();
         }
         if (!addr.empty()) {
             auto at = addr.rfind('@');
             if (at == std::string::npos || at == 0 || at + 1 == addr.size()) {
-                defects.push_back("unparseable address: " + printable(addr, 80));
+                add_defect(defects, "unparseable address: " + printable(addr, 80));
                 addr.clear();
             } else if (!valid_addr_spec(addr)) {
-                defects.push_back("invalid address kept: " + printable(addr, 80));
+                add_defect(defects, "invalid address kept: " + printable(addr, 80));
             }
         }
         if (!addr.empty()) {
@@ -236,7 +236,7 @@ std::vector<Address> parse_address_list(std::string_view value, std::vector<std:
             if (out.size() < max_addresses_per_header)
                 out.push_back({std::string(trim(name)), addr});
             else if (out.size() == max_addresses_per_header)
-                defects.push_back("too many addresses in one header; rest ignored");
+                add_defect(defects, "too many addresses in one header; rest ignored");
         } else if (angle && angle->empty()) {
             // "<>" — the null reverse-path; not an address.
         }
@@ -282,7 +282,7 @@ std::vector<Address> parse_address_list(std::string_view value, std::vector<std:
                     // when it folds the separating comma into an encoded-word
                     // ("<a@x> =?utf-8?q?=2C?= =?utf-8?b?...?= <b@y>"): the words after the
                     // first address are the next mailbox's name.
-                    defects.push_back("missing comma between addresses");
+                    add_defect(defects, "missing comma between addresses");
                     std::string next_phrase = bare;
                     bare.clear();
                     finish();

@@ -1,4 +1,5 @@
 #include "mime/decode.hpp"
+#include "mime/printable.hpp"
 #include "mime/strings.hpp"
 
 #include <iconv.h>
@@ -24,11 +25,6 @@ int hex_value(char c) {
     return -1;
 }
 
-void add_defect(Defects& defects, std::string d) {
-    // The same repair repeated a million times is one defect, not a memory bomb.
-    if (defects.size() < 64 && std::find(defects.begin(), defects.end(), d) == defects.end())
-        defects.push_back(std::move(d));
-}
 
 struct IconvHandle {
     iconv_t cd;
@@ -101,6 +97,12 @@ bool is_ascii(std::string_view s) {
 }
 
 }  // namespace
+
+void add_defect(Defects& defects, std::string defect) {
+    if (defects.size() >= 64) return;
+    defect = printable(defect, 200);
+    if (std::find(defects.begin(), defects.end(), defect) == defects.end()) defects.push_back(std::move(defect));
+}
 
 std::string decode_base64(std::string_view in, Defects& defects) {
     static constexpr auto table = [] {

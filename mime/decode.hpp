@@ -12,6 +12,11 @@ namespace casemail::mime {
 
 using Defects = std::vector<std::string>;
 
+// Records a repair: cleaned for one line of valid UTF-8 (printable), deduplicated, and capped
+// at 64 entries so that the same repair repeated a million times is one defect, not a memory
+// bomb. Every defect in casemail goes through here.
+void add_defect(Defects& defects, std::string defect);
+
 // RFC 2045 §6.8. Non-alphabet characters are skipped (line breaks silently, others noted);
 // a truncated final quantum is decoded as far as it goes.
 std::string decode_base64(std::string_view in, Defects& defects);

@@ -17,11 +17,6 @@
 namespace casemail::mime {
 namespace {
 
-void add_defect(Defects& defects, std::string d) {
-    if (defects.size() < 64 && std::find(defects.begin(), defects.end(), d) == defects.end())
-        defects.push_back(std::move(d));
-}
-
 // Header fields of one entity as (name, value) pairs.
 std::vector<Header> fields_of(const mimetic::MimeEntity& e) {
     std::vector<Header> out;

@@ -269,6 +269,11 @@ fixture("body_headers_only", "From: a@example.org\r\nSubject: only headers",
 fixture("body_unknown_cte", simple("ucte", "Subject: x\n", "payload\n", cte="x-custom"),
         {"text": "payload\n", "defects_include": ["unknown Content-Transfer-Encoding"]})
 
+# Found by the fuzzer: an 8-bit Content-Transfer-Encoding value reached a defect as raw bytes.
+fixture("body_8bit_transfer_encoding_name", crlf("From: a@example.org\nSubject: x\nContent-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: 8").encode()
+        + b"\xb8" + crlf("b\n\nbody\n").encode(),
+        {"text": "body\n", "defects_include": ["unknown Content-Transfer-Encoding '8\ufffdb'"]})
+
 fixture("body_mixed_two_text_parts", crlf(HDR.format(id="two") + "Subject: two\nMIME-Version: 1.0\n"
         'Content-Type: multipart/mixed; boundary="m"\n\n--m\nContent-Type: text/plain\n\nFirst part\n--m\n'
         "Content-Type: text/plain\n\nSecond part\n--m--\n"),
