@@ -468,7 +468,9 @@ HeaderParams parse_header_params(std::string_view value, Defects& defects) {
         // RFC 2231: name*, name*0, name*0*, name*1 …
         auto star = name.find('*');
         if (star == std::string::npos) {
-            if (val.find("=?") != std::string::npos) val = decode_header_text(val, defects);
+            // Encoded-words (Outlook's name="=?utf-8?B?...?=") and raw 8-bit bytes in a legacy
+            // charset are decoded like any header text; raw UTF-8 stays as it is.
+            if (val.find("=?") != std::string::npos || !valid_utf8(val)) val = decode_header_text(val, defects);
             if (!hp.params.count(name)) hp.params[name] = val;
             continue;
         }

@@ -316,6 +316,12 @@ fixture("att_nested_rfc822", crlf(HDR.format(id="fwd") + "Subject: Fwd: complain
          "attachments": [{"content_type": "message/rfc822", "nested_subject": "Noise compläint",
                           "filename": "Noise compläint.eml"}]})
 
+# Found by the fuzzer: a raw 8-bit byte in a name= parameter gave a non-UTF-8 filename.
+fixture("att_8bit_filename", crlf(HDR.format(id="f8") + "Subject: x\nMIME-Version: 1.0\n"
+        'Content-Type: multipart/mixed; boundary="b"\n\n--b\nContent-Type: text/plain\n\nsee\n--b\n'
+        'Content-Type: application/pdf; name="r').encode() + b"\xe9" + crlf('sum\xe9.pdf"\n\n%PDF\n--b--\n'.replace("\xe9", "")).encode(),
+        {"attachments": [{"filename": "résum.pdf"}], "defects_include": ["8-bit header text"]})
+
 fixture("att_tnef_winmail", crlf(HDR.format(id="tnef") + "Subject: x\nMIME-Version: 1.0\n"
         'Content-Type: multipart/mixed; boundary="b"\n\n--b\nContent-Type: text/plain\n\nsee\n--b\n'
         'Content-Type: application/ms-tnef; name="winmail.dat"\nContent-Disposition: attachment; filename="winmail.dat"\n'
