@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cstring>
+#include <exception>
 #include <fmt/format.h>
 #include <sstream>
 #include <unordered_set>
@@ -364,7 +365,13 @@ Result<ParsedMessage> parse_message(std::string_view raw, const Limits& limits) 
     if (input.find('\r') == std::string_view::npos) add_defect(defects, "bare LF line endings");
 
     mimetic::MimeEntity root;
-    root.load(input.begin(), input.end());
+    try {
+        root.load(input.begin(), input.end());
+    } catch (const std::exception& e) {
+        // mimetic throws on some malformed structures (std::length_error from its header
+        // parser, found by the fuzzer). Untrusted input must not throw past this module.
+        return fail(fmt::format("MIME structure could not be parsed ({})", e.what()));
+    }
 
     Walk w{limits, msg, input, "windows-1252", {}, 0, 0, std::nullopt};
     check_limits(root, 0, w);

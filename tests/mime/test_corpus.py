@@ -82,6 +82,18 @@ class CorpusTest(unittest.TestCase):
         self.assertEqual(proc.returncode, 2)
         self.assertIn(b"cannot read", proc.stderr)
 
+    def test_fuzzer_findings_fail_cleanly(self):
+        # Inputs the fuzzer found; mimetic itself throws on one of them. Each must give a
+        # result or a one-line reason with exit 1, never a crash or an uncaught exception.
+        regress = os.path.join(os.path.dirname(CORPUS), "regress")
+        for path in sorted(glob.glob(os.path.join(regress, "*.eml"))):
+            with self.subTest(file=os.path.basename(path)):
+                proc = subprocess.run([CASEMAIL, "parse", "--json", path], capture_output=True, timeout=60)
+                self.assertIn(proc.returncode, (0, 1), proc.stderr)
+                if proc.returncode == 1:
+                    self.assertEqual(len(proc.stderr.strip().splitlines()), 1)
+                    self.assertIn(b"could not be parsed", proc.stderr)
+
     def test_limit_is_a_clear_error(self):
         deep = "From: a@example.org\r\nSubject: deep\r\n"
         body = ""
