@@ -242,6 +242,7 @@ std::optional<std::chrono::system_clock::time_point> parse_rfc5322_date(std::str
     for (int k = 0; k < 12; ++k)
         if (ml == months[static_cast<std::size_t>(k)]) month = k;
     if (month < 0) return std::nullopt;
+    // Years past 2200 are refused: system_clock counts nanoseconds in 64 bits (up to 2262).
     int year = std::stoi(y);
     if (y.size() <= 2) year += year < 50 ? 2000 : 1900;  // RFC 5322 §4.3
     else if (y.size() == 3) year += 1900;
@@ -263,7 +264,7 @@ std::optional<std::chrono::system_clock::time_point> parse_rfc5322_date(std::str
         hh = parts[0]; mm = parts[1]; ss = parts[2];
     }
     int day = std::stoi(d);
-    if (day < 1 || day > 31 || hh > 23 || mm > 59 || ss > 60 || year < 1900 || year > 9999)
+    if (day < 1 || day > 31 || hh > 23 || mm > 59 || ss > 60 || year < 1900 || year > 2200)
         return std::nullopt;
     long offset_minutes = 0;
     if (w + 4 < words.size()) {

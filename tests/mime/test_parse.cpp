@@ -126,6 +126,7 @@ TEST_CASE("dates") {
     CHECK(iso("Tue, 03 Nov 2026 10:00:00 +0530") == "2026-11-03T04:30:00Z");
     CHECK(iso("Nov 3 2026 10:00:00 +0000") == "2026-11-03T10:00:00Z");
     CHECK(iso("32 Nov 2026 10:00:00 +0000") == "none");
+    CHECK(iso("3 Nov 9999 10:00:00 +0000") == "none");  // found by the fuzzer: overflowed the clock
     CHECK(iso("") == "none");
 }
 
