@@ -387,6 +387,11 @@ int run_cli(int argc, char** argv) {
     auto* contact_archive = contact->add_subcommand("archive", "archive a contact (no longer matches mail)");
     contact_archive->add_option("ID", archive_id, "contact id")->required();
 
+    std::string older_than;
+    auto* contact_archive_guests = contact->add_subcommand(
+        "archive-guests", "archive guests created more than DURATION ago (e.g. 90d)");
+    contact_archive_guests->add_option("--older-than", older_than, "age, like 90d or 720h")->required();
+
     // ingest
     std::string ingest_mailbox;
     std::vector<std::string> ingest_files;
@@ -488,6 +493,13 @@ int run_cli(int argc, char** argv) {
         } else if (*contact_archive) {
             s.archive_contact(archive_id, actor_of(g));
             std::cout << fmt::format("contact {} archived\n", archive_id);
+        } else if (*contact_archive_guests) {
+            auto age = parse_duration(older_than);
+            if (!age) throw BadRequest(fmt::format("--older-than: '{}' is not a duration like 90d", mime::printable(older_than)));
+            store::Transaction tx(s.db());
+            int n = s.archive_guests_before(s.now() - *age, actor_of(g));
+            tx.commit();
+            std::cout << fmt::format("{} guest contact(s) archived\n", n);
         } else if (*ingest) {
             auto files = expand_inputs(ingest_files);
             return run_ingest(s, ingest_options(resolve_paths(g).config, actor_of(g)), ingest_mailbox, files,

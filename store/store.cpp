@@ -160,6 +160,28 @@ void Store::archive_contact(Id id, const std::string& actor) {
     sp.release();
 }
 
+int Store::archive_guests_before(std::chrono::system_clock::time_point cutoff, const std::string& actor) {
+    Savepoint sp(db_, "archive_guests");
+    std::vector<Id> ids;
+    {
+        auto st = db_.cached(
+            "SELECT id FROM contact WHERE is_guest = 1 AND archived_at IS NULL AND merged_into IS NULL "
+            "AND created_at < ?1 ORDER BY id");
+        st->bind(1, format_time(cutoff));
+        while (st->step()) ids.push_back(st->int64(0));
+    }
+    auto now = now_text();
+    for (Id id : ids) {
+        auto up = db_.cached("UPDATE contact SET archived_at = ?2 WHERE id = ?1");
+        up->bind_all(id, now);
+        up->run();
+        record_event(actor, "archived", std::nullopt, id, std::nullopt,
+                     fmt::format("guest created before {}", format_time(cutoff)));
+    }
+    sp.release();
+    return static_cast<int>(ids.size());
+}
+
 // ---- accounts ---------------------------------------------------------------------------
 
 Id Store::add_account(const NewAccount& a) {

@@ -178,6 +178,10 @@ public:
     void merge_guest(Id guest_id, Id into_id, const std::string& actor);
     // Archived contacts no longer match incoming mail; their history stays.
     void archive_contact(Id id, const std::string& actor);
+    // Archives every guest created before `cutoff` that is not archived or merged yet; returns
+    // how many. Keeps the set of contacts an address matches (and so each new email's history
+    // links) small for citizens who write often without registering.
+    int archive_guests_before(std::chrono::system_clock::time_point cutoff, const std::string& actor);
 
     // Accounts
     Id add_account(const NewAccount& a);

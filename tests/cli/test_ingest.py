@@ -146,6 +146,20 @@ class GuestResubmitTest(IngestTestCase):
         self.assertEqual({c["customer_id"] for c in self.ok_json("case", "list")}, {reg})
         self.fails(2, "contact", "merge", reg, "--into", reg)
 
+    def test_archive_old_guests(self):
+        for i in range(3):
+            self.ingest(mail("often@example.org", f"Request {i}", f"often{i}@example.org"))
+        self.sql("UPDATE contact SET created_at = '2020-01-01T00:00:00Z' WHERE id IN (1, 2)")
+        r = self.ok("contact", "archive-guests", "--older-than", "30d")
+        self.assertIn("2 guest contact(s) archived", r.out)
+        active = [c["id"] for c in self.ok_json("contact", "list", "--email", "often@example.org") if not c["archived"]]
+        self.assertEqual(active, [3])
+        # the next submission links its history to the one remaining guest only
+        nxt = self.ingest(mail("often@example.org", "Request 3", "often3@example.org"))
+        case = self.ok_json("case", "show", nxt["case"])
+        self.assertEqual(case["emails"][0]["linked_contact_ids"], [3, nxt["customer_id"]])
+        self.fails(2, "contact", "archive-guests", "--older-than", "soon")
+
 
 class AutoresponderLoopTest(IngestTestCase):
     def test_no_case_no_ack(self):
