@@ -123,12 +123,11 @@ void set_email_outcome(Database& db, Id email_id, std::optional<Id> case_id, con
 Ingestor::Ingestor(Store& store, IngestOptions options) : store_(store), options_(std::move(options)) {}
 
 matching::QueueRef Ingestor::queue_for(const std::string& mailbox) {
-    auto q = store_.find_queue(mailbox);
-    if (!q || mime::normalize_address(q->mailbox) != mime::normalize_address(mailbox))
-        throw Refused(fmt::format("no queue has the mailbox '{}' (add one with: casemail queue add "
-                                  "--name NAME --mailbox {})",
-                                  mime::printable(mailbox, 100), mime::printable(mailbox, 100)));
-    return {q->id, q->name, q->mailbox};
+    SqliteLookups lookups(store_.db());
+    if (auto q = lookups.queue_by_address(mime::normalize_address(mailbox))) return *q;
+    throw Refused(fmt::format("no queue has the mailbox '{}' (add one with: casemail queue add "
+                              "--name NAME --mailbox {})",
+                              mime::printable(mailbox, 100), mime::printable(mailbox, 100)));
 }
 
 IngestResult Ingestor::ingest(std::string_view raw, const std::string& mailbox) {

@@ -153,11 +153,15 @@ void Store::archive_contact(Id id, const std::string& actor) {
     if (!c) throw Refused(fmt::format("no contact with id {}", id));
     if (c->archived_at) throw Refused(fmt::format("contact {} is already archived", id));
     Savepoint sp(db_, "archive_contact");
+    mark_archived(id, actor, c->is_guest ? "guest" : "contact");
+    sp.release();
+}
+
+void Store::mark_archived(Id id, const std::string& actor, const std::string& detail) {
     auto st = db_.cached("UPDATE contact SET archived_at = ?2 WHERE id = ?1");
     st->bind_all(id, now_text());
     st->run();
-    record_event(actor, "archived", std::nullopt, id, std::nullopt, c->is_guest ? "guest" : "contact");
-    sp.release();
+    record_event(actor, "archived", std::nullopt, id, std::nullopt, detail);
 }
 
 int Store::archive_guests_before(std::chrono::system_clock::time_point cutoff, const std::string& actor) {
@@ -170,14 +174,8 @@ int Store::archive_guests_before(std::chrono::system_clock::time_point cutoff, c
         st->bind(1, format_time(cutoff));
         while (st->step()) ids.push_back(st->int64(0));
     }
-    auto now = now_text();
-    for (Id id : ids) {
-        auto up = db_.cached("UPDATE contact SET archived_at = ?2 WHERE id = ?1");
-        up->bind_all(id, now);
-        up->run();
-        record_event(actor, "archived", std::nullopt, id, std::nullopt,
-                     fmt::format("guest created before {}", format_time(cutoff)));
-    }
+    auto detail = fmt::format("guest created before {}", format_time(cutoff));
+    for (Id id : ids) mark_archived(id, actor, detail);
     sp.release();
     return static_cast<int>(ids.size());
 }
@@ -266,7 +264,6 @@ std::string Store::draw_token() {
         "UPDATE sequence SET value = value + 1 WHERE name = 'case_token' RETURNING value");
     if (!st->step()) throw Error(0, "case token sequence is missing from the store");
     auto seq = static_cast<std::uint64_t>(st->int64(0));
-    st->reset();
     return matching::format_token(options_.token_prefix, seq, suffix);
 }
 

@@ -221,6 +221,7 @@ public:
 private:
     Store(Database db, StoreOptions options);
     std::string draw_token();
+    void mark_archived(Id id, const std::string& actor, const std::string& detail);
     CaseRecord read_case(Statement& st);
 
     Database db_;
