@@ -90,8 +90,7 @@ void print_message_human(const mime::ParsedMessage& m) {
     std::cout << '\n' << m.text << '\n';
 }
 
-store::Store open_store(const Globals& g, bool create) {
-    auto p = resolve_paths(g);
+store::Store open_store(const Paths& p, bool create) {
     store::StoreOptions opts;
     opts.token_prefix = p.config.token_prefix;
     opts.open.create = create;
@@ -444,15 +443,16 @@ int run_cli(int argc, char** argv) {
     }
 
     try {
+        const Paths paths = resolve_paths(g);  // config read and validated once per run
         if (*init) {
-            auto s = open_store(g, true);
+            auto s = open_store(paths, true);
             std::cout << fmt::format("store {} ready (schema version {})\n", s.db().path(),
                                      s.schema_version());
             return exit_ok;
         }
         if (*parse) {
             auto raw = read_input(parse_file);
-            auto parsed = mime::parse_message(raw);
+            auto parsed = mime::parse_message(raw, paths.config.limits);
             if (!parsed) {
                 std::cerr << "casemail: cannot parse " << mime::printable(parse_file) << ": "
                           << mime::printable(parsed.error(), 400) << '\n';
@@ -462,7 +462,7 @@ int run_cli(int argc, char** argv) {
             else print_message_human(*parsed);
             return exit_ok;
         }
-        auto s = open_store(g, false);
+        auto s = open_store(paths, false);
         if (*contact_add) {
             require_address(nc.email, "email");
             if (nc.is_guest && nc.is_registered)
@@ -502,7 +502,7 @@ int run_cli(int argc, char** argv) {
             std::cout << fmt::format("{} guest contact(s) archived\n", n);
         } else if (*ingest) {
             auto files = expand_inputs(ingest_files);
-            return run_ingest(s, ingest_options(resolve_paths(g).config, actor_of(g)), ingest_mailbox, files,
+            return run_ingest(s, ingest_options(paths.config, actor_of(g)), ingest_mailbox, files,
                               ingest_batch, json);
         } else if (*unresolved_list) {
             auto items = store::review_items(s);
@@ -545,7 +545,7 @@ int run_cli(int argc, char** argv) {
                                              mime::printable(q.mailbox, 28), q.size, mime::printable(q.reason, 200));
             }
         } else if (*quarantine_retry) {
-            store::Ingestor ingestor(s, ingest_options(resolve_paths(g).config, actor_of(g)));
+            store::Ingestor ingestor(s, ingest_options(paths.config, actor_of(g)));
             store::Transaction tx(s.db());
             auto r = ingestor.retry_quarantined(quarantine_id);
             tx.commit();

@@ -38,6 +38,18 @@ class InitTest(CasemailTestCase):
         example = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "examples", "casemail.toml")
         self.ok("--config", example, "--db", self.db, "init", db=False)
 
+    def test_parse_uses_configured_limits(self):
+        cfg = os.path.join(self.dir, "tight.toml")
+        with open(cfg, "w") as f:
+            f.write("[limits]\nmax_depth = 2\n")
+        deep = "Subject: deep\r\n"
+        for i in range(3):
+            deep += f'Content-Type: multipart/mixed; boundary="b{i}"\r\n\r\n--b{i}\r\n'
+        deep += "Content-Type: text/plain\r\n\r\nbottom\r\n"
+        self.ok("parse", "-", db=False, stdin=deep)
+        r = self.fails(1, "--config", cfg, "parse", "-", db=False, stdin=deep)
+        self.assertIn("limit of 2", r.err)
+
     def test_bad_config_names_key_and_line(self):
         cfg = os.path.join(self.dir, "bad.toml")
         with open(cfg, "w") as f:
