@@ -119,15 +119,8 @@ std::vector<Token> tokenize_addresses(std::string_view s, Defects& defects) {
         if (c == ' ' || c == '\t' || c == '\r' || c == '\n') {
             ++i;
         } else if (c == '"') {
-            std::string text;
-            ++i;
             bool closed = false;
-            while (i < s.size()) {
-                char d = s[i++];
-                if (d == '\\' && i < s.size()) { text += s[i++]; continue; }
-                if (d == '"') { closed = true; break; }
-                text += d;
-            }
+            std::string text = read_quoted_string(s, i, closed);
             if (!closed) add_defect(defects, "unterminated quoted string in address");
             out.push_back({Token::quoted, text});
         } else if (c == '(') {

@@ -449,14 +449,8 @@ HeaderParams parse_header_params(std::string_view value, Defects& defects) {
         skip_ws();
         std::string val;
         if (i < value.size() && value[i] == '"') {
-            ++i;
             bool closed = false;
-            while (i < value.size()) {
-                char c = value[i++];
-                if (c == '\\' && i < value.size()) { val += value[i++]; continue; }
-                if (c == '"') { closed = true; break; }
-                val += c;
-            }
+            val = read_quoted_string(value, i, closed);
             if (!closed) add_defect(defects, "unterminated quoted header parameter");
         } else {
             auto vs = i;

@@ -28,6 +28,25 @@ bool iequals_ascii(std::string_view a, std::string_view b) {
     return true;
 }
 
+std::string read_quoted_string(std::string_view s, std::size_t& i, bool& closed) {
+    std::string text;
+    closed = false;
+    ++i;  // opening quote
+    while (i < s.size()) {
+        char c = s[i++];
+        if (c == '\\' && i < s.size()) {
+            text += s[i++];
+            continue;
+        }
+        if (c == '"') {
+            closed = true;
+            break;
+        }
+        text += c;
+    }
+    return text;
+}
+
 std::string join(const std::vector<std::string>& parts, std::string_view separator) {
     std::string out;
     for (const auto& p : parts) {

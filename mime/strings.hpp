@@ -17,6 +17,11 @@ std::string to_lower_ascii(std::string_view s);
 // Equal ignoring ASCII case.
 bool iequals_ascii(std::string_view a, std::string_view b);
 
+// RFC 5322 quoted-string: `s[i]` is the opening '"'. Returns the content with quoted-pairs
+// ('\x') unescaped and advances `i` past the closing quote; `closed` is false when the input
+// ends first (then `i` is s.size()).
+std::string read_quoted_string(std::string_view s, std::size_t& i, bool& closed);
+
 // The parts joined with `separator`.
 std::string join(const std::vector<std::string>& parts, std::string_view separator);
 

@@ -39,6 +39,19 @@ TEST_CASE("sha256") {
 }
 
 #include "mime/printable.hpp"
+#include "mime/strings.hpp"
+
+TEST_CASE("quoted strings") {
+    std::size_t i = 0;
+    bool closed = false;
+    CHECK(read_quoted_string(R"("a \"b\" c" rest)", i, closed) == R"(a "b" c)");
+    CHECK(closed);
+    CHECK(i == 11);  // just past the closing quote at index 10
+    i = 0;
+    CHECK(read_quoted_string(R"("open)", i, closed) == "open");
+    CHECK_FALSE(closed);
+    CHECK(i == 5);
+}
 
 TEST_CASE("printable cleans control characters and bounds length") {
     CHECK(printable("a\r\nBcc: x\x1b[31m") == "a??Bcc: x?[31m");
