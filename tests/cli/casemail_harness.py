@@ -13,6 +13,14 @@ import unittest
 CASEMAIL = os.environ.get("CASEMAIL_BIN", "casemail")
 
 
+def nested_message(levels, sender="a@example.org"):
+    """A message whose text part sits `levels` multipart levels deep (for limit tests)."""
+    text = f"From: {sender}\r\nSubject: deep\r\n"
+    for i in range(levels):
+        text += f'Content-Type: multipart/mixed; boundary="b{i}"\r\n\r\n--b{i}\r\n'
+    return text + "Content-Type: text/plain\r\n\r\nbottom\r\n"
+
+
 class CliResult:
     def __init__(self, proc):
         self.code = proc.returncode

@@ -3,7 +3,7 @@ import os
 import re
 import unittest
 
-from casemail_harness import CasemailTestCase
+from casemail_harness import CasemailTestCase, nested_message
 
 TOKEN = re.compile(r"^311-\d{6,}-[A-Z0-9]{4}$")
 
@@ -42,10 +42,7 @@ class InitTest(CasemailTestCase):
         cfg = os.path.join(self.dir, "tight.toml")
         with open(cfg, "w") as f:
             f.write("[limits]\nmax_depth = 2\n")
-        deep = "Subject: deep\r\n"
-        for i in range(3):
-            deep += f'Content-Type: multipart/mixed; boundary="b{i}"\r\n\r\n--b{i}\r\n'
-        deep += "Content-Type: text/plain\r\n\r\nbottom\r\n"
+        deep = nested_message(3)
         self.ok("parse", "-", db=False, stdin=deep)
         r = self.fails(1, "--config", cfg, "parse", "-", db=False, stdin=deep)
         self.assertIn("limit of 2", r.err)

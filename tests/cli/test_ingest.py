@@ -4,7 +4,7 @@ import os
 import sqlite3
 import time
 
-from casemail_harness import CasemailTestCase
+from casemail_harness import CasemailTestCase, nested_message
 
 PW = "311PublicWorks@city.example"
 DWP = "311DWP@city.example"
@@ -224,10 +224,7 @@ class QuarantineAndBulkTest(IngestTestCase):
         cfg = os.path.join(self.dir, "tight.toml")
         with open(cfg, "w") as f:
             f.write("[limits]\nmax_depth = 2\n")
-        deep = "From: a@example.org\r\nSubject: deep\r\n"
-        for i in range(4):
-            deep += f'Content-Type: multipart/mixed; boundary="b{i}"\r\n\r\n--b{i}\r\n'
-        deep += "Content-Type: text/plain\r\n\r\nbottom\r\n"
+        deep = nested_message(4)
         path = self.write(deep.encode())
         r = json.loads(self.ok("--config", cfg, "ingest", "--mailbox", PW, "--json", path).out)
         self.assertEqual(r["action"], "quarantined")
