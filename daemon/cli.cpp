@@ -20,6 +20,7 @@
 #include "mime/message.hpp"
 #include "mime/printable.hpp"
 #include "store/ingest.hpp"
+#include "store/mailbox_state.hpp"
 #include "store/store.hpp"
 
 namespace casemail::daemon {
@@ -119,20 +120,6 @@ std::string read_input(const std::string& path) {
 }
 
 void print(const nlohmann::json& j) { std::cout << dump(j) << '\n'; }
-
-store::IngestOptions ingest_options(const Config& cfg, const std::string& actor) {
-    store::IngestOptions o;
-    o.rules.token_prefix = cfg.token_prefix;
-    o.rules.own_message_id_domain = cfg.message_id_domain;
-    o.rules.resolved_window = cfg.resolved_window;
-    o.rules.on_resolved = cfg.on_resolved;
-    o.rules.auto_ack = cfg.auto_ack;
-    o.rules.ack_limit_per_hour = cfg.ack_limit_per_hour;
-    o.limits = cfg.limits;
-    if (!cfg.blocked_extensions.empty()) o.blocked_extensions = cfg.blocked_extensions;
-    o.actor = actor;
-    return o;
-}
 
 nlohmann::json ingest_result_json(const std::string& file, const store::IngestResult& r) {
     auto opt = [](const auto& v) { return v ? nlohmann::json(*v) : nlohmann::json(nullptr); };
@@ -429,6 +416,10 @@ int run_cli(int argc, char** argv) {
     parse->add_option("FILE", parse_file, "raw RFC 5322 message")->required();
     json_flag(parse);
 
+    // status
+    auto* status = app.add_subcommand("status", "per-mailbox polling state of casemaild");
+    json_flag(status);
+
     try {
         app.parse(argc, argv);
     } catch (const CLI::CallForHelp& e) {
@@ -552,6 +543,21 @@ int run_cli(int argc, char** argv) {
             if (json) print(ingest_result_json("quarantine:" + std::to_string(quarantine_id), r));
             else std::cout << fmt::format("quarantine {}: {}{} - {}\n", quarantine_id, r.action,
                                           r.case_token ? " " + *r.case_token : "", mime::printable(r.reason, 300));
+        } else if (*status) {
+            auto states = store::all_mailbox_states(s);
+            if (json) {
+                auto arr = nlohmann::json::array();
+                for (const auto& m : states) arr.push_back(mailbox_state_json(m));
+                print(arr);
+            } else {
+                for (const auto& m : states)
+                    std::cout << fmt::format("{:<32} {:<10} last poll {}  {}  processed {}  backlog {}{}\n", m.mailbox,
+                                             m.folder, m.last_poll_at.value_or("never"),
+                                             m.failures ? fmt::format("FAILING ({}x): {}", m.failures, m.last_error.value_or(""))
+                                                        : std::string("ok"),
+                                             m.processed, m.backlog ? std::to_string(*m.backlog) : "?",
+                                             m.pending_acks ? fmt::format("  ({} awaiting server ack)", m.pending_acks) : "");
+            }
         } else if (*account_add) {
             auto id = s.add_account(na);
             if (json) print({{"id", id}});

@@ -5,10 +5,16 @@
 #include <set>
 #include <toml++/toml.h>
 
+#include "daemon/imap_protocol.hpp"
 #include "matching/token.hpp"
 #include "mime/address.hpp"
 
 #include <cctype>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <iterator>
 
 namespace casemail::daemon {
 namespace {
@@ -66,6 +72,16 @@ public:
         else error(node, prefix + "." + name, "must be true or false");
     }
 
+    void duration_key(const toml::table& table, const std::string& prefix, const char* name,
+                      std::chrono::seconds& out) {
+        std::string text;
+        if (!string_key(table, prefix, name, text)) return;
+        auto d = parse_duration(text);
+        if (!d || d->count() == 0)
+            return error(table.get(name), prefix + "." + name, "must be a duration like \"30s\", \"5m\" or \"1h\"");
+        out = *d;
+    }
+
     bool ok() const { return errors_.empty(); }
     std::string joined() const {
         std::string out;
@@ -77,6 +93,78 @@ private:
     std::string file_;
     std::vector<std::string> errors_;
 };
+
+void read_mailbox(Validator& v, const toml::table& t, const std::string& config_path, Config& cfg) {
+    MailboxConfig m;
+    m.line = static_cast<int>(t.source().begin.line);
+    std::string key = fmt::format("mailbox[{}]", cfg.mailboxes.size() + 1);
+    v.only_known(t, key, {"address", "queue", "url", "user", "password_file", "password_env",
+                          "oauth2_token_file", "allow_plaintext", "ca_file", "folder",
+                          "after_processing", "poll_interval"});
+    auto required = [&](const char* name, std::string& out) {
+        if (!v.string_key(t, key, name, out)) {
+            if (!t.get(name)) v.error(&t, key + "." + name, "is required");
+        } else if (out.empty()) {
+            v.error(t.get(name), key + "." + name, "must not be empty");
+        }
+    };
+    required("address", m.address);
+    required("queue", m.queue);
+    required("url", m.url);
+    required("user", m.user);
+    if (!m.address.empty() && !mime::valid_addr_spec(mime::normalize_address(m.address)))
+        v.error(t.get("address"), key + ".address", "must be an email address");
+    if (!m.url.empty()) {
+        if (m.url.find("://") == std::string::npos) m.url = "imaps://" + m.url;
+        auto rest = m.url.substr(m.url.find("://") + 3);
+        if (m.url.rfind("imaps://", 0) != 0 && m.url.rfind("imap://", 0) != 0)
+            v.error(t.get("url"), key + ".url", "must start with imaps:// or imap://");
+        else if (rest.find('@') != std::string::npos)
+            v.error(t.get("url"), key + ".url", "must not contain credentials: use 'user' and 'password_file'");
+        else if (auto slash = rest.find('/'); slash != std::string::npos && slash + 1 < rest.size())
+            v.error(t.get("url"), key + ".url", "must not contain a path: the folder is the 'folder' key");
+        else if (rest.empty() || rest[0] == '/')
+            v.error(t.get("url"), key + ".url", "must name a host");
+    }
+    v.string_key(t, key, "password_file", m.password_file);
+    v.string_key(t, key, "password_env", m.password_env);
+    v.string_key(t, key, "oauth2_token_file", m.oauth2_token_file);
+    int secrets = !m.password_file.empty() + !m.password_env.empty() + !m.oauth2_token_file.empty();
+    if (secrets != 1) {
+        v.error(&t, key, "needs exactly one of password_file, password_env, oauth2_token_file");
+    } else {
+        // Secret files are relative to the config file, like the store.
+        for (auto* file : {&m.password_file, &m.oauth2_token_file})
+            if (!file->empty() && std::filesystem::path(*file).is_relative())
+                *file = (std::filesystem::path(config_path).parent_path() / *file).string();
+        if (auto secret = read_mailbox_secret(m); !secret) {
+            const char* which = !m.password_file.empty() ? "password_file"
+                              : !m.password_env.empty()  ? "password_env" : "oauth2_token_file";
+            v.error(t.get(which), key + "." + which, secret.error());
+        }
+    }
+    v.bool_key(t, key, "allow_plaintext", m.allow_plaintext);
+    v.string_key(t, key, "ca_file", m.ca_file);
+    if (v.string_key(t, key, "folder", m.folder) && !imap::valid_folder_name(m.folder))
+        v.error(t.get("folder"), key + ".folder", "must be 1-200 printable ASCII characters");
+    std::string after;
+    if (v.string_key(t, key, "after_processing", after)) {
+        if (after == "flag") m.after_processing = AfterProcessing::flag;
+        else if (after == "delete") m.after_processing = AfterProcessing::remove;
+        else if (after.rfind("move:", 0) == 0 && imap::valid_folder_name(after.substr(5)) && after.substr(5) != m.folder) {
+            m.after_processing = AfterProcessing::move;
+            m.move_to = after.substr(5);
+        } else {
+            v.error(t.get("after_processing"), key + ".after_processing",
+                    "must be \"flag\", \"delete\" or \"move:FOLDER\" (another folder)");
+        }
+    }
+    v.duration_key(t, key, "poll_interval", m.poll_interval);
+    for (const auto& other : cfg.mailboxes)
+        if (!m.address.empty() && mime::normalize_address(other.address) == mime::normalize_address(m.address))
+            v.error(t.get("address"), key + ".address", fmt::format("{} is already configured at line {}", m.address, other.line));
+    cfg.mailboxes.push_back(std::move(m));
+}
 
 }  // namespace
 
@@ -94,7 +182,7 @@ Result<Config> load_config(const std::string& path) {
     Config cfg;
     cfg.source = path;
     Validator v(path);
-    v.only_known(root, "", {"store", "tracking", "ingest", "limits"});
+    v.only_known(root, "", {"store", "tracking", "ingest", "limits", "daemon", "mailbox"});
 
     if (const toml::node* node = root.get("store")) {
         if (const auto* t = node->as_table()) {
@@ -174,8 +262,57 @@ Result<Config> load_config(const std::string& path) {
         v.int_key(*t, "limits", "max_headers", cfg.limits.max_headers, 10, 100000);
         v.int_key(*t, "limits", "max_header_bytes", cfg.limits.max_header_bytes, 1000, std::int64_t{64} << 20);
     }
+    if (const auto* t = section("daemon")) {
+        v.only_known(*t, "daemon", {"fetch_batch", "max_backoff", "connect_timeout", "stall_timeout"});
+        v.int_key(*t, "daemon", "fetch_batch", cfg.fetch_batch, 1, 10000);
+        v.duration_key(*t, "daemon", "max_backoff", cfg.max_backoff);
+        v.duration_key(*t, "daemon", "connect_timeout", cfg.connect_timeout);
+        v.duration_key(*t, "daemon", "stall_timeout", cfg.stall_timeout);
+    }
+    if (const toml::node* node = root.get("mailbox")) {
+        const auto* arr = node->as_array();
+        if (!arr || !arr->is_array_of_tables()) {
+            v.error(node, "mailbox", "must be [[mailbox]] tables");
+        } else {
+            for (const auto& item : *arr) read_mailbox(v, *item.as_table(), path, cfg);
+        }
+    }
     if (!v.ok()) return fail(v.joined());
     return cfg;
+}
+
+Result<std::string> read_mailbox_secret(const MailboxConfig& m) {
+    auto from_file = [&](const std::string& file, const char* key) -> Result<std::string> {
+        std::ifstream in(file, std::ios::binary);
+        if (!in)
+            return fail(fmt::format("mailbox {}: {} '{}' cannot be read: {}", m.address, key, file,
+                                    std::strerror(errno)));
+        std::string secret((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        while (!secret.empty() && (secret.back() == '\n' || secret.back() == '\r')) secret.pop_back();
+        if (secret.empty()) return fail(fmt::format("mailbox {}: {} '{}' is empty", m.address, key, file));
+        return secret;
+    };
+    if (!m.password_file.empty()) return from_file(m.password_file, "password_file");
+    if (!m.oauth2_token_file.empty()) return from_file(m.oauth2_token_file, "oauth2_token_file");
+    const char* value = std::getenv(m.password_env.c_str());
+    if (!value || !*value)
+        return fail(fmt::format("mailbox {}: environment variable {} (password_env) is not set", m.address,
+                                m.password_env));
+    return std::string(value);
+}
+
+store::IngestOptions ingest_options(const Config& cfg, const std::string& actor) {
+    store::IngestOptions o;
+    o.rules.token_prefix = cfg.token_prefix;
+    o.rules.own_message_id_domain = cfg.message_id_domain;
+    o.rules.resolved_window = cfg.resolved_window;
+    o.rules.on_resolved = cfg.on_resolved;
+    o.rules.auto_ack = cfg.auto_ack;
+    o.rules.ack_limit_per_hour = cfg.ack_limit_per_hour;
+    o.limits = cfg.limits;
+    if (!cfg.blocked_extensions.empty()) o.blocked_extensions = cfg.blocked_extensions;
+    o.actor = actor;
+    return o;
 }
 
 std::optional<std::chrono::seconds> parse_duration(std::string_view text) {

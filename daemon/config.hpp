@@ -13,8 +13,37 @@
 #include "matching/ingest.hpp"
 #include "mime/message.hpp"
 #include "mime/result.hpp"
+#include "store/ingest.hpp"
 
 namespace casemail::daemon {
+
+// What marks a message processed on the server, after its commit.
+enum class AfterProcessing {
+    flag,    // +FLAGS (\Seen $CasemailProcessed); the message stays in the folder
+    move,    // UID MOVE to `move_to` (created when missing)
+    remove,  // \Deleted + UID EXPUNGE ("delete" in the config)
+};
+
+// One [[mailbox]]: a 311 mailbox polled over IMAP, routed to its team queue.
+struct MailboxConfig {
+    int line = 0;               // where it starts in the config file, for messages
+    std::string address;        // 311PublicWorks@city.example
+    std::string queue;          // team queue name; created at start when missing
+    std::string url;            // imaps://host[:port] (default scheme) or imap:// + STARTTLS
+    std::string user;
+    // Exactly one secret source; read when a session opens, so rotation needs no reload.
+    std::string password_file, password_env, oauth2_token_file;
+    bool allow_plaintext = false;  // imap:// without STARTTLS
+    std::string ca_file;
+    std::string folder = "INBOX";
+    AfterProcessing after_processing = AfterProcessing::move;
+    std::string move_to = "Processed";
+    std::chrono::seconds poll_interval{30};
+};
+
+// The secret of a mailbox (password or OAuth2 token), read from its file or variable.
+// The reason on failure names the key, never the secret.
+Result<std::string> read_mailbox_secret(const MailboxConfig& m);
 
 struct Config {
     std::string source;                    // file it came from, "" for defaults
@@ -32,10 +61,19 @@ struct Config {
     std::vector<std::string> blocked_extensions;  // empty: the built-in list
     // [limits]
     mime::Limits limits;
+    // [daemon]
+    int fetch_batch = 50;                            // messages per transaction and per ack
+    std::chrono::seconds max_backoff{15 * 60};       // cap of a failing mailbox's retry delay
+    std::chrono::seconds connect_timeout{15};
+    std::chrono::seconds stall_timeout{60};
+    std::vector<MailboxConfig> mailboxes;
 };
 
 // "14d", "12h", "30m", "45s" or a bare number of seconds.
 std::optional<std::chrono::seconds> parse_duration(std::string_view text);
+
+// The inbound pipeline's options from the config; `actor` is written to the audit log.
+store::IngestOptions ingest_options(const Config& cfg, const std::string& actor);
 
 // Loads and validates `path`. On failure the reason lists each bad key with its line.
 Result<Config> load_config(const std::string& path);

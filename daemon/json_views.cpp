@@ -135,4 +135,15 @@ std::string dump(const nlohmann::json& j) {
     return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
+nlohmann::json mailbox_state_json(const store::MailboxState& m) {
+    auto opt = [](const auto& v) { return v ? nlohmann::json(*v) : nlohmann::json(nullptr); };
+    return {{"mailbox", m.mailbox},           {"folder", m.folder},
+            {"last_poll_at", opt(m.last_poll_at)}, {"last_ok_at", opt(m.last_ok_at)},
+            {"last_error", opt(m.last_error)},     {"last_error_at", opt(m.last_error_at)},
+            {"failing", m.failures > 0},           {"consecutive_failures", m.failures},
+            {"uidvalidity", opt(m.uidvalidity)},   {"last_uid", m.last_uid},
+            {"processed", m.processed},            {"backlog", opt(m.backlog)},
+            {"pending_acks", m.pending_acks}};
+}
+
 }  // namespace casemail::daemon

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "mime/message.hpp"
+#include "store/mailbox_state.hpp"
 #include "store/store.hpp"
 
 namespace casemail::daemon {
@@ -15,6 +16,9 @@ nlohmann::json case_summary_json(const store::CaseRecord& c);
 nlohmann::json case_detail_json(const store::CaseRecord& c,
                                 const std::vector<store::EmailRecord>& emails,
                                 const std::vector<store::Event>& events);
+
+// `casemail status --json`: one polled mailbox.
+nlohmann::json mailbox_state_json(const store::MailboxState& m);
 
 // `casemail parse --json` shape (see README).
 nlohmann::json parsed_message_json(const mime::ParsedMessage& m);

@@ -223,6 +223,34 @@ CREATE INDEX outbox_due ON outbox(status, next_attempt_at);
 CREATE INDEX email_party_review ON email_party(resolved, candidate_count, id);
 )sql";
 
+// IMAP polling: where each mailbox stands, and the messages committed but not yet marked
+// processed on the server (the acknowledgement journal: written in the commit that stores the
+// message, cleared after the server confirmed the flag/move/delete).
+constexpr std::string_view migration_3 = R"sql(
+CREATE TABLE mailbox_state (
+    mailbox_norm  TEXT PRIMARY KEY,
+    mailbox       TEXT    NOT NULL,
+    folder        TEXT    NOT NULL,
+    uidvalidity   INTEGER,
+    last_uid      INTEGER NOT NULL DEFAULT 0,
+    processed     INTEGER NOT NULL DEFAULT 0,
+    backlog       INTEGER,
+    last_poll_at  TEXT,
+    last_ok_at    TEXT,
+    last_error    TEXT,
+    last_error_at TEXT,
+    failures      INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+
+CREATE TABLE imap_pending_ack (
+    mailbox_norm TEXT    NOT NULL,
+    uidvalidity  INTEGER NOT NULL,
+    uid          INTEGER NOT NULL,
+    email_id     INTEGER REFERENCES email(id),
+    PRIMARY KEY (mailbox_norm, uidvalidity, uid)
+) WITHOUT ROWID;
+)sql";
+
 }  // namespace
 
 const std::vector<Migration>& migrations() {
@@ -230,6 +258,7 @@ const std::vector<Migration>& migrations() {
         {1, "contacts, accounts, queues, cases, emails, parties, attachments, audit log",
          migration_1},
         {2, "quarantine, outbox, email status reason and defects", migration_2},
+        {3, "IMAP mailbox state and acknowledgement journal", migration_3},
     };
     return all;
 }

@@ -1,0 +1,43 @@
+// casemaild: the 311 mail daemon (IMAP poller). See daemon/daemon.hpp.
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include <cstdlib>
+#include <iostream>
+
+#include "daemon/config.hpp"
+#include "daemon/daemon.hpp"
+#include "mime/printable.hpp"
+
+int main(int argc, char** argv) {
+    using namespace casemail::daemon;
+    CLI::App app{"casemaild: polls the 311 mailboxes over IMAP and turns their mail into cases"};
+    app.set_version_flag("--version", "casemaild 0.1.0");
+    DaemonOptions options;
+    bool check_only = false;
+    const char* env_config = std::getenv("CASEMAIL_CONFIG");
+    app.add_option("--config", options.config_path, "casemail.toml (default: $CASEMAIL_CONFIG)");
+    app.add_flag("--once", options.once, "poll every mailbox once and exit (exit 1 if one failed)");
+    app.add_flag("--check-config", check_only, "validate the configuration and exit");
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        return app.exit(e);
+    }
+    if (options.config_path.empty() && env_config) options.config_path = env_config;
+    if (options.config_path.empty()) {
+        std::cerr << "casemaild: no configuration: pass --config FILE or set CASEMAIL_CONFIG (see --help)\n";
+        return 2;
+    }
+    if (check_only) {
+        auto cfg = load_config(options.config_path);
+        if (!cfg) {
+            std::cerr << casemail::mime::printable(cfg.error(), 4000) << '\n';
+            return 1;
+        }
+        std::cout << fmt::format("{}: OK ({} mailbox(es), store {})\n", options.config_path, cfg->mailboxes.size(),
+                                 cfg->store_path);
+        return 0;
+    }
+    return run_daemon(options);
+}

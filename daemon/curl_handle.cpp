@@ -1,0 +1,36 @@
+#include "daemon/curl_handle.hpp"
+
+#include <fmt/format.h>
+
+#include <mutex>
+#include <stdexcept>
+
+#include "mime/printable.hpp"
+
+namespace casemail::daemon {
+
+void curl_global_setup() {
+    static std::once_flag once;
+    std::call_once(once, [] {
+        if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) throw std::runtime_error("curl_global_init failed");
+    });
+}
+
+CurlEasy make_curl_easy() {
+    curl_global_setup();
+    CurlEasy h(curl_easy_init());
+    if (!h) throw std::runtime_error("curl_easy_init failed");
+    curl_easy_setopt(h.get(), CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h.get(), CURLOPT_FOLLOWLOCATION, 0L);
+    curl_easy_setopt(h.get(), CURLOPT_SSL_VERIFYPEER, 1L);
+    curl_easy_setopt(h.get(), CURLOPT_SSL_VERIFYHOST, 2L);
+    curl_easy_setopt(h.get(), CURLOPT_PROTOCOLS_STR, "imap,imaps,smtp,smtps");
+    return h;
+}
+
+std::string curl_failure(CURLcode code, const char* error_buffer) {
+    std::string detail = error_buffer && *error_buffer ? mime::printable(error_buffer, 300) : "";
+    return detail.empty() ? curl_easy_strerror(code) : fmt::format("{} ({})", curl_easy_strerror(code), detail);
+}
+
+}  // namespace casemail::daemon

@@ -1,0 +1,317 @@
+#include "daemon/daemon.hpp"
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <fmt/format.h>
+
+#include <atomic>
+#include <cmath>
+#include <map>
+#include <memory>
+#include <random>
+
+#include "daemon/config.hpp"
+#include "daemon/imap_client.hpp"
+#include "daemon/log.hpp"
+#include "daemon/poller.hpp"
+#include "daemon/sd_notify.hpp"
+#include "mime/address.hpp"
+
+namespace casemail::daemon {
+namespace asio = boost::asio;
+namespace {
+
+store::Store open_store(const Config& cfg) {
+    store::StoreOptions opts;
+    opts.token_prefix = cfg.token_prefix;
+    opts.open.create = true;
+    opts.open.durability = store::Durability::full;  // IMAP acknowledgements depend on the commit
+    return store::Store::open(cfg.store_path, opts);
+}
+
+// Every mailbox routes to its team queue: created when missing. Refuses a queue name that is
+// already bound to another mailbox (the config would silently re-route mail).
+Result<bool> ensure_queues(store::Store& s, const Config& cfg) {
+    for (const auto& m : cfg.mailboxes) {
+        auto by_mailbox = s.find_queue(m.address);
+        if (by_mailbox && mime::normalize_address(by_mailbox->mailbox) == mime::normalize_address(m.address)) {
+            if (by_mailbox->name != m.queue)
+                log_line(log_fields({{"mailbox", m.address}, {"event", "queue-name-differs"},
+                                     {"queue", by_mailbox->name}, {"config", m.queue},
+                                     {"reason", "the store's queue keeps its name"}}));
+            continue;
+        }
+        if (auto by_name = s.find_queue(m.queue))
+            return fail(fmt::format("{}:{}: queue '{}' already has the mailbox {}, not {}", cfg.source, m.line,
+                                    m.queue, by_name->mailbox, m.address));
+        s.add_queue(m.queue, m.address);
+        log_line(log_fields({{"mailbox", m.address}, {"event", "queue-created"}, {"queue", m.queue}}));
+    }
+    return true;
+}
+
+struct Worker {
+    explicit Worker(asio::io_context& ctx) : timer(ctx) {}
+    std::shared_ptr<const MailboxConfig> mailbox;
+    asio::steady_timer timer;
+    // Touched only by the poll job in flight (busy) — or by the loop when none is.
+    std::unique_ptr<store::Store> store;
+    std::unique_ptr<ImapSession> session;
+    // Loop-only state.
+    bool busy = false;
+    bool removed = false;
+    bool reconnect = false;
+    int failures = 0;
+    std::string logged_state;  // what was last logged about this mailbox's health
+};
+
+class Daemon {
+public:
+    Daemon(DaemonOptions options, std::shared_ptr<const Config> config)
+        : options_(std::move(options)), config_(std::move(config)), signals_(ctx_, SIGTERM, SIGINT, SIGHUP),
+          watchdog_(ctx_), pool_(std::max<std::size_t>(3, config_->mailboxes.size())), rng_(std::random_device{}()) {}
+
+    int run() {
+        wait_for_signal();
+        for (const auto& m : config_->mailboxes) add_worker(std::make_shared<const MailboxConfig>(m));
+        if (auto interval = watchdog_ping_interval()) ping_watchdog(*interval);
+        log_line(log_fields({{"event", "started"}, {"mailboxes", std::to_string(workers_.size())},
+                             {"store", config_->store_path}, {"mode", options_.once ? "once" : "daemon"}}));
+        sd_notify(fmt::format("READY=1\nSTATUS=polling {} mailbox(es)", workers_.size()));
+        if (workers_.empty() && options_.once) shutdown("nothing to poll");
+        ctx_.run();
+        pool_.join();
+        log_line(log_fields({{"event", "stopped"}, {"failed_mailboxes", std::to_string(failed_)}}));
+        return options_.once && failed_ > 0 ? 1 : 0;
+    }
+
+private:
+    void add_worker(std::shared_ptr<const MailboxConfig> m) {
+        auto key = mime::normalize_address(m->address);
+        auto w = std::make_shared<Worker>(ctx_);
+        w->mailbox = std::move(m);
+        workers_[key] = w;
+        start_poll(w);
+    }
+
+    void wait_for_signal() {
+        signals_.async_wait([this](const boost::system::error_code& ec, int signo) {
+            if (ec) return;
+            if (signo == SIGHUP) {
+                reload();
+                wait_for_signal();
+            } else {
+                shutdown(signo == SIGTERM ? "SIGTERM" : "SIGINT");
+            }
+        });
+    }
+
+    void shutdown(const std::string& why) {
+        if (stopping_) return;
+        stopping_ = true;
+        stop_ = true;  // transfers in flight abort; the current batch commits what it has
+        sd_notify("STOPPING=1");
+        log_line(log_fields({{"event", "stopping"}, {"reason", why}}));
+        for (auto& [key, w] : workers_) w->timer.cancel();
+        watchdog_.cancel();
+        signals_.cancel();
+    }
+
+    void ping_watchdog(std::chrono::microseconds interval) {
+        sd_notify("WATCHDOG=1");
+        watchdog_.expires_after(interval);
+        watchdog_.async_wait([this, interval](const boost::system::error_code& ec) {
+            if (!ec && !stopping_) ping_watchdog(interval);
+        });
+    }
+
+    void reload() {
+        sd_notify("RELOADING=1");
+        auto loaded = load_config(options_.config_path);
+        if (!loaded) {
+            log_line(log_fields({{"event", "reload-failed"}, {"reason", loaded.error()},
+                                 {"effect", "the running configuration is kept"}}));
+            sd_notify("READY=1");
+            return;
+        }
+        if (loaded->store_path != config_->store_path)
+            log_line(log_fields({{"event", "reload-warning"}, {"reason", "store.path changes need a restart; kept"}}));
+        loaded->store_path = config_->store_path;
+        try {
+            auto s = open_store(*loaded);
+            if (auto ok = ensure_queues(s, *loaded); !ok) {
+                log_line(log_fields({{"event", "reload-failed"}, {"reason", ok.error()}}));
+                sd_notify("READY=1");
+                return;
+            }
+        } catch (const store::Error& e) {
+            log_line(log_fields({{"event", "reload-failed"}, {"reason", e.what()}}));
+            sd_notify("READY=1");
+            return;
+        }
+        config_ = std::make_shared<const Config>(std::move(*loaded));
+        std::map<std::string, const MailboxConfig*> wanted;
+        for (const auto& m : config_->mailboxes) wanted[mime::normalize_address(m.address)] = &m;
+        for (auto it = workers_.begin(); it != workers_.end();) {
+            auto& w = it->second;
+            if (!wanted.count(it->first)) {
+                w->removed = true;
+                w->timer.cancel();
+                log_line(log_fields({{"mailbox", w->mailbox->address}, {"event", "mailbox-removed"}}));
+                if (!w->busy) {
+                    it = workers_.erase(it);
+                    continue;
+                }
+            }
+            ++it;
+        }
+        for (const auto& [key, m] : wanted) {
+            auto mb = std::make_shared<const MailboxConfig>(*m);
+            if (auto it = workers_.find(key); it != workers_.end() && !it->second->removed) {
+                it->second->mailbox = mb;
+                it->second->reconnect = true;  // credentials or server may have changed
+            } else {
+                add_worker(mb);
+            }
+        }
+        log_line(log_fields({{"event", "reloaded"}, {"mailboxes", std::to_string(config_->mailboxes.size())}}));
+        sd_notify("READY=1");
+    }
+
+    void schedule(const std::shared_ptr<Worker>& w, std::chrono::milliseconds delay) {
+        w->timer.expires_after(delay);
+        w->timer.async_wait([this, w](const boost::system::error_code& ec) {
+            if (!ec && !stopping_ && !w->removed) start_poll(w);
+        });
+    }
+
+    void start_poll(const std::shared_ptr<Worker>& w) {
+        if (w->busy || stopping_) return;
+        w->busy = true;
+        auto job_config = config_;
+        auto mailbox = w->mailbox;
+        bool reconnect = std::exchange(w->reconnect, false);
+        asio::post(pool_, [this, w, job_config, mailbox, reconnect, guard = asio::make_work_guard(ctx_)] {
+            auto report = poll_once(*w, *job_config, *mailbox, reconnect);
+            asio::post(ctx_, [this, w, report = std::move(report)] { polled(w, report); });
+        });
+    }
+
+    // Runs on a pool thread; touches only this worker's store and session.
+    PollReport poll_once(Worker& w, const Config& cfg, const MailboxConfig& m, bool reconnect) {
+        PollReport report;
+        try {
+            if (!w.store) w.store = std::make_unique<store::Store>(open_store(cfg));
+            if (reconnect) w.session.reset();
+            if (!w.session) {
+                auto secret = read_mailbox_secret(m);
+                if (!secret) {
+                    report.error = secret.error();
+                    return report;
+                }
+                ImapAccount account;
+                account.url = m.url;
+                account.user = m.user;
+                (m.oauth2_token_file.empty() ? account.password : account.oauth2_token) = *secret;
+                account.allow_plaintext = m.allow_plaintext;
+                account.ca_file = m.ca_file;
+                account.connect_timeout = cfg.connect_timeout;
+                account.stall_timeout = cfg.stall_timeout;
+                w.session = std::make_unique<ImapSession>(std::move(account), &stop_);
+            }
+            ImapMailbox server(*w.session, m);
+            store::Ingestor ingestor(*w.store, ingest_options(cfg, "casemaild"));
+            PollSettings settings;
+            settings.mailbox = m.address;
+            settings.folder = m.folder;
+            settings.batch = static_cast<std::size_t>(cfg.fetch_batch);
+            settings.max_message_bytes = cfg.limits.max_message_bytes;
+            report = poll_mailbox(server, *w.store, ingestor, settings, log_line, stop_);
+        } catch (const std::exception& e) {  // store cannot be opened, out of memory...
+            report.error = e.what();
+            w.store.reset();
+        }
+        if (report.error) w.session.reset();  // a fresh connection next time
+        return report;
+    }
+
+    void polled(const std::shared_ptr<Worker>& w, const PollReport& report) {
+        w->busy = false;
+        const auto& m = *w->mailbox;
+        if (w->removed) {
+            workers_.erase(mime::normalize_address(m.address));
+            return;
+        }
+        std::chrono::milliseconds delay = m.poll_interval;
+        if (report.error && !report.interrupted) {
+            ++w->failures;
+            if (options_.once) ++failed_;
+            // Exponential backoff from the poll interval, capped, with +-20% jitter so several
+            // mailboxes on one failing server do not retry in step.
+            double base = std::min<double>(std::chrono::duration<double>(config_->max_backoff).count(),
+                                           std::chrono::duration<double>(m.poll_interval).count() *
+                                               std::pow(2.0, std::min(w->failures - 1, 20)));
+            std::uniform_real_distribution<double> jitter(0.8, 1.2);
+            delay = std::chrono::milliseconds(static_cast<long long>(base * jitter(rng_) * 1000));
+            std::string state = "failing: " + *report.error;
+            if (state != w->logged_state)
+                log_line(log_fields({{"mailbox", m.address}, {"event", "failing"}, {"reason", *report.error},
+                                     {"retry_in_s", fmt::format("{:.0f}", delay.count() / 1000.0)}}));
+            w->logged_state = state;
+        } else {
+            if (w->failures > 0)
+                log_line(log_fields({{"mailbox", m.address}, {"event", "recovered"},
+                                     {"after_failures", std::to_string(w->failures)}}));
+            w->failures = 0;
+            w->logged_state = "ok";
+            if (report.backlog && *report.backlog > 0) delay = std::chrono::milliseconds(0);
+        }
+        if (options_.once) {
+            if (++polled_ == workers_.size()) shutdown("--once: every mailbox polled");
+            return;
+        }
+        if (!stopping_) schedule(w, delay);
+    }
+
+    DaemonOptions options_;
+    std::shared_ptr<const Config> config_;
+    asio::io_context ctx_;
+    asio::signal_set signals_;
+    asio::steady_timer watchdog_;
+    asio::thread_pool pool_;
+    std::map<std::string, std::shared_ptr<Worker>> workers_;
+    std::atomic<bool> stop_{false};
+    bool stopping_ = false;
+    std::size_t polled_ = 0;
+    int failed_ = 0;
+    std::mt19937 rng_;
+};
+
+}  // namespace
+
+int run_daemon(const DaemonOptions& options) {
+    auto loaded = load_config(options.config_path);
+    if (!loaded) {
+        log_line(log_fields({{"event", "config-invalid"}, {"reason", loaded.error()}}));
+        return 1;
+    }
+    auto config = std::make_shared<const Config>(std::move(*loaded));
+    try {
+        auto s = open_store(*config);
+        if (auto ok = ensure_queues(s, *config); !ok) {
+            log_line(log_fields({{"event", "config-invalid"}, {"reason", ok.error()}}));
+            return 1;
+        }
+    } catch (const store::Error& e) {
+        log_line(log_fields({{"event", "store-unavailable"}, {"reason", e.what()}}));
+        return 1;
+    }
+    Daemon d(options, config);
+    return d.run();
+}
+
+}  // namespace casemail::daemon

@@ -1,0 +1,136 @@
+#include "daemon/imap_client.hpp"
+
+#include <fmt/format.h>
+
+#include "daemon/curl_handle.hpp"
+#include "mime/printable.hpp"
+
+namespace casemail::daemon {
+namespace {
+
+struct Sink {
+    std::string data;
+    std::size_t cap = std::string::npos;
+    bool truncated = false;
+};
+
+size_t write_to_sink(char* ptr, size_t size, size_t nmemb, void* userdata) {
+    auto* sink = static_cast<Sink*>(userdata);
+    std::size_t n = size * nmemb;
+    if (sink->cap != std::string::npos && sink->data.size() + n > sink->cap + 1) {
+        sink->data.append(ptr, sink->cap + 1 - sink->data.size());
+        sink->truncated = true;
+        return 0;  // stop the transfer: the rest is not wanted
+    }
+    sink->data.append(ptr, n);
+    return n;
+}
+
+int abort_on_stop(void* clientp, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+    const auto* stop = static_cast<const std::atomic<bool>*>(clientp);
+    return stop && stop->load() ? 1 : 0;
+}
+
+}  // namespace
+
+struct ImapSession::Impl {
+    ImapAccount account;
+    const std::atomic<bool>* stop = nullptr;
+    CurlEasy curl;
+    char error[CURL_ERROR_SIZE] = {};
+
+    // One request on the kept connection. `path` is the URL path after the host (may be
+    // empty); `custom` the command, or empty for a URL FETCH.
+    Result<bool> perform(const std::string& path, const std::string& custom, Sink& sink, const char* what) {
+        CURL* h = curl.get();
+        std::string url = account.url;
+        while (!url.empty() && url.back() == '/') url.pop_back();
+        url += "/" + path;
+        curl_easy_setopt(h, CURLOPT_URL, url.c_str());
+        curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, custom.empty() ? nullptr : custom.c_str());
+        curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, write_to_sink);
+        curl_easy_setopt(h, CURLOPT_WRITEDATA, &sink);
+        error[0] = '\0';
+        CURLcode rc = curl_easy_perform(h);
+        if (rc == CURLE_WRITE_ERROR && sink.truncated) return true;
+        if (rc == CURLE_ABORTED_BY_CALLBACK) return fail(fmt::format("{}: interrupted by shutdown", what));
+        if (rc != CURLE_OK) return fail(fmt::format("{}: {}", what, curl_failure(rc, error)));
+        return true;
+    }
+};
+
+ImapSession::ImapSession(ImapAccount account, const std::atomic<bool>* stop) : impl_(std::make_unique<Impl>()) {
+    impl_->account = std::move(account);
+    impl_->stop = stop;
+    impl_->curl = make_curl_easy();
+    CURL* h = impl_->curl.get();
+    const auto& a = impl_->account;
+    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, impl_->error);
+    curl_easy_setopt(h, CURLOPT_USERNAME, a.user.c_str());
+    if (!a.oauth2_token.empty()) {
+        curl_easy_setopt(h, CURLOPT_XOAUTH2_BEARER, a.oauth2_token.c_str());
+        curl_easy_setopt(h, CURLOPT_LOGIN_OPTIONS, "AUTH=XOAUTH2");
+    } else {
+        curl_easy_setopt(h, CURLOPT_PASSWORD, a.password.c_str());
+    }
+    // imaps:// is TLS from the start; imap:// must upgrade with STARTTLS unless plaintext was
+    // explicitly allowed (a test server on loopback).
+    curl_easy_setopt(h, CURLOPT_USE_SSL, a.allow_plaintext ? static_cast<long>(CURLUSESSL_NONE)
+                                                           : static_cast<long>(CURLUSESSL_ALL));
+    if (!a.ca_file.empty()) curl_easy_setopt(h, CURLOPT_CAINFO, a.ca_file.c_str());
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, static_cast<long>(a.connect_timeout.count()));
+    curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
+    curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, static_cast<long>(a.stall_timeout.count()));
+    curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, abort_on_stop);
+    curl_easy_setopt(h, CURLOPT_XFERINFODATA, stop);
+}
+
+ImapSession::~ImapSession() = default;
+
+Result<std::string> ImapSession::command(std::string_view folder, const std::string& cmd) {
+    Sink sink;
+    auto first_word = cmd.substr(0, cmd.find(' ', cmd.rfind("UID ", 0) == 0 ? 4 : 0));
+    auto r = impl_->perform(imap::url_path(folder), cmd, sink, first_word.c_str());
+    if (!r) return fail(r.error());
+    return std::move(sink.data);
+}
+
+Result<imap::FolderStatus> ImapSession::status(std::string_view folder) {
+    auto r = command("", imap::status_command(folder));
+    if (!r) return fail(r.error());
+    return imap::parse_status(*r);
+}
+
+Result<std::vector<imap::Uid>> ImapSession::search_from(std::string_view folder, imap::Uid first) {
+    auto r = command(folder, imap::search_from_command(first));
+    if (!r) return fail(r.error());
+    return imap::parse_search(*r, first);
+}
+
+Result<FetchedMessage> ImapSession::fetch(std::string_view folder, imap::Uid uid, std::size_t max_bytes) {
+    Sink sink;
+    sink.cap = max_bytes;
+    // A URL fetch (RFC 5092 ";UID="): libcurl reads the literal itself. It asks for BODY[],
+    // which sets \Seen; the processed mark is the move or flag after the commit.
+    auto r = impl_->perform(fmt::format("{};UID={}", imap::url_path(folder), uid), "", sink, "UID FETCH");
+    if (!r) return fail(r.error());
+    return FetchedMessage{std::move(sink.data), sink.truncated};
+}
+
+Result<bool> ImapSession::ensure_folder(std::string_view folder) {
+    auto listed = command("", fmt::format("LIST \"\" {}", imap::quoted(folder).value()));
+    if (!listed) return fail(listed.error());
+    if (listed->find("* LIST") != std::string::npos) return true;
+    auto created = command("", imap::create_command(folder));
+    if (!created) return fail(created.error());
+    return true;
+}
+
+Result<bool> ImapSession::has_capability(std::string_view capability) {
+    auto r = command("", "CAPABILITY");
+    if (!r) return fail(r.error());
+    return imap::has_capability(*r, capability);
+}
+
+}  // namespace casemail::daemon

@@ -1,0 +1,62 @@
+// One IMAP connection for one mailbox, over libcurl. Every operation returns a Result: a
+// server that is down, refuses the login or answers NO is an expected failure for a poller,
+// reported with a reason and never thrown (passwords and tokens never appear in a reason).
+//
+// libcurl keeps the connection (and the selected folder) between operations on one session;
+// a session that failed should be dropped and a new one made for the next attempt.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "daemon/imap_protocol.hpp"
+#include "mime/result.hpp"
+
+namespace casemail::daemon {
+
+struct ImapAccount {
+    std::string url;   // imaps://host[:port] or imap://host[:port], no path
+    std::string user;
+    std::string password;      // secret: never logged
+    std::string oauth2_token;  // XOAUTH2 bearer token instead of a password; secret
+    bool allow_plaintext = false;  // imap:// without STARTTLS (tests on 127.0.0.1 only)
+    std::string ca_file;           // extra CA bundle for the server's certificate
+    std::chrono::seconds connect_timeout{15};
+    std::chrono::seconds stall_timeout{60};  // no byte moved for this long: give up
+};
+
+struct FetchedMessage {
+    std::string raw;
+    bool truncated = false;  // larger than the cap: `raw` holds the first cap + 1 bytes
+};
+
+class ImapSession {
+public:
+    // `stop` (may be null) aborts a transfer in progress when it becomes true.
+    explicit ImapSession(ImapAccount account, const std::atomic<bool>* stop = nullptr);
+    ~ImapSession();
+    ImapSession(const ImapSession&) = delete;
+    ImapSession& operator=(const ImapSession&) = delete;
+
+    Result<imap::FolderStatus> status(std::string_view folder);
+    // UIDs >= first in `folder`, ascending.
+    Result<std::vector<imap::Uid>> search_from(std::string_view folder, imap::Uid first);
+    // The whole message (RFC 3501 BODY[]); bigger than max_bytes: truncated (see FetchedMessage).
+    Result<FetchedMessage> fetch(std::string_view folder, imap::Uid uid, std::size_t max_bytes);
+    // Creates `folder`; a folder that already exists is not an error.
+    Result<bool> ensure_folder(std::string_view folder);
+    Result<bool> has_capability(std::string_view capability);
+    // Runs `command` with `folder` selected (or none when empty); the raw untagged lines.
+    Result<std::string> command(std::string_view folder, const std::string& command);
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace casemail::daemon

@@ -1,0 +1,58 @@
+// IMAP command building and response parsing for the libcurl IMAP client (RFC 3501, RFC 6851
+// MOVE, RFC 4315 UIDPLUS). Pure: strings in, values out; no network.
+//
+// libcurl runs custom IMAP commands (UID SEARCH, STATUS, UID MOVE...) and hands back the raw
+// untagged lines ("* SEARCH 4 7 9"); everything that builds those commands or reads those
+// lines lives here, so it is unit-tested without a server. Servers are untrusted: a malformed
+// response is a failure with a reason, never an exception or a guess.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "mime/result.hpp"
+
+namespace casemail::daemon::imap {
+
+using Uid = std::uint32_t;
+
+// A folder name as an IMAP quoted string ("Processed", "Archive/311"). Only printable ASCII
+// is accepted: names with other characters need modified UTF-7 (RFC 3501 5.1.3), which
+// casemail does not write; config validation refuses them with this reason.
+Result<std::string> quoted(std::string_view folder);
+bool valid_folder_name(std::string_view folder);
+
+// The folder as the path part of an imap:// URL (RFC 5092): percent-encoded.
+std::string url_path(std::string_view folder);
+
+// A compact UID set: {1,2,3,7,9,10} -> "1:3,7,9:10". Input in any order, duplicates ignored.
+std::string sequence_set(std::vector<Uid> uids);
+
+// Commands, as libcurl's CURLOPT_CUSTOMREQUEST takes them (no tag, no CRLF).
+std::string search_from_command(Uid first);  // UID SEARCH UID first:*
+std::string status_command(std::string_view folder);
+std::string create_command(std::string_view folder);
+std::string move_command(const std::vector<Uid>& uids, std::string_view destination);
+std::string store_flags_command(const std::vector<Uid>& uids, std::string_view flags);
+std::string uid_expunge_command(const std::vector<Uid>& uids);
+
+// "* SEARCH 4 7 9" lines (several, or none, are possible) -> {4, 7, 9}, sorted. Only UIDs
+// >= first are kept: "UID n:*" always matches the highest UID even when it is below n
+// (RFC 3501 6.4.8), so an empty folder tail still answers one old UID.
+Result<std::vector<Uid>> parse_search(std::string_view response, Uid first = 1);
+
+struct FolderStatus {
+    std::uint32_t uidvalidity = 0;
+    Uid uidnext = 0;
+    std::uint32_t messages = 0;
+};
+// "* STATUS INBOX (MESSAGES 3 UIDNEXT 4 UIDVALIDITY 1795431422)"; UIDVALIDITY is required.
+Result<FolderStatus> parse_status(std::string_view response);
+
+// "* CAPABILITY IMAP4rev1 MOVE UIDPLUS ..." -> true when `capability` is listed.
+bool has_capability(std::string_view response, std::string_view capability);
+
+}  // namespace casemail::daemon::imap

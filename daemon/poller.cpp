@@ -1,0 +1,217 @@
+#include "daemon/poller.hpp"
+
+#include <fmt/format.h>
+
+#include <chrono>
+
+#include "daemon/log.hpp"
+#include "store/mailbox_state.hpp"
+
+namespace casemail::daemon {
+namespace {
+
+// Commands stay short: a few hundred UIDs per flag/move command.
+constexpr std::size_t max_uids_per_command = 250;
+
+std::vector<imap::Uid> as_uids(const std::vector<std::int64_t>& v) {
+    return std::vector<imap::Uid>(v.begin(), v.end());
+}
+
+struct Fetched {
+    imap::Uid uid = 0;
+    store::IngestResult result;
+    double ms = 0;
+    bool left_on_server = false;  // too large: kept truncated, the original stays on the server
+};
+
+}  // namespace
+
+Result<bool> ImapMailbox::prepare() {
+    if (prepared_) return true;
+    auto caps = session_.command("", "CAPABILITY");
+    if (!caps) return fail(caps.error());
+    has_move_ = imap::has_capability(*caps, "MOVE");
+    has_uidplus_ = imap::has_capability(*caps, "UIDPLUS");
+    if (config_.after_processing == AfterProcessing::move) {
+        auto ok = session_.ensure_folder(config_.move_to);
+        if (!ok) return fail(fmt::format("cannot create folder '{}': {}", config_.move_to, ok.error()));
+    }
+    prepared_ = true;
+    return true;
+}
+
+Result<imap::FolderStatus> ImapMailbox::status() {
+    if (auto ok = prepare(); !ok) return fail(ok.error());
+    return session_.status(config_.folder);
+}
+
+Result<std::vector<imap::Uid>> ImapMailbox::search_from(imap::Uid first) {
+    return session_.search_from(config_.folder, first);
+}
+
+Result<FetchedMessage> ImapMailbox::fetch(imap::Uid uid, std::size_t max_bytes) {
+    return session_.fetch(config_.folder, uid, max_bytes);
+}
+
+Result<bool> ImapMailbox::mark_processed(const std::vector<imap::Uid>& all) {
+    for (std::size_t i = 0; i < all.size(); i += max_uids_per_command) {
+        std::vector<imap::Uid> uids(all.begin() + i, all.begin() + std::min(all.size(), i + max_uids_per_command));
+        std::vector<std::string> commands;
+        // Without UIDPLUS a plain EXPUNGE would also remove messages someone else marked
+        // \Deleted; the STORE still marks ours, and EXPUNGE is the only way to finish.
+        std::string expunge = has_uidplus_ ? imap::uid_expunge_command(uids) : "EXPUNGE";
+        switch (config_.after_processing) {
+            case AfterProcessing::flag:
+                commands = {imap::store_flags_command(uids, "\\Seen $CasemailProcessed")};
+                break;
+            case AfterProcessing::move:
+                if (has_move_)
+                    commands = {imap::move_command(uids, config_.move_to)};
+                else
+                    commands = {fmt::format("UID COPY {} {}", imap::sequence_set(uids), imap::quoted(config_.move_to).value()),
+                                imap::store_flags_command(uids, "\\Deleted"), expunge};
+                break;
+            case AfterProcessing::remove:
+                commands = {imap::store_flags_command(uids, "\\Deleted"), expunge};
+                break;
+        }
+        for (const auto& c : commands)
+            if (auto r = session_.command(config_.folder, c); !r) return fail(r.error());
+    }
+    return true;
+}
+
+PollReport poll_mailbox(MailboxServer& server, store::Store& store, store::Ingestor& ingestor,
+                        const PollSettings& settings, const LogLine& log, const std::atomic<bool>& stop) {
+    PollReport report;
+    const std::string& mailbox = settings.mailbox;
+    auto& db = store.db();
+    auto finish = [&]() -> PollReport& {
+        try {
+            store::Transaction tx(db);
+            store::record_poll(store, mailbox, report.error, report.backlog);
+            tx.commit();
+        } catch (const store::Error& e) {
+            log(log_fields({{"mailbox", mailbox}, {"event", "status-not-recorded"}, {"reason", e.what()}}));
+        }
+        return report;
+    };
+    try {
+        auto status = server.status();
+        if (!status) {
+            report.error = status.error();
+            return finish();
+        }
+        const std::int64_t uidvalidity = status->uidvalidity;
+        store::MailboxState state;
+        {
+            store::Transaction tx(db);
+            state = store::mailbox_state(store, mailbox, settings.folder);
+            if (state.uidvalidity != uidvalidity) {
+                if (state.uidvalidity)
+                    log(log_fields({{"mailbox", mailbox}, {"event", "uidvalidity-changed"},
+                                    {"old", std::to_string(*state.uidvalidity)}, {"new", std::to_string(uidvalidity)},
+                                    {"reason", "rescanning the folder; Message-IDs keep it from making duplicates"}}));
+                store::reset_uidvalidity(store, mailbox, uidvalidity);
+                state.last_uid = 0;
+            }
+            tx.commit();
+        }
+
+        // Messages committed earlier whose mark did not reach the server (crash, lost connection).
+        if (auto pending = store::pending_acks(store, mailbox, uidvalidity); !pending.empty()) {
+            if (auto ok = server.mark_processed(as_uids(pending)); !ok) {
+                report.error = ok.error();
+                return finish();
+            }
+            store::Transaction tx(db);
+            store::clear_pending_acks(store, mailbox, uidvalidity, pending);
+            tx.commit();
+            report.acknowledged += pending.size();
+            log(log_fields({{"mailbox", mailbox}, {"event", "acknowledged-pending"}, {"count", std::to_string(pending.size())}}));
+        }
+
+        auto first = static_cast<imap::Uid>(state.last_uid + 1);
+        auto uids = server.search_from(first);
+        if (!uids) {
+            report.error = uids.error();
+            return finish();
+        }
+        report.backlog = static_cast<std::int64_t>(uids->size());
+
+        for (std::size_t i = 0; i < uids->size(); i += settings.batch) {
+            if (stop) {
+                report.interrupted = true;
+                break;
+            }
+            std::vector<Fetched> done;
+            {
+                store::Transaction tx(db);
+                for (std::size_t j = i; j < std::min(uids->size(), i + settings.batch); ++j) {
+                    if (stop) {
+                        report.interrupted = true;
+                        break;
+                    }
+                    imap::Uid uid = (*uids)[j];
+                    auto started = std::chrono::steady_clock::now();
+                    auto fetched = server.fetch(uid, settings.max_message_bytes);
+                    if (!fetched) {
+                        report.error = fmt::format("uid {}: {}", uid, fetched.error());
+                        break;
+                    }
+                    Fetched f;
+                    f.uid = uid;
+                    f.left_on_server = fetched->truncated;
+                    try {
+                        f.result = ingestor.ingest(fetched->raw, mailbox);
+                    } catch (const store::Error& e) {  // that message rolled back, the batch stands
+                        report.error = fmt::format("uid {}: store: {}", uid, e.what());
+                        break;
+                    }
+                    if (f.left_on_server)
+                        f.result.reason = fmt::format("larger than {} bytes: the first bytes are kept in quarantine, "
+                                                      "the message stays on the server; {}",
+                                                      settings.max_message_bytes, f.result.reason);
+                    else
+                        store::add_pending_ack(store, mailbox, uidvalidity, uid, f.result.email_id);
+                    store::set_cursor(store, mailbox, uid, 1);
+                    f.ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
+                    done.push_back(std::move(f));
+                }
+                tx.commit();
+            }
+            // Committed: now it may be said, and acknowledged.
+            report.ingested += done.size();
+            *report.backlog -= static_cast<std::int64_t>(done.size());
+            std::vector<std::int64_t> ack;
+            for (const auto& f : done) {
+                log(log_fields({{"mailbox", mailbox},
+                                {"uid", std::to_string(f.uid)},
+                                {"message_id", f.result.message_id.empty() ? "-" : "<" + f.result.message_id + ">"},
+                                {"action", f.result.action},
+                                {"case", f.result.case_token.value_or("-")},
+                                {"ms", fmt::format("{:.1f}", f.ms)},
+                                {"reason", f.result.reason}}));
+                if (!f.left_on_server) ack.push_back(f.uid);
+            }
+            if (!ack.empty()) {
+                if (auto ok = server.mark_processed(as_uids(ack)); !ok) {
+                    report.error = report.error.value_or(ok.error());
+                    break;
+                }
+                store::Transaction tx(db);
+                store::clear_pending_acks(store, mailbox, uidvalidity, ack);
+                tx.commit();
+                report.acknowledged += ack.size();
+            }
+            if (report.error || report.interrupted) break;
+        }
+    } catch (const store::Error& e) {
+        report.error = fmt::format("store: {}", e.what());
+    } catch (const store::Refused& e) {
+        report.error = e.what();
+    }
+    return finish();
+}
+
+}  // namespace casemail::daemon

@@ -1,0 +1,71 @@
+// One poll of one 311 mailbox: fetch the new messages, ingest them, commit, then mark them
+// processed on the server (see store/mailbox_state.hpp for the acknowledgement journal).
+//
+// The server side is the MailboxServer interface (ImapMailbox over libcurl in production, an
+// in-memory fake in the unit tests, which fail each step in turn to prove that no crash or
+// error loses or duplicates a message). Failures are values: poll_mailbox() returns the reason
+// and never throws for a server problem; a store failure rolls back the current message and
+// ends the poll with its reason.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "daemon/config.hpp"
+#include "daemon/imap_client.hpp"
+#include "store/ingest.hpp"
+
+namespace casemail::daemon {
+
+class MailboxServer {
+public:
+    virtual ~MailboxServer() = default;
+    virtual Result<imap::FolderStatus> status() = 0;
+    virtual Result<std::vector<imap::Uid>> search_from(imap::Uid first) = 0;
+    virtual Result<FetchedMessage> fetch(imap::Uid uid, std::size_t max_bytes) = 0;
+    // Flag, move or delete, as configured. Must be idempotent (a retry after a crash).
+    virtual Result<bool> mark_processed(const std::vector<imap::Uid>& uids) = 0;
+};
+
+// MailboxServer for one configured mailbox on an ImapSession.
+class ImapMailbox final : public MailboxServer {
+public:
+    ImapMailbox(ImapSession& session, const MailboxConfig& config) : session_(session), config_(config) {}
+    Result<imap::FolderStatus> status() override;
+    Result<std::vector<imap::Uid>> search_from(imap::Uid first) override;
+    Result<FetchedMessage> fetch(imap::Uid uid, std::size_t max_bytes) override;
+    Result<bool> mark_processed(const std::vector<imap::Uid>& uids) override;
+
+private:
+    Result<bool> prepare();
+    ImapSession& session_;
+    const MailboxConfig& config_;
+    bool prepared_ = false;
+    bool has_move_ = false, has_uidplus_ = false;
+};
+
+struct PollSettings {
+    std::string mailbox;  // address, as in the queue
+    std::string folder;
+    std::size_t batch = 50;
+    std::size_t max_message_bytes = 40u << 20;
+};
+
+struct PollReport {
+    std::optional<std::string> error;  // why the poll stopped early
+    std::size_t ingested = 0;          // messages committed this poll
+    std::size_t acknowledged = 0;      // marked processed on the server this poll
+    std::optional<std::int64_t> backlog;  // messages still waiting when the poll ended
+    bool interrupted = false;          // stopped by shutdown between messages
+};
+
+using LogLine = std::function<void(const std::string&)>;
+
+PollReport poll_mailbox(MailboxServer& server, store::Store& store, store::Ingestor& ingestor,
+                        const PollSettings& settings, const LogLine& log, const std::atomic<bool>& stop);
+
+}  // namespace casemail::daemon
