@@ -78,10 +78,10 @@ public:
     int run() {
         wait_for_signal();
         for (const auto& m : config_->mailboxes) add_worker(std::make_shared<const MailboxConfig>(m));
-        if (auto interval = watchdog_ping_interval()) ping_watchdog(*interval);
         log_line(log_fields({{"event", "started"}, {"mailboxes", std::to_string(workers_.size())},
                              {"store", config_->store_path}, {"mode", options_.once ? "once" : "daemon"}}));
         sd_notify(fmt::format("READY=1\nSTATUS=polling {} mailbox(es)", workers_.size()));
+        if (auto interval = watchdog_ping_interval()) ping_watchdog(*interval);
         if (workers_.empty() && options_.once) shutdown("nothing to poll");
         ctx_.run();
         pool_.join();

@@ -89,7 +89,7 @@ PollReport poll_mailbox(MailboxServer& server, store::Store& store, store::Inges
     auto finish = [&]() -> PollReport& {
         try {
             store::Transaction tx(db);
-            store::record_poll(store, mailbox, report.error, report.backlog);
+            store::record_poll(store, mailbox, settings.folder, report.error, report.backlog);
             tx.commit();
         } catch (const store::Error& e) {
             log(log_fields({{"mailbox", mailbox}, {"event", "status-not-recorded"}, {"reason", e.what()}}));
@@ -163,16 +163,17 @@ PollReport poll_mailbox(MailboxServer& server, store::Store& store, store::Inges
                     f.uid = uid;
                     f.left_on_server = fetched->truncated;
                     try {
-                        f.result = ingestor.ingest(fetched->raw, mailbox);
+                        f.result = f.left_on_server
+                                       ? ingestor.quarantine(fetched->raw, mailbox,
+                                                             fmt::format("larger than {} bytes: the first bytes are kept "
+                                                                         "here, the message stays on the server",
+                                                                         settings.max_message_bytes))
+                                       : ingestor.ingest(fetched->raw, mailbox);
                     } catch (const store::Error& e) {  // that message rolled back, the batch stands
                         report.error = fmt::format("uid {}: store: {}", uid, e.what());
                         break;
                     }
-                    if (f.left_on_server)
-                        f.result.reason = fmt::format("larger than {} bytes: the first bytes are kept in quarantine, "
-                                                      "the message stays on the server; {}",
-                                                      settings.max_message_bytes, f.result.reason);
-                    else
+                    if (!f.left_on_server)
                         store::add_pending_ack(store, mailbox, uidvalidity, uid, f.result.email_id);
                     store::set_cursor(store, mailbox, uid, 1);
                     f.ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();

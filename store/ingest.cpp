@@ -131,8 +131,17 @@ matching::QueueRef Ingestor::queue_for(const std::string& mailbox) {
 }
 
 IngestResult Ingestor::ingest(std::string_view raw, const std::string& mailbox) {
-    auto queue = queue_for(mailbox);
     auto parsed = mime::parse_message(raw, options_.limits);
+    return store_and_process(raw, mailbox, parsed ? &*parsed : nullptr, parsed ? std::string() : parsed.error());
+}
+
+IngestResult Ingestor::quarantine(std::string_view raw, const std::string& mailbox, const std::string& reason) {
+    return store_and_process(raw, mailbox, nullptr, reason);
+}
+
+IngestResult Ingestor::store_and_process(std::string_view raw, const std::string& mailbox,
+                                         const mime::ParsedMessage* parsed, const std::string& quarantine_reason) {
+    auto queue = queue_for(mailbox);
     auto& db = store_.db();
     Savepoint sp(db, "ingest_message");
 
@@ -170,15 +179,15 @@ IngestResult Ingestor::ingest(std::string_view raw, const std::string& mailbox) 
     }
 
     if (!parsed) {
-        set_email_outcome(db, email_id, std::nullopt, "quarantined", parsed.error(), {});
+        set_email_outcome(db, email_id, std::nullopt, "quarantined", quarantine_reason, {});
         auto st = db.cached(
             "INSERT INTO quarantine(email_id, mailbox, reason, created_at) VALUES (?1, ?2, ?3, ?4)");
-        st->bind_all(email_id, queue.mailbox, parsed.error(), store_.now_text());
+        st->bind_all(email_id, queue.mailbox, quarantine_reason, store_.now_text());
         st->run();
         sp.release();
         result.action = "quarantined";
         result.email_id = email_id;
-        result.reason = parsed.error();
+        result.reason = quarantine_reason;
         return result;
     }
     result = process(email_id, *parsed, queue);

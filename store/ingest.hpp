@@ -47,11 +47,18 @@ public:
     // no queue has that mailbox, store::Error on environment failure (that message rolled back).
     IngestResult ingest(std::string_view raw, const std::string& mailbox);
 
+    // Stores `raw` in quarantine with `reason` without parsing it (e.g. a message cut short
+    // because it exceeded the fetch limit: it must never be read as complete). A copy seen
+    // before is a "duplicate".
+    IngestResult quarantine(std::string_view raw, const std::string& mailbox, const std::string& reason);
+
     // Parses a quarantined message again (e.g. after raising a limit) and runs it through the
     // pipeline when it now parses. Throws Refused for an unknown or already released id.
     IngestResult retry_quarantined(Id quarantine_id);
 
 private:
+    IngestResult store_and_process(std::string_view raw, const std::string& mailbox,
+                                   const mime::ParsedMessage* parsed, const std::string& quarantine_reason);
     IngestResult process(Id email_id, const mime::ParsedMessage& msg, const matching::QueueRef& queue);
     matching::QueueRef queue_for(const std::string& mailbox);
 

@@ -98,8 +98,9 @@ void clear_pending_acks(Store& store, const std::string& mailbox, std::int64_t u
     }
 }
 
-void record_poll(Store& store, const std::string& mailbox, const std::optional<std::string>& error,
-                 std::optional<std::int64_t> backlog) {
+void record_poll(Store& store, const std::string& mailbox, const std::string& folder,
+                 const std::optional<std::string>& error, std::optional<std::int64_t> backlog) {
+    mailbox_state(store, mailbox, folder);  // a mailbox that never answered has a row too
     auto now = store.now_text();
     if (error) {
         auto st = store.db().cached(

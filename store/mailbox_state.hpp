@@ -44,7 +44,8 @@ void clear_pending_acks(Store& store, const std::string& mailbox, std::int64_t u
                         const std::vector<std::int64_t>& uids);
 
 // The outcome of one poll, for `casemail status`. An error counts a failure; success resets.
-void record_poll(Store& store, const std::string& mailbox, const std::optional<std::string>& error,
+void record_poll(Store& store, const std::string& mailbox, const std::string& folder,
+                 const std::optional<std::string>& error,
                  std::optional<std::int64_t> backlog);
 
 }  // namespace casemail::store

@@ -57,3 +57,72 @@ TEST_CASE("config errors name the key and the line") {
         CHECK(cfg.error().find("does not exist") != std::string::npos);
     }
 }
+
+TEST_CASE("config: [[mailbox]] entries") {
+    auto dir = std::filesystem::path(write_config("pw", "s3cret\n")).parent_path();
+    std::string mailbox = "[[mailbox]]\naddress = \"311DWP@city.example\"\nqueue = \"DWP\"\n"
+                          "url = \"imap.city.example\"\nuser = \"dwp\"\npassword_file = \"pw\"\n";
+    SUBCASE("defaults") {
+        auto cfg = load_config(write_config("mb.toml", mailbox));
+        REQUIRE(cfg);
+        REQUIRE(cfg->mailboxes.size() == 1);
+        const auto& m = cfg->mailboxes[0];
+        CHECK(m.url == "imaps://imap.city.example");
+        CHECK(m.folder == "INBOX");
+        CHECK(m.after_processing == AfterProcessing::move);
+        CHECK(m.move_to == "Processed");
+        CHECK(m.poll_interval == std::chrono::seconds(30));
+        CHECK(m.line == 1);
+        CHECK(m.password_file == (dir / "pw").string());
+        auto secret = read_mailbox_secret(m);
+        REQUIRE(secret);
+        CHECK(*secret == "s3cret");
+    }
+    SUBCASE("after_processing and poll_interval") {
+        auto cfg = load_config(write_config("mb2.toml", mailbox + "after_processing = \"move:311/Done\"\npoll_interval = \"2m\"\n"));
+        REQUIRE(cfg);
+        CHECK(cfg->mailboxes[0].move_to == "311/Done");
+        CHECK(cfg->mailboxes[0].poll_interval == std::chrono::seconds(120));
+        cfg = load_config(write_config("mb3.toml", mailbox + "after_processing = \"delete\"\n"));
+        REQUIRE(cfg);
+        CHECK(cfg->mailboxes[0].after_processing == AfterProcessing::remove);
+    }
+    struct Bad {
+        std::string extra, key_and_line, what;
+    };
+    for (const auto& bad : std::vector<Bad>{
+             {"after_processing = \"archive\"\n", "mb-bad.toml:7: key 'mailbox[1].after_processing'", "move:FOLDER"},
+             {"after_processing = \"move:INBOX\"\n", "mb-bad.toml:7: key 'mailbox[1].after_processing'", "another folder"},
+             {"poll_interval = \"soon\"\n", "mb-bad.toml:7: key 'mailbox[1].poll_interval'", "duration"},
+             {"folder = \"Posteingang\xc3\xa4\"\n", "mb-bad.toml:7: key 'mailbox[1].folder'", "printable ASCII"},
+             {"password_env = \"X\"\n", "mb-bad.toml:1: key 'mailbox[1]'", "exactly one of"},
+             {"pasword = \"x\"\n", "mb-bad.toml:7: key 'mailbox[1].pasword'", "unknown key"},
+         }) {
+        CAPTURE(bad.extra);
+        auto cfg = load_config(write_config("mb-bad.toml", mailbox + bad.extra));
+        REQUIRE_FALSE(cfg);
+        CHECK(cfg.error().find(bad.key_and_line) != std::string::npos);
+        CHECK(cfg.error().find(bad.what) != std::string::npos);
+    }
+    SUBCASE("credentials in the URL, a plain-text URL path, a missing secret, a duplicate") {
+        auto with = [&](const std::string& from, const std::string& to) {
+            auto text = mailbox;
+            text.replace(text.find(from), from.size(), to);
+            return text;
+        };
+        auto cfg = load_config(write_config("u1.toml", with("imap.city.example", "imaps://dwp:pw@imap.city.example")));
+        REQUIRE_FALSE(cfg);
+        CHECK(cfg.error().find("u1.toml:4: key 'mailbox[1].url': must not contain credentials") != std::string::npos);
+        CHECK(cfg.error().find(":pw@") == std::string::npos);  // the secret is not echoed
+        cfg = load_config(write_config("u2.toml", with("imap.city.example", "imaps://imap.city.example/INBOX")));
+        REQUIRE_FALSE(cfg);
+        CHECK(cfg.error().find("must not contain a path") != std::string::npos);
+        cfg = load_config(write_config("u3.toml", with("\"pw\"", "\"missing-file\"")));
+        REQUIRE_FALSE(cfg);
+        CHECK(cfg.error().find("u3.toml:6: key 'mailbox[1].password_file'") != std::string::npos);
+        cfg = load_config(write_config("u4.toml", mailbox + "\n" + mailbox));
+        REQUIRE_FALSE(cfg);
+        CHECK(cfg.error().find("u4.toml:9: key 'mailbox[2].address': 311DWP@city.example is already configured at line 1") !=
+              std::string::npos);
+    }
+}

@@ -1,0 +1,163 @@
+"""A throwaway Dovecot IMAP server on 127.0.0.1 for casemaild's end-to-end tests.
+
+Everything lives in one temporary directory: config, passwd file, maildirs, sockets, log.
+As root, Dovecot's login process runs as `dovenull` and mail as `nobody` (Dovecot refuses
+root for both); as another user, everything runs as that user.
+"""
+import imaplib
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import time
+
+DOVECOT = shutil.which("dovecot") or "/usr/sbin/dovecot"
+DOVEADM = shutil.which("doveadm") or "/usr/bin/doveadm"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Dovecot:
+    def __init__(self, root, users):
+        """users: {name: password}"""
+        self.root = os.path.join(root, "dovecot")
+        self.users = dict(users)
+        self.port = free_port()
+        self.proc = None
+        os.makedirs(self.root)
+        for d in ("run", "state", "home"):
+            os.makedirs(os.path.join(self.root, d))
+        if os.geteuid() == 0:
+            mail = pwd.getpwnam("nobody")
+            login_user, internal_user = "dovenull", "dovecot"
+            # every directory up to the homes must be traversable by the mail user
+            path = self.root
+            while path not in ("/", ""):
+                os.chmod(path, os.stat(path).st_mode | 0o055)
+                path = os.path.dirname(path)
+            os.chown(os.path.join(self.root, "home"), mail.pw_uid, mail.pw_gid)
+        else:
+            mail = pwd.getpwuid(os.geteuid())
+            login_user = internal_user = mail.pw_name
+        self.mail_uid, self.mail_gid = mail.pw_uid, mail.pw_gid
+        with open(os.path.join(self.root, "passwd"), "w") as f:
+            for name, password in self.users.items():
+                f.write(f"{name}:{{PLAIN}}{password}\n")
+        self.conf = os.path.join(self.root, "dovecot.conf")
+        with open(self.conf, "w") as f:
+            f.write(f"""
+base_dir = {self.root}/run
+state_dir = {self.root}/state
+log_path = {self.root}/dovecot.log
+protocols = imap
+listen = 127.0.0.1
+ssl = no
+disable_plaintext_auth = no
+auth_mechanisms = plain login
+default_login_user = {login_user}
+default_internal_user = {internal_user}
+first_valid_uid = {self.mail_uid}
+first_valid_gid = {self.mail_gid}
+mail_location = maildir:~/Maildir
+passdb {{
+  driver = passwd-file
+  args = scheme=PLAIN username_format=%u {self.root}/passwd
+}}
+userdb {{
+  driver = static
+  args = uid={self.mail_uid} gid={self.mail_gid} home={self.root}/home/%u
+}}
+service imap-login {{
+  inet_listener imap {{
+    address = 127.0.0.1
+    port = {self.port}
+  }}
+  inet_listener imaps {{
+    port = 0
+  }}
+  chroot =
+}}
+service anvil {{
+  chroot =
+}}
+namespace inbox {{
+  inbox = yes
+}}
+""")
+
+    def start(self):
+        self.proc = subprocess.Popen([DOVECOT, "-F", "-c", self.conf], stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL)
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=1) as s:
+                    if s.recv(100).startswith(b"* OK"):
+                        return self
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("dovecot did not start: " + self.log())
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+    def log(self):
+        try:
+            with open(os.path.join(self.root, "dovecot.log")) as f:
+                return f.read()[-3000:]
+        except OSError:
+            return "(no log)"
+
+    @property
+    def url(self):
+        return f"imap://127.0.0.1:{self.port}"
+
+    def connect(self, user):
+        m = imaplib.IMAP4("127.0.0.1", self.port)
+        m.login(user, self.users[user])
+        return m
+
+    def append(self, user, messages, folder="INBOX"):
+        m = self.connect(user)
+        try:
+            for raw in messages:
+                typ, data = m.append(folder, None, None, raw if isinstance(raw, bytes) else raw.encode())
+                assert typ == "OK", data
+        finally:
+            m.logout()
+
+    def count(self, user, folder="INBOX"):
+        """Messages in folder, or None when it does not exist."""
+        m = self.connect(user)
+        try:
+            typ, data = m.status(folder, "(MESSAGES)")
+            if typ != "OK":
+                return None
+            return int(data[0].decode().split("MESSAGES ")[1].rstrip(")"))
+        finally:
+            m.logout()
+
+    def flagged(self, user, flag, folder="INBOX"):
+        m = self.connect(user)
+        try:
+            m.select(folder, readonly=True)
+            typ, data = m.uid("SEARCH", "KEYWORD" if not flag.startswith("\\") else flag[1:].upper(),
+                              *( [flag] if not flag.startswith("\\") else []))
+            return len(data[0].split())
+        finally:
+            m.logout()
+
+    def set_uidvalidity(self, user, value, folder="INBOX"):
+        subprocess.run([DOVEADM, "-c", self.conf, "mailbox", "update", "-u", user, "--uid-validity", str(value), folder],
+                       check=True, capture_output=True)

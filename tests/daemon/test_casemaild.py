@@ -1,0 +1,265 @@
+"""casemaild against a real Dovecot on 127.0.0.1: the three 311 mailboxes, polled for real."""
+import json
+import os
+import random
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "cli"))
+from casemail_harness import CasemailTestCase  # noqa: E402
+from dovecot_harness import Dovecot  # noqa: E402
+
+CASEMAILD = os.environ.get("CASEMAILD_BIN", "casemaild")
+MAILBOXES = {
+    "clerk": ("311CityClerk@city.example", "City Clerk"),
+    "dwp": ("311DWP@city.example", "DWP"),
+    "works": ("311PublicWorks@city.example", "Public Works"),
+}
+
+
+def mail(n, to, msg_id=True, subject=None, sender=None):
+    lines = [f"From: Citizen {n} <{sender or f'citizen{n}@example.org'}>", f"To: {to}",
+             f"Subject: {subject or f'Request number {n}'}", "Date: Mon, 23 Nov 2026 09:00:00 +0000"]
+    if msg_id:
+        lines.append(f"Message-ID: <req{n}@example.org>")
+    return ("\r\n".join(lines) + f"\r\n\r\nPlease look at request {n}.\r\n").encode()
+
+
+class CasemaildTestCase(CasemailTestCase):
+    passwords = {"clerk": "clerk-pw", "dwp": "dwp-pw", "works": "works-pw"}
+
+    def setUp(self):
+        super().setUp()
+        self.dovecot = Dovecot(self.dir, self.passwords).start()
+        self.addCleanup(self.dovecot.stop)
+        self.config = os.path.join(self.dir, "casemail.toml")
+        self.write_config()
+
+    def write_config(self, after="move:Processed", wrong_password_for=None, extra="", users=MAILBOXES):
+        text = f'[store]\npath = "casemail.db"\n[daemon]\nfetch_batch = 20\n{extra}\n'
+        for user, (address, queue) in users.items():
+            secret = os.path.join(self.dir, f"{user}.secret")
+            with open(secret, "w") as f:
+                f.write(("wrong-" if user == wrong_password_for else "") + self.passwords[user] + "\n")
+            text += (f'[[mailbox]]\naddress = "{address}"\nqueue = "{queue}"\nurl = "{self.dovecot.url}"\n'
+                     f'user = "{user}"\npassword_file = "{user}.secret"\nallow_plaintext = true\n'
+                     f'after_processing = "{after}"\npoll_interval = "1s"\n')
+        with open(self.config, "w") as f:
+            f.write(text)
+
+    def casemaild(self, *args, timeout=120):
+        proc = subprocess.run([CASEMAILD, "--config", self.config, *args], capture_output=True, text=True,
+                              timeout=timeout, cwd=self.dir)
+        return proc
+
+    def once(self, expect_code=0):
+        proc = self.casemaild("--once")
+        self.assertEqual(proc.returncode, expect_code, proc.stderr)
+        return proc.stderr
+
+    def sql(self, query, *args):
+        con = sqlite3.connect(self.db)
+        try:
+            return con.execute(query, args).fetchall()
+        finally:
+            con.close()
+
+    def actions(self, log):
+        return [l.split("action=")[1].split()[0] for l in log.splitlines() if " action=" in l]
+
+
+class PollTest(CasemaildTestCase):
+    def test_three_mailboxes_polled_moved_and_idempotent(self):
+        self.dovecot.append("clerk", [mail(1, MAILBOXES["clerk"][0]), mail(2, MAILBOXES["clerk"][0])])
+        self.dovecot.append("dwp", [mail(3, MAILBOXES["dwp"][0])])
+        self.dovecot.append("works", [mail(4, MAILBOXES["works"][0], msg_id=False)])
+        log = self.once()
+        self.assertEqual(sorted(self.actions(log)), ["created"] * 4, log)
+        cases = self.ok_json("case", "list")
+        self.assertEqual(sorted(c["queue"] for c in cases), ["City Clerk", "City Clerk", "DWP", "Public Works"])
+        for user, n in (("clerk", 2), ("dwp", 1), ("works", 1)):
+            self.assertEqual(self.dovecot.count(user, "INBOX"), 0)
+            self.assertEqual(self.dovecot.count(user, "Processed"), n)
+        # one structured line per message, no secrets
+        line = next(l for l in log.splitlines() if "uid=1 " in l and "311CityClerk" in l)
+        for field in ("mailbox=311CityClerk@city.example", "uid=1", "message_id=<req1@example.org>",
+                      "action=created", "case=311-", "ms="):
+            self.assertIn(field, line)
+        self.assertNotIn("clerk-pw", log)
+
+        # a second poll does nothing
+        log = self.once()
+        self.assertEqual(self.actions(log), [])
+        self.assertEqual(len(self.ok_json("case", "list")), 4)
+
+        # a message appended between polls is picked up, and a reply threads to its case
+        token = next(c["token"] for c in cases if c["queue"] == "DWP")
+        self.dovecot.append("dwp", [mail(5, MAILBOXES["dwp"][0], subject=f"RE: Request number 3 [{token}]",
+                                         sender="citizen3@example.org")])
+        log = self.once()
+        self.assertEqual(self.actions(log), ["linked"])
+        self.assertEqual(len(self.ok_json("case", "show", token)["emails"]), 2)
+
+        status = {s["mailbox"]: s for s in self.ok_json("status")}
+        self.assertEqual(status["311DWP@city.example"]["processed"], 2)
+        self.assertEqual(status["311DWP@city.example"]["last_uid"], 2)
+        self.assertEqual(status["311DWP@city.example"]["backlog"], 0)
+        self.assertFalse(status["311DWP@city.example"]["failing"])
+        self.assertIsNotNone(status["311DWP@city.example"]["uidvalidity"])
+        self.assertIsNotNone(status["311DWP@city.example"]["last_poll_at"])
+
+    def test_uidvalidity_reset_makes_no_duplicates(self):
+        self.write_config(after="flag")
+        self.dovecot.append("clerk", [mail(i, MAILBOXES["clerk"][0], msg_id=(i % 2 == 0)) for i in range(6)])
+        self.assertEqual(self.actions(self.once()), ["created"] * 6)
+        self.assertEqual(self.dovecot.count("clerk", "INBOX"), 6)  # flagged, not moved
+        self.assertEqual(self.dovecot.flagged("clerk", "$CasemailProcessed"), 6)
+        before = self.ok_json("status")[0]["uidvalidity"]
+        self.dovecot.set_uidvalidity("clerk", 4242)
+        log = self.once()
+        self.assertIn(f"event=uidvalidity-changed old={before} new=4242", log)
+        self.assertEqual(self.actions(log), ["duplicate"] * 6)
+        self.assertEqual(self.sql("SELECT count(*) FROM email")[0][0], 6)
+        self.assertEqual(len(self.ok_json("case", "list")), 6)
+
+    def test_delete_after_processing(self):
+        self.write_config(after="delete")
+        self.dovecot.append("works", [mail(i, MAILBOXES["works"][0]) for i in range(3)])
+        self.once()
+        self.assertEqual(self.dovecot.count("works", "INBOX"), 0)
+        self.assertIsNone(self.dovecot.count("works", "Processed"))
+        self.assertEqual(self.sql("SELECT count(*) FROM email")[0][0], 3)
+
+    def test_wrong_password_on_one_mailbox_does_not_stop_the_others(self):
+        self.write_config(wrong_password_for="dwp")
+        for user, (address, _) in MAILBOXES.items():
+            self.dovecot.append(user, [mail(hash(user) % 1000, address)])
+        log = self.once(expect_code=1)
+        self.assertEqual(self.actions(log), ["created", "created"], log)
+        self.assertIn("mailbox=311DWP@city.example event=failing", log)
+        self.assertNotIn("wrong-dwp-pw", log)
+        self.assertEqual(self.dovecot.count("dwp", "INBOX"), 1)
+        status = {s["mailbox"]: s for s in self.ok_json("status")}
+        self.assertTrue(status["311DWP@city.example"]["failing"])
+        self.assertIn("Login", status["311DWP@city.example"]["last_error"])
+        self.assertFalse(status["311CityClerk@city.example"]["failing"])
+        # fixed password: the backlog drains
+        self.write_config()
+        self.assertEqual(self.actions(self.once()), ["created"])
+        status = {s["mailbox"]: s for s in self.ok_json("status")}
+        self.assertFalse(status["311DWP@city.example"]["failing"])
+
+    def test_server_down_is_an_error_not_a_crash(self):
+        self.dovecot.stop()
+        log = self.once(expect_code=1)
+        self.assertEqual(log.count("event=failing"), 3)
+        self.assertIn("Couldn't connect", log)
+
+    def test_check_config(self):
+        proc = self.casemaild("--check-config")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertIn("OK (3 mailbox(es)", proc.stdout)
+        with open(self.config, "a") as f:
+            f.write('poll_intervall = "5s"\n')
+        proc = self.casemaild("--check-config")
+        self.assertEqual(proc.returncode, 1)
+        self.assertRegex(proc.stderr, r"casemail\.toml:\d+: key 'mailbox\[3\]\.poll_intervall': unknown key")
+        proc = self.casemaild("--once")
+        self.assertEqual(proc.returncode, 1)
+        self.assertIn("poll_intervall", proc.stderr)
+
+
+class RunningDaemonTest(CasemaildTestCase):
+    def start(self, env=None):
+        full_env = dict(os.environ, **(env or {}))
+        proc = subprocess.Popen([CASEMAILD, "--config", self.config], stderr=subprocess.PIPE, text=True,
+                                cwd=self.dir, env=full_env)
+        self.addCleanup(proc.stderr.close)
+        self.addCleanup(lambda: proc.poll() is None and proc.kill())
+        return proc
+
+    def wait_for(self, predicate, timeout=20):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if predicate():
+                return True
+            time.sleep(0.1)
+        return False
+
+    def test_notify_poll_reload_and_sigterm(self):
+        sock_path = os.path.join(self.dir, "notify.sock")
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        sock.bind(sock_path)
+        sock.settimeout(20)
+        self.addCleanup(sock.close)
+        self.write_config(users={"clerk": MAILBOXES["clerk"]})
+        proc = self.start({"NOTIFY_SOCKET": sock_path, "WATCHDOG_USEC": "400000"})
+        self.assertIn(b"READY=1", sock.recv(4096))
+        self.assertEqual(sock.recv(4096), b"WATCHDOG=1")
+        # mail arriving while the daemon runs is picked up by the next poll
+        self.dovecot.append("clerk", [mail(1, MAILBOXES["clerk"][0])])
+        self.assertTrue(self.wait_for(lambda: self.dovecot.count("clerk", "Processed") == 1))
+        # SIGHUP: the new config adds the DWP mailbox
+        self.write_config(users={"clerk": MAILBOXES["clerk"], "dwp": MAILBOXES["dwp"]})
+        self.dovecot.append("dwp", [mail(2, MAILBOXES["dwp"][0])])
+        proc.send_signal(signal.SIGHUP)
+        self.assertTrue(self.wait_for(lambda: self.dovecot.count("dwp", "Processed") == 1))
+        started = time.time()
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(10)
+        self.assertLess(time.time() - started, 5)
+        self.assertEqual(proc.returncode, 0)
+        log = proc.stderr.read()
+        self.assertIn("event=reloaded mailboxes=2", log)
+        self.assertIn("event=stopped", log)
+        self.assertEqual(len(self.ok_json("case", "list")), 2)
+
+    def test_bad_reload_keeps_running(self):
+        self.write_config(users={"works": MAILBOXES["works"]})
+        proc = self.start()
+        self.assertTrue(self.wait_for(lambda: self.run_cli("status", "--json").code == 0 and
+                                      self.run_cli("status", "--json").json() != []))
+        with open(self.config, "a") as f:
+            f.write("[bogus]\n")
+        proc.send_signal(signal.SIGHUP)
+        self.dovecot.append("works", [mail(9, MAILBOXES["works"][0])])
+        self.assertTrue(self.wait_for(lambda: self.dovecot.count("works", "Processed") == 1))
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(10)
+        log = proc.stderr.read()
+        self.assertIn("event=reload-failed", log)
+        self.assertIn("'bogus': unknown key", log)
+
+
+class CrashTest(CasemaildTestCase):
+    def test_sigkill_at_random_points_loses_and_duplicates_nothing(self):
+        total = 500
+        self.write_config(users={"works": MAILBOXES["works"]}, extra="")
+        # a tenth without Message-ID: deduplicated by content
+        self.dovecot.append("works", [mail(i, MAILBOXES["works"][0], msg_id=(i % 10 != 0)) for i in range(total)])
+        rng = random.Random(311)
+        kills = 0
+        for attempt in range(200):
+            proc = subprocess.Popen([CASEMAILD, "--config", self.config, "--once"], stderr=subprocess.DEVNULL,
+                                    cwd=self.dir)
+            try:
+                proc.wait(timeout=rng.uniform(0.03, 0.3))
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+                kills += 1
+                continue
+            if proc.returncode == 0 and self.dovecot.count("works", "INBOX") == 0:
+                break
+        self.assertGreater(kills, 2, "the daemon was never killed mid-drain; the test proved nothing")
+        self.assertEqual(self.dovecot.count("works", "INBOX"), 0)
+        self.assertEqual(self.dovecot.count("works", "Processed"), total)
+        self.assertEqual(self.sql("SELECT count(*) FROM email WHERE direction = 'in'")[0][0], total)
+        self.assertEqual(self.sql("SELECT count(DISTINCT raw_sha256) FROM email")[0][0], total)
+        self.assertEqual(self.sql('SELECT count(*) FROM "case"')[0][0], total)
+        self.assertEqual(self.sql("SELECT count(*) FROM imap_pending_ack")[0][0], 0)
+        print(f"\n  crash test: {kills} SIGKILLs before all {total} messages were in", file=sys.stderr)
