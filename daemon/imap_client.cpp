@@ -2,6 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <limits>
+
 #include "daemon/curl_handle.hpp"
 #include "mime/printable.hpp"
 
@@ -66,6 +69,10 @@ ImapSession::ImapSession(ImapAccount account, const std::atomic<bool>* stop) : i
     CURL* h = impl_->curl.get();
     const auto& a = impl_->account;
     curl_easy_setopt(h, CURLOPT_ERRORBUFFER, impl_->error);
+    // libcurl silently clips a response line longer than half its buffer (16 KB by default)
+    // to its first bytes and last 40: a long "* SEARCH" line would lose UIDs. The largest
+    // buffer plus search windows of imap::search_window UIDs keep every line whole.
+    curl_easy_setopt(h, CURLOPT_BUFFERSIZE, static_cast<long>(CURL_MAX_READ_SIZE));
     curl_easy_setopt(h, CURLOPT_USERNAME, a.user.c_str());
     if (!a.oauth2_token.empty()) {
         curl_easy_setopt(h, CURLOPT_XOAUTH2_BEARER, a.oauth2_token.c_str());
@@ -102,10 +109,24 @@ Result<imap::FolderStatus> ImapSession::status(std::string_view folder) {
     return imap::parse_status(*r);
 }
 
-Result<std::vector<imap::Uid>> ImapSession::search_from(std::string_view folder, imap::Uid first) {
-    auto r = command(folder, imap::search_from_command(first));
-    if (!r) return fail(r.error());
-    return imap::parse_search(*r, first);
+Result<std::vector<imap::Uid>> ImapSession::search_from(std::string_view folder, imap::Uid first, imap::Uid uidnext) {
+    std::vector<imap::Uid> all;
+    if (uidnext == 0) {  // unknown: one open-ended search
+        auto r = command(folder, imap::search_from_command(first));
+        if (!r) return fail(r.error());
+        return imap::parse_search(*r, first);
+    }
+    for (imap::Uid lo = std::max<imap::Uid>(first, 1); lo < uidnext;) {
+        imap::Uid hi = lo + std::min<imap::Uid>(imap::search_window - 1, uidnext - 1 - lo);
+        auto r = command(folder, imap::search_range_command(lo, hi));
+        if (!r) return fail(r.error());
+        auto uids = imap::parse_search(*r, lo, hi);
+        if (!uids) return fail(uids.error());
+        all.insert(all.end(), uids->begin(), uids->end());
+        if (hi == std::numeric_limits<imap::Uid>::max()) break;
+        lo = hi + 1;
+    }
+    return all;
 }
 
 Result<FetchedMessage> ImapSession::fetch(std::string_view folder, imap::Uid uid, std::size_t max_bytes) {

@@ -44,8 +44,9 @@ public:
     ImapSession& operator=(const ImapSession&) = delete;
 
     Result<imap::FolderStatus> status(std::string_view folder);
-    // UIDs >= first in `folder`, ascending.
-    Result<std::vector<imap::Uid>> search_from(std::string_view folder, imap::Uid first);
+    // UIDs >= first in `folder`, ascending, searched in windows below `uidnext` (from STATUS;
+    // 0 when unknown: one open-ended search).
+    Result<std::vector<imap::Uid>> search_from(std::string_view folder, imap::Uid first, imap::Uid uidnext);
     // The whole message (RFC 3501 BODY[]); bigger than max_bytes: truncated (see FetchedMessage).
     Result<FetchedMessage> fetch(std::string_view folder, imap::Uid uid, std::size_t max_bytes);
     // Creates `folder`; a folder that already exists is not an error.

@@ -111,7 +111,11 @@ std::string uid_expunge_command(const std::vector<Uid>& uids) {
     return "UID EXPUNGE " + sequence_set(uids);
 }
 
-Result<std::vector<Uid>> parse_search(std::string_view response, Uid first) {
+std::string search_range_command(Uid first, Uid last) {
+    return fmt::format("UID SEARCH UID {}:{}", std::max<Uid>(first, 1), std::max<Uid>(last, 1));
+}
+
+Result<std::vector<Uid>> parse_search(std::string_view response, Uid first, Uid last) {
     std::vector<Uid> out;
     for (auto line : lines_of(response)) {
         if (!starts_with_ci(line, "* SEARCH")) continue;
@@ -127,7 +131,7 @@ Result<std::vector<Uid>> parse_search(std::string_view response, Uid first) {
             auto uid = number(word);
             if (!uid || *uid == 0)
                 return fail(fmt::format("malformed SEARCH response: '{}'", mime::printable(word, 40)));
-            if (*uid >= first) out.push_back(*uid);
+            if (*uid >= first && *uid <= last) out.push_back(*uid);
         }
     }
     std::sort(out.begin(), out.end());

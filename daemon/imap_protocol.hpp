@@ -33,6 +33,11 @@ std::string sequence_set(std::vector<Uid> uids);
 
 // Commands, as libcurl's CURLOPT_CUSTOMREQUEST takes them (no tag, no CRLF).
 std::string search_from_command(Uid first);  // UID SEARCH UID first:*
+std::string search_range_command(Uid first, Uid last);  // UID SEARCH UID first:last
+
+// UIDs per windowed search: at most 11 bytes each, so one "* SEARCH" line stays far below the
+// line length libcurl passes whole (half its 512 KB maximum buffer).
+inline constexpr Uid search_window = 10000;
 std::string status_command(std::string_view folder);
 std::string create_command(std::string_view folder);
 std::string move_command(const std::vector<Uid>& uids, std::string_view destination);
@@ -42,7 +47,8 @@ std::string uid_expunge_command(const std::vector<Uid>& uids);
 // "* SEARCH 4 7 9" lines (several, or none, are possible) -> {4, 7, 9}, sorted. Only UIDs
 // >= first are kept: "UID n:*" always matches the highest UID even when it is below n
 // (RFC 3501 6.4.8), so an empty folder tail still answers one old UID.
-Result<std::vector<Uid>> parse_search(std::string_view response, Uid first = 1);
+// A UID outside [first, last] is ignored the same way.
+Result<std::vector<Uid>> parse_search(std::string_view response, Uid first = 1, Uid last = 0xffffffffu);
 
 struct FolderStatus {
     std::uint32_t uidvalidity = 0;

@@ -10,8 +10,10 @@
 namespace casemail::daemon {
 namespace {
 
-// Commands stay short: a few hundred UIDs per flag/move command.
-constexpr std::size_t max_uids_per_command = 250;
+// UIDs per flag/move command. libcurl counts every untagged line of a custom command's
+// answer against its 300 KB response-header limit, and a UID MOVE answers one EXPUNGE line
+// per message: 500 UIDs at once failed with "Too large response headers" against Dovecot.
+constexpr std::size_t max_uids_per_command = 100;
 
 std::vector<imap::Uid> as_uids(const std::vector<std::int64_t>& v) {
     return std::vector<imap::Uid>(v.begin(), v.end());
@@ -20,7 +22,8 @@ std::vector<imap::Uid> as_uids(const std::vector<std::int64_t>& v) {
 struct Fetched {
     imap::Uid uid = 0;
     store::IngestResult result;
-    double ms = 0;
+    double ms = 0;        // fetch and ingest
+    double fetch_ms = 0;  // of which the IMAP fetch
     bool left_on_server = false;  // too large: kept truncated, the original stays on the server
 };
 
@@ -45,8 +48,8 @@ Result<imap::FolderStatus> ImapMailbox::status() {
     return session_.status(config_.folder);
 }
 
-Result<std::vector<imap::Uid>> ImapMailbox::search_from(imap::Uid first) {
-    return session_.search_from(config_.folder, first);
+Result<std::vector<imap::Uid>> ImapMailbox::search_from(imap::Uid first, imap::Uid uidnext) {
+    return session_.search_from(config_.folder, first, uidnext);
 }
 
 Result<FetchedMessage> ImapMailbox::fetch(imap::Uid uid, std::size_t max_bytes) {
@@ -132,7 +135,7 @@ PollReport poll_mailbox(MailboxServer& server, store::Store& store, store::Inges
         }
 
         auto first = static_cast<imap::Uid>(state.last_uid + 1);
-        auto uids = server.search_from(first);
+        auto uids = server.search_from(first, status->uidnext);
         if (!uids) {
             report.error = uids.error();
             return finish();
@@ -160,6 +163,7 @@ PollReport poll_mailbox(MailboxServer& server, store::Store& store, store::Inges
                         break;
                     }
                     Fetched f;
+                    f.fetch_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
                     f.uid = uid;
                     f.left_on_server = fetched->truncated;
                     try {
@@ -192,6 +196,7 @@ PollReport poll_mailbox(MailboxServer& server, store::Store& store, store::Inges
                                 {"action", f.result.action},
                                 {"case", f.result.case_token.value_or("-")},
                                 {"ms", fmt::format("{:.1f}", f.ms)},
+                                {"fetch_ms", fmt::format("{:.1f}", f.fetch_ms)},
                                 {"reason", f.result.reason}}));
                 if (!f.left_on_server) ack.push_back(f.uid);
             }

@@ -25,7 +25,8 @@ class MailboxServer {
 public:
     virtual ~MailboxServer() = default;
     virtual Result<imap::FolderStatus> status() = 0;
-    virtual Result<std::vector<imap::Uid>> search_from(imap::Uid first) = 0;
+    // UIDs >= first, ascending; `uidnext` from status() bounds the search (0: unknown).
+    virtual Result<std::vector<imap::Uid>> search_from(imap::Uid first, imap::Uid uidnext) = 0;
     virtual Result<FetchedMessage> fetch(imap::Uid uid, std::size_t max_bytes) = 0;
     // Flag, move or delete, as configured. Must be idempotent (a retry after a crash).
     virtual Result<bool> mark_processed(const std::vector<imap::Uid>& uids) = 0;
@@ -36,7 +37,7 @@ class ImapMailbox final : public MailboxServer {
 public:
     ImapMailbox(ImapSession& session, const MailboxConfig& config) : session_(session), config_(config) {}
     Result<imap::FolderStatus> status() override;
-    Result<std::vector<imap::Uid>> search_from(imap::Uid first) override;
+    Result<std::vector<imap::Uid>> search_from(imap::Uid first, imap::Uid uidnext) override;
     Result<FetchedMessage> fetch(imap::Uid uid, std::size_t max_bytes) override;
     Result<bool> mark_processed(const std::vector<imap::Uid>& uids) override;
 

@@ -20,6 +20,7 @@ TEST_CASE("imap: sequence sets are compact and ordered") {
 TEST_CASE("imap: commands") {
     CHECK(search_from_command(0) == "UID SEARCH UID 1:*");
     CHECK(search_from_command(42) == "UID SEARCH UID 42:*");
+    CHECK(search_range_command(42, 10041) == "UID SEARCH UID 42:10041");
     CHECK(status_command("INBOX") == "STATUS \"INBOX\" (UIDVALIDITY UIDNEXT MESSAGES)");
     CHECK(move_command({3, 1, 2}, "Processed") == "UID MOVE 1:3 \"Processed\"");
     CHECK(store_flags_command({7}, "\\Deleted") == "UID STORE 7 +FLAGS.SILENT (\\Deleted)");
@@ -56,6 +57,11 @@ TEST_CASE("imap: SEARCH responses") {
         auto r = parse_search("* SEARCH 12\r\n", 13);
         REQUIRE(r);
         CHECK(r->empty());
+    }
+    SUBCASE("a window keeps only its own range") {
+        auto r = parse_search("* SEARCH 3 10 11 12\r\n", 10, 11);
+        REQUIRE(r);
+        CHECK(*r == std::vector<Uid>{10, 11});
     }
     SUBCASE("CONDSTORE modseq suffix") {
         auto r = parse_search("* SEARCH 2 5 (MODSEQ 917162500)\r\n");

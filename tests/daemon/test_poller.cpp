@@ -40,7 +40,7 @@ public:
         if (auto f = fault("STATUS")) return fail(*f);
         return imap::FolderStatus{uidvalidity, next_uid, static_cast<std::uint32_t>(inbox.size())};
     }
-    Result<std::vector<imap::Uid>> search_from(imap::Uid first) override {
+    Result<std::vector<imap::Uid>> search_from(imap::Uid first, imap::Uid) override {
         if (auto f = fault("SEARCH")) return fail(*f);
         std::vector<imap::Uid> out;
         for (const auto& [uid, raw] : inbox)
