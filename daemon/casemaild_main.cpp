@@ -35,6 +35,10 @@ int main(int argc, char** argv) {
             std::cerr << casemail::mime::printable(cfg.error(), 4000) << '\n';
             return 1;
         }
+        if (auto ok = check_mailbox_secrets(*cfg); !ok) {
+            std::cerr << casemail::mime::printable(ok.error(), 4000) << '\n';
+            return 1;
+        }
         std::cout << fmt::format("{}: OK ({} mailbox(es), store {})\n", options.config_path, cfg->mailboxes.size(),
                                  cfg->store_path);
         return 0;

@@ -137,11 +137,6 @@ void read_mailbox(Validator& v, const toml::table& t, const std::string& config_
         for (auto* file : {&m.password_file, &m.oauth2_token_file})
             if (!file->empty() && std::filesystem::path(*file).is_relative())
                 *file = (std::filesystem::path(config_path).parent_path() / *file).string();
-        if (auto secret = read_mailbox_secret(m); !secret) {
-            const char* which = !m.password_file.empty() ? "password_file"
-                              : !m.password_env.empty()  ? "password_env" : "oauth2_token_file";
-            v.error(t.get(which), key + "." + which, secret.error());
-        }
     }
     v.bool_key(t, key, "allow_plaintext", m.allow_plaintext);
     v.string_key(t, key, "ca_file", m.ca_file);
@@ -279,6 +274,21 @@ Result<Config> load_config(const std::string& path) {
     }
     if (!v.ok()) return fail(v.joined());
     return cfg;
+}
+
+Result<bool> check_mailbox_secrets(const Config& cfg) {
+    std::string errors;
+    for (std::size_t i = 0; i < cfg.mailboxes.size(); ++i) {
+        const auto& m = cfg.mailboxes[i];
+        if (auto secret = read_mailbox_secret(m); !secret) {
+            const char* which = !m.password_file.empty() ? "password_file"
+                              : !m.password_env.empty()  ? "password_env" : "oauth2_token_file";
+            errors += fmt::format("{}{}:{}: key 'mailbox[{}].{}': {}", errors.empty() ? "" : "\n", cfg.source,
+                                  m.line, i + 1, which, secret.error());
+        }
+    }
+    if (!errors.empty()) return fail(errors);
+    return true;
 }
 
 Result<std::string> read_mailbox_secret(const MailboxConfig& m) {

@@ -72,6 +72,10 @@ struct Config {
 // "14d", "12h", "30m", "45s" or a bare number of seconds.
 std::optional<std::chrono::seconds> parse_duration(std::string_view text);
 
+// Every mailbox's secret can be read now (casemaild at start and --check-config; the admin
+// CLI loads the same config without needing the secrets). Errors name the mailbox's line.
+Result<bool> check_mailbox_secrets(const Config& cfg);
+
 // The inbound pipeline's options from the config; `actor` is written to the audit log.
 store::IngestOptions ingest_options(const Config& cfg, const std::string& actor);
 

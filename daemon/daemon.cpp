@@ -299,6 +299,10 @@ int run_daemon(const DaemonOptions& options) {
         log_line(log_fields({{"event", "config-invalid"}, {"reason", loaded.error()}}));
         return 1;
     }
+    if (auto ok = check_mailbox_secrets(*loaded); !ok) {
+        log_line(log_fields({{"event", "config-invalid"}, {"reason", ok.error()}}));
+        return 1;
+    }
     auto config = std::make_shared<const Config>(std::move(*loaded));
     try {
         auto s = open_store(*config);
