@@ -11,15 +11,12 @@
 namespace casemail::matching {
 namespace {
 
-struct Correlation {
-    std::optional<CaseRef> found;
-    std::string method;
-};
+}  // namespace
 
-Correlation correlate(const mime::ParsedMessage& msg, const IngestRules& rules, Lookups& lookups,
+Correlation correlate(const mime::ParsedMessage& msg, std::string_view token_prefix, Lookups& lookups,
                       std::vector<std::string>& defects) {
     Correlation by_token;
-    for (const auto& token : find_subject_tokens(msg.subject, rules.token_prefix)) {
+    for (const auto& token : find_subject_tokens(msg.subject, token_prefix)) {
         if (auto c = lookups.case_by_token(token)) {
             by_token = {c, "subject token " + token};
             break;
@@ -56,6 +53,8 @@ Correlation correlate(const mime::ParsedMessage& msg, const IngestRules& rules, 
     }
     return by_chain;
 }
+
+namespace {
 
 // Why this mail must not open a case or trigger an acknowledgement, or "" when it may.
 std::string guard_reason(const mime::ParsedMessage& msg, const IngestRules& rules, Lookups& lookups) {
@@ -102,7 +101,7 @@ const char* action_name(Action a) {
 IngestPlan plan_ingest(const mime::ParsedMessage& msg, const QueueRef& mailbox_queue,
                        const IngestRules& rules, Lookups& lookups, TimePoint now) {
     IngestPlan plan;
-    auto correlation = correlate(msg, rules, lookups, plan.defects);
+    auto correlation = correlate(msg, rules.token_prefix, lookups, plan.defects);
     std::string guard = guard_reason(msg, rules, lookups);
 
     // ---- parties and history links (for every outcome: nothing a sender writes is lost)

@@ -116,6 +116,16 @@ struct IngestPlan {
     std::string ack_address;
 };
 
+struct Correlation {
+    std::optional<CaseRef> found;
+    std::string method;  // "subject token 311-...", "X-311-Case ...", "In-Reply-To", "References"
+};
+
+// The case `msg` belongs to, in the order above (inbound and agents' replies alike). Unknown
+// tokens and a token that contradicts the reply chain are noted in `defects`.
+Correlation correlate(const mime::ParsedMessage& msg, std::string_view token_prefix, Lookups& lookups,
+                      std::vector<std::string>& defects);
+
 // Decides what to do with `msg`, received at the mailbox of `mailbox_queue`, at time `now`.
 IngestPlan plan_ingest(const mime::ParsedMessage& msg, const QueueRef& mailbox_queue,
                        const IngestRules& rules, Lookups& lookups, TimePoint now);

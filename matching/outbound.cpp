@@ -1,0 +1,144 @@
+#include "matching/outbound.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <set>
+
+#include "matching/subject.hpp"
+#include "mime/address.hpp"
+#include "mime/compose.hpp"
+#include "mime/strings.hpp"
+
+namespace casemail::matching {
+namespace {
+
+// The agent's header fields that may reach the citizen; everything else is dropped.
+// (MIME-Version is always written by us.)
+bool kept_field(std::string_view name) {
+    static const char* const kept[] = {"Date", "Content-Type", "Content-Transfer-Encoding",
+                                       "Content-Disposition", "Content-ID", "Content-Language",
+                                       "Content-Description", "Importance", "Priority", "X-Priority"};
+    return std::any_of(std::begin(kept), std::end(kept), [&](const char* k) { return mime::iequals_ascii(name, k); });
+}
+
+bool is_content_field(std::string_view name) {
+    return mime::to_lower_ascii(name).rfind("content-", 0) == 0;
+}
+
+std::string bracketed(const std::vector<std::string>& ids) {
+    std::string out;
+    for (const auto& id : ids) out += (out.empty() ? "<" : " <") + id + ">";
+    return out;
+}
+
+// A boundary that does not occur in `body`.
+std::string boundary_for(std::string_view body, const std::string& seed) {
+    std::string b = "=_casemail_note_" + seed;
+    while (body.find(b) != std::string_view::npos) b += "_x";
+    return b;
+}
+
+}  // namespace
+
+std::string refusal_reason(const OutboundCase& c, const OutboundPolicy& policy) {
+    if (c.ref.status != "active") return fmt::format("case {} is {}: reactivate it to write to the customer", c.ref.token, c.ref.status);
+    if (c.anonymous) return fmt::format("case {} is anonymous: no mail goes to its customer", c.ref.token);
+    if (!c.customer) return fmt::format("the customer of case {} has no usable email address", c.ref.token);
+    if (!c.wants_updates) return fmt::format("the customer of case {} asked for no updates", c.ref.token);
+    if (c.confidential && policy.hold_confidential)
+        return fmt::format("case {} is confidential: its mail is held for review", c.ref.token);
+    return {};
+}
+
+std::string subject_with_token(const std::string& subject, const std::string& token, std::string_view prefix) {
+    auto tokens = find_subject_tokens(subject, prefix);
+    if (std::find(tokens.begin(), tokens.end(), token) != tokens.end()) return subject;
+    auto trimmed = std::string(mime::trim(subject));
+    return trimmed.empty() ? "[" + token + "]" : trimmed + " [" + token + "]";
+}
+
+std::vector<std::string> thread_references(const std::vector<std::string>& parent_refs, const std::string& parent_id) {
+    std::vector<std::string> refs = parent_refs;
+    if (!parent_id.empty()) refs.push_back(parent_id);
+    constexpr std::size_t keep = 20;
+    if (refs.size() > keep) refs.erase(refs.begin(), refs.end() - keep);
+    return refs;
+}
+
+Rewritten rewrite_reply(std::string_view raw, const mime::ParsedMessage& msg,
+                        const std::vector<std::string>& envelope_recipients, const OutboundCase& c,
+                        const OutboundPolicy& policy, const std::string& message_id,
+                        std::chrono::system_clock::time_point now) {
+    Rewritten out;
+    const Recipient& customer = *c.customer;  // refusal_reason() ran first
+    const std::string customer_norm = mime::normalize_address(customer.address);
+
+    // Everyone the agent's client addressed, except the customer: dropped, and reported.
+    std::set<std::string> seen{customer_norm};
+    auto drop = [&](const std::string& address) {
+        auto norm = mime::normalize_address(address);
+        if (norm.empty() || !seen.insert(norm).second) return;
+        out.dropped.push_back(address);
+    };
+    for (const auto* list : {&msg.to, &msg.cc, &msg.bcc})
+        for (const auto& a : *list) drop(a.address);
+    for (const auto& r : envelope_recipients) drop(r);
+
+    out.envelope_from = c.queue_mailbox;
+    out.envelope_to = {customer.address};
+    out.from = mime::format_mailbox(c.queue_display_name, c.queue_mailbox);
+    out.reply_to = out.from;
+    out.to = mime::format_mailbox(customer.name, customer.address);
+    out.subject = subject_with_token(msg.subject, c.ref.token, policy.token_prefix);
+    out.message_id = "<" + message_id + ">";
+    out.tracking = c.ref.token;
+    if (!c.last_inbound_message_id.empty()) {
+        out.in_reply_to = "<" + c.last_inbound_message_id + ">";
+        out.references = bracketed(thread_references(c.last_inbound_references, c.last_inbound_message_id));
+    }
+
+    auto parts = mime::split_raw_message(raw);
+    std::string kept_content, kept_other;
+    bool has_date = false;
+    for (const auto& f : parts.fields) {
+        if (!kept_field(f.name)) continue;
+        if (mime::iequals_ascii(f.name, "Date")) has_date = true;
+        (is_content_field(f.name) ? kept_content : kept_other) += f.raw;
+    }
+
+    std::string head;
+    if (!has_date) head += mime::header_field("Date", mime::format_date(now));
+    head += kept_other;
+    head += mime::header_field("From", out.from);
+    head += mime::header_field("Reply-To", out.reply_to);
+    head += mime::header_field("To", out.to);
+    head += mime::header_field("Subject", mime::encode_header_text(out.subject));
+    head += mime::header_field("Message-ID", out.message_id);
+    if (!out.in_reply_to.empty()) {
+        head += mime::header_field("In-Reply-To", out.in_reply_to);
+        head += mime::header_field("References", out.references);
+    }
+    head += mime::header_field("X-311-Case", out.tracking);
+
+    std::string body = parts.body;
+    if (policy.keep_unresolved_as_text && !out.dropped.empty()) {
+        // The agent's whole entity becomes the second part of a multipart/mixed whose first
+        // part says who was left out. Nothing of the original body is re-encoded.
+        std::string note = "casemail removed these addresses from the recipients of this reply; "
+                           "only the case's customer receives it:\r\n";
+        for (const auto& d : out.dropped) note += "  " + d + "\r\n";
+        std::string boundary = boundary_for(body, message_id.substr(0, message_id.find('@')));
+        if (kept_content.empty()) kept_content = "Content-Type: text/plain; charset=us-ascii\r\n";
+        body = "This is a multi-part message in MIME format.\r\n--" + boundary + "\r\n" +
+               "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n" +
+               mime::base64_lines(note) + "--" + boundary + "\r\n" + kept_content + "\r\n" + body +
+               (body.ends_with("\r\n") || body.ends_with("\n") ? "" : "\r\n") + "--" + boundary + "--\r\n";
+        kept_content = "Content-Type: multipart/mixed; boundary=\"" + boundary + "\"\r\n";
+    }
+    head += "MIME-Version: 1.0\r\n" + kept_content;
+    out.raw = mime::normalize_crlf(head + "\r\n" + body);
+    return out;
+}
+
+}  // namespace casemail::matching
