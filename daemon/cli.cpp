@@ -21,6 +21,8 @@
 #include "mime/printable.hpp"
 #include "store/ingest.hpp"
 #include "store/mailbox_state.hpp"
+#include "store/outbox.hpp"
+#include "mime/strings.hpp"
 #include "store/store.hpp"
 
 namespace casemail::daemon {
@@ -420,6 +422,37 @@ int run_cli(int argc, char** argv) {
     auto* status = app.add_subcommand("status", "per-mailbox polling state of casemaild");
     json_flag(status);
 
+    // outbound
+    auto* outbound = app.add_subcommand("outbound", "agents' replies as the relay rewrites them");
+    outbound->require_subcommand(1);
+    std::string rewrite_file;
+    std::vector<std::string> rewrite_rcpts;
+    auto* outbound_rewrite = outbound->add_subcommand("rewrite", "show the rewrite of a reply (FILE or -), without sending");
+    outbound_rewrite->add_option("FILE", rewrite_file, "the agent's message")->required();
+    outbound_rewrite->add_option("--rcpt", rewrite_rcpts, "envelope recipients the relay would have received");
+    json_flag(outbound_rewrite);
+
+    // outbox
+    auto* outbox = app.add_subcommand("outbox", "outbound mail waiting for, or done with, delivery");
+    outbox->require_subcommand(1);
+    std::optional<std::string> outbox_status;
+    auto* outbox_list = outbox->add_subcommand("list", "list outbox entries");
+    outbox_list->add_option("--status", outbox_status, "pending | delivered | failed | held")
+        ->check(CLI::IsMember({"pending", "delivered", "failed", "held"}));
+    json_flag(outbox_list);
+    store::Id outbox_id = 0;
+    auto* outbox_retry = outbox->add_subcommand("retry", "queue a failed or held entry again (held: release it)");
+    outbox_retry->add_option("ID", outbox_id, "outbox entry id")->required();
+
+    // template
+    auto* tmpl = app.add_subcommand("template", "email templates");
+    tmpl->require_subcommand(1);
+    std::string template_name;
+    auto* template_render = tmpl->add_subcommand("render", "preview a template for a case");
+    template_render->add_option("NAME", template_name, "template name, e.g. acknowledgement")->required();
+    template_render->add_option("--case", token, "case token")->required();
+    json_flag(template_render);
+
     try {
         app.parse(argc, argv);
     } catch (const CLI::CallForHelp& e) {
@@ -558,6 +591,53 @@ int run_cli(int argc, char** argv) {
                                              m.processed, m.backlog ? std::to_string(*m.backlog) : "?",
                                              m.pending_acks ? fmt::format("  ({} awaiting server ack)", m.pending_acks) : "");
             }
+        } else if (*outbound_rewrite) {
+            auto raw = read_input(rewrite_file);
+            auto preview = preview_rewrite(s, raw, rewrite_rcpts, outbound_settings(paths.config));
+            if (!preview) throw BadRequest(preview.error());
+            const auto& r = preview->rewritten;
+            if (json) {
+                print({{"case", preview->case_token},
+                       {"envelope_from", r.envelope_from},
+                       {"envelope_to", r.envelope_to},
+                       {"headers", {{"From", r.from}, {"Reply-To", r.reply_to}, {"To", r.to}, {"Cc", nullptr},
+                                    {"Subject", r.subject}, {"Message-ID", r.message_id},
+                                    {"In-Reply-To", r.in_reply_to.empty() ? nlohmann::json(nullptr) : nlohmann::json(r.in_reply_to)},
+                                    {"References", r.references.empty() ? nlohmann::json(nullptr) : nlohmann::json(r.references)},
+                                    {"X-311-Case", r.tracking}}},
+                       {"dropped", r.dropped}});
+            } else {
+                std::cout << fmt::format("case {}\nenvelope: {} -> {}\ndropped: {}\n\n{}", preview->case_token,
+                                         r.envelope_from, mime::join(r.envelope_to, ", "),
+                                         r.dropped.empty() ? "-" : mime::printable(mime::join(r.dropped, ", "), 1000),
+                                         r.raw.substr(0, r.raw.find("\r\n\r\n") + 2));
+            }
+        } else if (*outbox_list) {
+            auto entries = store::list_outbox(s, outbox_status);
+            if (json) {
+                auto arr = nlohmann::json::array();
+                for (const auto& e : entries) arr.push_back(outbox_entry_json(e));
+                print(arr);
+            } else {
+                for (const auto& e : entries)
+                    std::cout << fmt::format("{:>6}  {:<12} {:<9} {:<18} {:<32} attempts {}  {}\n", e.id, e.kind, e.status,
+                                             e.case_token.value_or("-"), mime::printable(e.to_address, 32), e.attempts,
+                                             mime::printable(e.last_error.value_or(e.hold_reason.value_or("")), 200));
+            }
+        } else if (*outbox_retry) {
+            store::Transaction tx(s.db());
+            store::retry_outbox(s, outbox_id, actor_of(g));
+            tx.commit();
+            std::cout << fmt::format("outbox entry {} queued again; casemaild sends it on its next outbox run\n", outbox_id);
+        } else if (*template_render) {
+            auto settings = outbound_settings(paths.config);
+            auto t = load_named_template(settings, template_name);
+            if (!t) throw BadRequest(t.error());
+            auto r = templates::render(*t, case_values(s, token));
+            if (json)
+                print({{"subject", r.subject}, {"text", r.text}, {"html", r.html ? nlohmann::json(*r.html) : nlohmann::json(nullptr)}});
+            else
+                std::cout << "Subject: " << r.subject << "\n\n" << r.text << (r.html ? "\n--- HTML ---\n" + *r.html : "") << '\n';
         } else if (*account_add) {
             auto id = s.add_account(na);
             if (json) print({{"id", id}});

@@ -6,6 +6,7 @@
 #include <toml++/toml.h>
 
 #include "daemon/imap_protocol.hpp"
+#include "daemon/smtp_server.hpp"
 #include "matching/token.hpp"
 #include "mime/address.hpp"
 
@@ -94,6 +95,107 @@ private:
     std::vector<std::string> errors_;
 };
 
+std::string relative_to(const std::string& config_path, const std::string& file) {
+    if (file.empty() || std::filesystem::path(file).is_absolute()) return file;
+    return (std::filesystem::path(config_path).parent_path() / file).string();
+}
+
+void read_relay(Validator& v, const toml::table& t, const std::string& config_path, RelayConfig& r) {
+    v.only_known(t, "relay", {"enabled", "listen", "allowed_networks", "users_file", "tls_cert", "tls_key",
+                              "allow_plaintext_auth", "max_message_bytes", "max_recipients", "max_line_length",
+                              "max_connections", "idle_timeout", "hostname", "pass_through",
+                              "keep_unresolved_as_text", "confidential", "on_refused"});
+    v.bool_key(t, "relay", "enabled", r.enabled);
+    std::string listen;
+    if (v.string_key(t, "relay", "listen", listen)) {
+        // "127.0.0.1:2525", "[::1]:2525"
+        auto colon = listen.rfind(':');
+        std::string host = colon == std::string::npos ? "" : listen.substr(0, colon);
+        if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+        std::string port = colon == std::string::npos ? "" : listen.substr(colon + 1);
+        if (host.empty() || port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos ||
+            std::stoi(port) > 65535)
+            v.error(t.get("listen"), "relay.listen", "must be ADDRESS:PORT, like \"127.0.0.1:2525\" or \"[::1]:2525\"");
+        else {
+            r.listen_address = host;
+            r.port = std::stoi(port);
+        }
+    }
+    if (const toml::node* node = t.get("allowed_networks")) {
+        r.allowed_networks.clear();
+        const auto* arr = node->as_array();
+        if (!arr) v.error(node, "relay.allowed_networks", "must be an array of networks like \"10.0.0.0/8\"");
+        else
+            for (const auto& item : *arr) {
+                auto text = item.value<std::string>();
+                if (!text) {
+                    v.error(&item, "relay.allowed_networks", "entries must be strings");
+                    continue;
+                }
+                if (auto n = parse_network(*text); !n) v.error(&item, "relay.allowed_networks", n.error());
+                else r.allowed_networks.push_back(*text);
+            }
+    }
+    if (v.string_key(t, "relay", "users_file", r.users_file)) r.users_file = relative_to(config_path, r.users_file);
+    if (v.string_key(t, "relay", "tls_cert", r.tls_cert)) r.tls_cert = relative_to(config_path, r.tls_cert);
+    if (v.string_key(t, "relay", "tls_key", r.tls_key)) r.tls_key = relative_to(config_path, r.tls_key);
+    if (r.tls_cert.empty() != r.tls_key.empty())
+        v.error(&t, "relay", "tls_cert and tls_key go together");
+    v.bool_key(t, "relay", "allow_plaintext_auth", r.allow_plaintext_auth);
+    v.int_key(t, "relay", "max_message_bytes", r.max_message_bytes, 1024, std::int64_t{1} << 30);
+    v.int_key(t, "relay", "max_recipients", r.max_recipients, 1, 10000);
+    v.int_key(t, "relay", "max_line_length", r.max_line_length, 100, 100000);
+    v.int_key(t, "relay", "max_connections", r.max_connections, 1, 10000);
+    v.duration_key(t, "relay", "idle_timeout", r.idle_timeout);
+    v.string_key(t, "relay", "hostname", r.hostname);
+    v.bool_key(t, "relay", "pass_through", r.pass_through);
+    v.bool_key(t, "relay", "keep_unresolved_as_text", r.keep_unresolved_as_text);
+    std::string text;
+    if (v.string_key(t, "relay", "confidential", text)) {
+        if (text == "send") r.hold_confidential = false;
+        else if (text == "hold") r.hold_confidential = true;
+        else v.error(t.get("confidential"), "relay.confidential", "must be \"send\" or \"hold\"");
+    }
+    if (v.string_key(t, "relay", "on_refused", text)) {
+        if (text == "reject") r.hold_refused = false;
+        else if (text == "hold") r.hold_refused = true;
+        else v.error(t.get("on_refused"), "relay.on_refused", "must be \"reject\" or \"hold\"");
+    }
+}
+
+void read_upstream(Validator& v, const toml::table& t, const std::string& config_path, UpstreamConfig& u) {
+    u.line = static_cast<int>(t.source().begin.line);
+    v.only_known(t, "upstream", {"url", "user", "password_file", "password_env", "oauth2_token_file",
+                                 "allow_plaintext", "ca_file", "helo_name", "max_age", "retry_base", "retry_max",
+                                 "poll_interval"});
+    if (v.string_key(t, "upstream", "url", u.url)) {
+        if (u.url.find("://") == std::string::npos) u.url = "smtps://" + u.url;
+        auto rest = u.url.substr(u.url.find("://") + 3);
+        if (u.url.rfind("smtps://", 0) != 0 && u.url.rfind("smtp://", 0) != 0)
+            v.error(t.get("url"), "upstream.url", "must start with smtps:// or smtp://");
+        else if (rest.find('@') != std::string::npos)
+            v.error(t.get("url"), "upstream.url", "must not contain credentials: use 'user' and 'password_file'");
+        else if (rest.empty() || rest[0] == '/' || (rest.find('/') != std::string::npos && rest.find('/') + 1 < rest.size()))
+            v.error(t.get("url"), "upstream.url", "must be smtps://HOST[:PORT] without a path");
+    }
+    v.string_key(t, "upstream", "user", u.user);
+    v.string_key(t, "upstream", "password_file", u.password_file);
+    v.string_key(t, "upstream", "password_env", u.password_env);
+    v.string_key(t, "upstream", "oauth2_token_file", u.oauth2_token_file);
+    u.password_file = relative_to(config_path, u.password_file);
+    u.oauth2_token_file = relative_to(config_path, u.oauth2_token_file);
+    int secrets = !u.password_file.empty() + !u.password_env.empty() + !u.oauth2_token_file.empty();
+    if (secrets > 1) v.error(&t, "upstream", "at most one of password_file, password_env, oauth2_token_file");
+    if (secrets == 1 && u.user.empty()) v.error(&t, "upstream.user", "is required with a password or token");
+    v.bool_key(t, "upstream", "allow_plaintext", u.allow_plaintext);
+    if (v.string_key(t, "upstream", "ca_file", u.ca_file)) u.ca_file = relative_to(config_path, u.ca_file);
+    v.string_key(t, "upstream", "helo_name", u.helo_name);
+    v.duration_key(t, "upstream", "max_age", u.max_age);
+    v.duration_key(t, "upstream", "retry_base", u.retry_base);
+    v.duration_key(t, "upstream", "retry_max", u.retry_max);
+    v.duration_key(t, "upstream", "poll_interval", u.poll_interval);
+}
+
 void read_mailbox(Validator& v, const toml::table& t, const std::string& config_path, Config& cfg) {
     MailboxConfig m;
     m.line = static_cast<int>(t.source().begin.line);
@@ -134,9 +236,7 @@ void read_mailbox(Validator& v, const toml::table& t, const std::string& config_
         v.error(&t, key, "needs exactly one of password_file, password_env, oauth2_token_file");
     } else {
         // Secret files are relative to the config file, like the store.
-        for (auto* file : {&m.password_file, &m.oauth2_token_file})
-            if (!file->empty() && std::filesystem::path(*file).is_relative())
-                *file = (std::filesystem::path(config_path).parent_path() / *file).string();
+        for (auto* file : {&m.password_file, &m.oauth2_token_file}) *file = relative_to(config_path, *file);
     }
     v.bool_key(t, key, "allow_plaintext", m.allow_plaintext);
     v.string_key(t, key, "ca_file", m.ca_file);
@@ -177,7 +277,7 @@ Result<Config> load_config(const std::string& path) {
     Config cfg;
     cfg.source = path;
     Validator v(path);
-    v.only_known(root, "", {"store", "tracking", "ingest", "limits", "daemon", "mailbox"});
+    v.only_known(root, "", {"store", "tracking", "ingest", "limits", "daemon", "mailbox", "relay", "upstream", "templates"});
 
     if (const toml::node* node = root.get("store")) {
         if (const auto* t = node->as_table()) {
@@ -264,6 +364,17 @@ Result<Config> load_config(const std::string& path) {
         v.duration_key(*t, "daemon", "connect_timeout", cfg.connect_timeout);
         v.duration_key(*t, "daemon", "stall_timeout", cfg.stall_timeout);
     }
+    if (const auto* t = section("relay")) read_relay(v, *t, path, cfg.relay);
+    if (const auto* t = section("upstream")) read_upstream(v, *t, path, cfg.upstream);
+    if (const auto* t = section("templates")) {
+        v.only_known(*t, "templates", {"dir"});
+        if (v.string_key(*t, "templates", "dir", cfg.templates_dir) && !cfg.templates_dir.empty()) {
+            cfg.templates_dir = relative_to(path, cfg.templates_dir);
+            std::error_code dir_ec;
+            if (!std::filesystem::is_directory(cfg.templates_dir, dir_ec))
+                v.error(t->get("dir"), "templates.dir", fmt::format("'{}' is not a directory", cfg.templates_dir));
+        }
+    }
     if (const toml::node* node = root.get("mailbox")) {
         const auto* arr = node->as_array();
         if (!arr || !arr->is_array_of_tables()) {
@@ -287,8 +398,24 @@ Result<bool> check_mailbox_secrets(const Config& cfg) {
                                   m.line, i + 1, which, secret.error());
         }
     }
+    if (auto secret = read_upstream_secret(cfg.upstream); !secret)
+        errors += fmt::format("{}{}:{}: key 'upstream': {}", errors.empty() ? "" : "\n", cfg.source, cfg.upstream.line,
+                              secret.error());
+    if (cfg.relay.enabled && !cfg.relay.users_file.empty())
+        if (auto users = load_users_file(cfg.relay.users_file); !users)
+            errors += fmt::format("{}{}: key 'relay.users_file': {}", errors.empty() ? "" : "\n", cfg.source, users.error());
     if (!errors.empty()) return fail(errors);
     return true;
+}
+
+Result<std::string> read_upstream_secret(const UpstreamConfig& u) {
+    MailboxConfig as_mailbox;  // same sources, same rules
+    as_mailbox.address = "upstream";
+    as_mailbox.password_file = u.password_file;
+    as_mailbox.password_env = u.password_env;
+    as_mailbox.oauth2_token_file = u.oauth2_token_file;
+    if (u.password_file.empty() && u.password_env.empty() && u.oauth2_token_file.empty()) return std::string();
+    return read_mailbox_secret(as_mailbox);
 }
 
 Result<std::string> read_mailbox_secret(const MailboxConfig& m) {
@@ -323,6 +450,43 @@ store::IngestOptions ingest_options(const Config& cfg, const std::string& actor)
     if (!cfg.blocked_extensions.empty()) o.blocked_extensions = cfg.blocked_extensions;
     o.actor = actor;
     return o;
+}
+
+OutboundSettings outbound_settings(const Config& cfg) {
+    OutboundSettings o;
+    o.policy.token_prefix = cfg.token_prefix;
+    o.policy.hold_confidential = cfg.relay.hold_confidential;
+    o.policy.keep_unresolved_as_text = cfg.relay.keep_unresolved_as_text;
+    o.message_id_domain = cfg.message_id_domain;
+    o.pass_through = cfg.relay.pass_through;
+    o.hold_refused = cfg.relay.hold_refused;
+    o.templates_dir = cfg.templates_dir;
+    o.limits = cfg.limits;
+    o.limits.max_message_bytes = std::max(o.limits.max_message_bytes, cfg.relay.max_message_bytes);
+    return o;
+}
+
+DeliverySettings delivery_settings(const Config& cfg) {
+    DeliverySettings d;
+    d.max_age = cfg.upstream.max_age;
+    d.retry_base = cfg.upstream.retry_base;
+    d.retry_max = cfg.upstream.retry_max;
+    return d;
+}
+
+Result<UpstreamAccount> upstream_account(const Config& cfg) {
+    const auto& u = cfg.upstream;
+    auto secret = read_upstream_secret(u);
+    if (!secret) return fail(secret.error());
+    UpstreamAccount a;
+    a.url = u.url;
+    a.user = u.user;
+    (u.oauth2_token_file.empty() ? a.password : a.oauth2_token) = *secret;
+    a.allow_plaintext = u.allow_plaintext;
+    a.ca_file = u.ca_file;
+    a.helo_name = u.helo_name;
+    a.connect_timeout = cfg.connect_timeout;
+    return a;
 }
 
 std::optional<std::chrono::seconds> parse_duration(std::string_view text) {

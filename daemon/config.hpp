@@ -14,6 +14,9 @@
 #include "mime/message.hpp"
 #include "mime/result.hpp"
 #include "store/ingest.hpp"
+#include "daemon/delivery.hpp"
+#include "daemon/outbound.hpp"
+#include "daemon/smtp_client.hpp"
 
 namespace casemail::daemon {
 
@@ -39,6 +42,43 @@ struct MailboxConfig {
     AfterProcessing after_processing = AfterProcessing::move;
     std::string move_to = "Processed";
     std::chrono::seconds poll_interval{30};
+};
+
+// [relay]: the SMTP relay agents' replies go through.
+struct RelayConfig {
+    bool enabled = true;
+    std::string listen_address = "127.0.0.1";
+    int port = 2525;
+    std::vector<std::string> allowed_networks = {"127.0.0.0/8", "::1/128"};
+    std::string users_file;       // "user:$crypt-hash" lines; AUTH offered when set
+    std::string tls_cert, tls_key;  // STARTTLS offered when set
+    bool allow_plaintext_auth = false;
+    std::size_t max_message_bytes = 25u << 20;
+    std::size_t max_recipients = 100;
+    std::size_t max_line_length = 1000;
+    std::size_t max_connections = 20;
+    std::chrono::seconds idle_timeout{300};
+    std::string hostname = "casemail";
+    bool pass_through = false;             // mail without a case: relayed unchanged (logged)
+    bool keep_unresolved_as_text = false;  // dropped recipients listed in a note atop the body
+    bool hold_confidential = false;        // confidential = "hold"
+    bool hold_refused = false;             // on_refused = "hold": keep for review instead of 550
+};
+
+// [upstream]: the smarthost the outbox delivers to. Without a url nothing is sent (the outbox
+// keeps every entry pending, and casemaild says so at start).
+struct UpstreamConfig {
+    int line = 0;
+    std::string url;  // smtps://host[:port] or smtp://host[:port] (+ STARTTLS unless allow_plaintext)
+    std::string user;
+    std::string password_file, password_env, oauth2_token_file;  // at most one; none: no AUTH
+    bool allow_plaintext = false;
+    std::string ca_file;
+    std::string helo_name = "casemail";
+    std::chrono::seconds max_age{3 * 24 * 3600};
+    std::chrono::seconds retry_base{60};
+    std::chrono::seconds retry_max{3600};
+    std::chrono::seconds poll_interval{10};
 };
 
 // The secret of a mailbox (password or OAuth2 token), read from its file or variable.
@@ -67,7 +107,13 @@ struct Config {
     std::chrono::seconds connect_timeout{15};
     std::chrono::seconds stall_timeout{60};
     std::vector<MailboxConfig> mailboxes;
+    RelayConfig relay;
+    UpstreamConfig upstream;
+    std::string templates_dir;  // [templates] dir; "" = the shipped templates
 };
+
+// The upstream's secret ("" when it authenticates with none); the reason names the key.
+Result<std::string> read_upstream_secret(const UpstreamConfig& u);
 
 // "14d", "12h", "30m", "45s" or a bare number of seconds.
 std::optional<std::chrono::seconds> parse_duration(std::string_view text);
@@ -78,6 +124,12 @@ Result<bool> check_mailbox_secrets(const Config& cfg);
 
 // The inbound pipeline's options from the config; `actor` is written to the audit log.
 store::IngestOptions ingest_options(const Config& cfg, const std::string& actor);
+
+// The relay's and the outbox worker's settings from the config.
+OutboundSettings outbound_settings(const Config& cfg);
+DeliverySettings delivery_settings(const Config& cfg);
+// Fails when the upstream secret cannot be read.
+Result<UpstreamAccount> upstream_account(const Config& cfg);
 
 // Loads and validates `path`. On failure the reason lists each bad key with its line.
 Result<Config> load_config(const std::string& path);

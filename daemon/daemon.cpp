@@ -19,6 +19,8 @@
 #include "daemon/log.hpp"
 #include "daemon/poller.hpp"
 #include "daemon/sd_notify.hpp"
+#include "daemon/smtp_server.hpp"
+#include "mime/strings.hpp"
 #include "mime/address.hpp"
 
 namespace casemail::daemon {
@@ -73,16 +75,21 @@ class Daemon {
 public:
     Daemon(DaemonOptions options, std::shared_ptr<const Config> config)
         : options_(std::move(options)), config_(std::move(config)), signals_(ctx_, SIGTERM, SIGINT, SIGHUP),
-          watchdog_(ctx_), pool_(std::max<std::size_t>(3, config_->mailboxes.size())), rng_(std::random_device{}()) {}
+          watchdog_(ctx_), outbox_timer_(ctx_), pool_(config_->mailboxes.size() + 2), rng_(std::random_device{}()) {}
 
     int run() {
         wait_for_signal();
+        if (!options_.once && config_->relay.enabled && !start_relay()) return 1;
+        if (config_->upstream.url.empty())
+            log_line(log_fields({{"event", "no-upstream"},
+                                 {"reason", "no [upstream] url: outbound mail waits in the outbox, nothing is sent"}}));
         for (const auto& m : config_->mailboxes) add_worker(std::make_shared<const MailboxConfig>(m));
         log_line(log_fields({{"event", "started"}, {"mailboxes", std::to_string(workers_.size())},
                              {"store", config_->store_path}, {"mode", options_.once ? "once" : "daemon"}}));
         sd_notify(fmt::format("READY=1\nSTATUS=polling {} mailbox(es)", workers_.size()));
         if (auto interval = watchdog_ping_interval()) ping_watchdog(*interval);
-        if (workers_.empty() && options_.once) shutdown("nothing to poll");
+        if (workers_.empty() && options_.once) once_polled();
+        if (!options_.once) start_outbox();
         ctx_.run();
         pool_.join();
         log_line(log_fields({{"event", "stopped"}, {"failed_mailboxes", std::to_string(failed_)}}));
@@ -118,6 +125,8 @@ private:
         log_line(log_fields({{"event", "stopping"}, {"reason", why}}));
         for (auto& [key, w] : workers_) w->timer.cancel();
         watchdog_.cancel();
+        outbox_timer_.cancel();
+        if (relay_) relay_->stop();
         signals_.cancel();
     }
 
@@ -271,10 +280,132 @@ private:
             if (report.backlog && *report.backlog > 0) delay = std::chrono::milliseconds(0);
         }
         if (options_.once) {
-            if (++polled_ == workers_.size()) shutdown("--once: every mailbox polled");
+            if (++polled_ == workers_.size()) once_polled();
             return;
         }
         if (!stopping_) schedule(w, delay);
+    }
+
+    // --once: after the mailboxes, one delivery run of the outbox (acknowledgements included).
+    void once_polled() {
+        if (config_->upstream.url.empty() || stopping_) shutdown("--once: every mailbox polled");
+        else start_outbox();
+    }
+
+    bool start_relay() {
+        RelaySettings rs;
+        const auto& rc = config_->relay;
+        rs.listen_address = rc.listen_address;
+        rs.port = static_cast<unsigned short>(rc.port);
+        for (const auto& n : rc.allowed_networks) rs.allowed_networks.push_back(*parse_network(n));
+        if (!rc.users_file.empty()) rs.users = *load_users_file(rc.users_file);  // checked at start
+        rs.tls_cert = rc.tls_cert;
+        rs.tls_key = rc.tls_key;
+        rs.allow_plaintext_auth = rc.allow_plaintext_auth;
+        rs.limits.max_message_bytes = rc.max_message_bytes;
+        rs.limits.max_recipients = rc.max_recipients;
+        rs.limits.max_line_bytes = rc.max_line_length;
+        rs.max_connections = rc.max_connections;
+        rs.idle_timeout = rc.idle_timeout;
+        rs.hostname = rc.hostname;
+        relay_ = std::make_unique<SmtpRelay>(
+            ctx_, rs,
+            [this](const smtp::Envelope& env, const std::string& data, const std::string& client) {
+                return relay_message(env, data, client);
+            },
+            log_line);
+        try {
+            relay_->start();
+        } catch (const std::exception& e) {
+            log_line(log_fields({{"event", "relay-failed"}, {"reason", e.what()}}));
+            return false;
+        }
+        log_line(log_fields({{"event", "relay-listening"},
+                             {"address", fmt::format("{}:{}", rc.listen_address, relay_->port())},
+                             {"auth", rs.users.empty() ? "off" : "on"},
+                             {"starttls", rs.tls_cert.empty() ? "off" : "on"}}));
+        return true;
+    }
+
+    // On the loop: store the message durably (one commit, synchronous=FULL) before the reply.
+    std::pair<int, std::string> relay_message(const smtp::Envelope& env, const std::string& data, const std::string& client) {
+        try {
+            if (!relay_store_) relay_store_ = std::make_unique<store::Store>(open_store(*config_));
+            store::Transaction tx(relay_store_->db());
+            auto v = accept_reply(*relay_store_, data, env.mail_from, env.rcpt_to, outbound_settings(*config_));
+            tx.commit();
+            log_line(log_fields({{"relay", "message"},
+                                 {"client", client},
+                                 {"user", env.user.empty() ? "-" : env.user},
+                                 {"from", env.mail_from.empty() ? "<>" : env.mail_from},
+                                 {"rcpts", std::to_string(env.rcpt_to.size())},
+                                 {"bytes", std::to_string(data.size())},
+                                 {"action", v.action},
+                                 {"case", v.case_token.empty() ? "-" : v.case_token},
+                                 {"outbox", v.outbox_id ? std::to_string(*v.outbox_id) : "-"},
+                                 {"dropped", v.dropped.empty() ? "-" : mime::join(v.dropped, ",")},
+                                 {"reason", fmt::format("{} {}", v.code, v.text)}}));
+            if (v.outbox_id) kick_outbox();
+            return {v.code, v.text};
+        } catch (const std::exception& e) {  // nothing was stored: the client must try again
+            relay_store_.reset();
+            log_line(log_fields({{"relay", "message"}, {"client", client}, {"action", "tempfail"}, {"reason", e.what()}}));
+            return {451, "4.3.0 temporary local problem, try again later"};
+        }
+    }
+
+    void kick_outbox() {
+        if (config_->upstream.url.empty() || stopping_) return;
+        if (outbox_busy_) {
+            outbox_again_ = true;
+            return;
+        }
+        outbox_timer_.cancel();
+        start_outbox();
+    }
+
+    void start_outbox() {
+        if (config_->upstream.url.empty() || outbox_busy_ || (stopping_ && !options_.once)) return;
+        outbox_busy_ = true;
+        auto job_config = config_;
+        asio::post(pool_, [this, job_config, guard = asio::make_work_guard(ctx_)] {
+            DeliveryReport report;
+            std::optional<std::string> error;
+            try {
+                if (!outbox_store_) outbox_store_ = std::make_unique<store::Store>(open_store(*job_config));
+                auto account = upstream_account(*job_config);
+                if (!account) {
+                    error = account.error();
+                } else {
+                    SmtpUpstream upstream(std::move(*account));
+                    report = deliver_due(*outbox_store_, upstream, outbound_settings(*job_config),
+                                         delivery_settings(*job_config), log_line, stop_);
+                }
+            } catch (const std::exception& e) {
+                error = e.what();
+                outbox_store_.reset();
+            }
+            asio::post(ctx_, [this, report, error] { outbox_done(report, error); });
+        });
+    }
+
+    void outbox_done(const DeliveryReport& report, const std::optional<std::string>& error) {
+        outbox_busy_ = false;
+        if (error) log_line(log_fields({{"outbox", "run"}, {"event", "failing"}, {"reason", *error}}));
+        if (options_.once) {
+            if (report.more && !error && !stopping_) start_outbox();
+            else shutdown("--once: every mailbox polled and the outbox run");
+            return;
+        }
+        if (stopping_) return;
+        if (std::exchange(outbox_again_, false) || report.more) {
+            start_outbox();
+            return;
+        }
+        outbox_timer_.expires_after(config_->upstream.poll_interval);
+        outbox_timer_.async_wait([this](const boost::system::error_code& ec) {
+            if (!ec && !stopping_) start_outbox();
+        });
     }
 
     DaemonOptions options_;
@@ -282,7 +413,12 @@ private:
     asio::io_context ctx_;
     asio::signal_set signals_;
     asio::steady_timer watchdog_;
+    asio::steady_timer outbox_timer_;
     asio::thread_pool pool_;
+    std::unique_ptr<SmtpRelay> relay_;
+    std::unique_ptr<store::Store> relay_store_;   // used on the loop only
+    std::unique_ptr<store::Store> outbox_store_;  // used by the one outbox job in flight
+    bool outbox_busy_ = false, outbox_again_ = false;
     std::map<std::string, std::shared_ptr<Worker>> workers_;
     std::atomic<bool> stop_{false};
     bool stopping_ = false;

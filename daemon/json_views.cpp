@@ -146,4 +146,23 @@ nlohmann::json mailbox_state_json(const store::MailboxState& m) {
             {"pending_acks", m.pending_acks}};
 }
 
+nlohmann::json outbox_entry_json(const store::OutboxEntry& e) {
+    auto opt = [](const auto& v) { return v ? nlohmann::json(*v) : nlohmann::json(nullptr); };
+    return {{"id", e.id},
+            {"kind", e.kind},
+            {"case", opt(e.case_token)},
+            {"to", e.to_address},
+            {"envelope_from", e.envelope_from},
+            {"envelope_to", e.envelope_to},
+            {"message_id", opt(e.message_id)},
+            {"status", e.status},
+            {"attempts", e.attempts},
+            {"next_attempt_at", opt(e.next_attempt_at)},
+            {"last_error", opt(e.last_error)},
+            {"hold_reason", opt(e.hold_reason)},
+            {"delivered_at", opt(e.delivered_at)},
+            {"email_id", opt(e.email_id)},
+            {"created_at", e.created_at}};
+}
+
 }  // namespace casemail::daemon

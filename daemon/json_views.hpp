@@ -6,6 +6,7 @@
 
 #include "mime/message.hpp"
 #include "store/mailbox_state.hpp"
+#include "store/outbox.hpp"
 #include "store/store.hpp"
 
 namespace casemail::daemon {
@@ -19,6 +20,9 @@ nlohmann::json case_detail_json(const store::CaseRecord& c,
 
 // `casemail status --json`: one polled mailbox.
 nlohmann::json mailbox_state_json(const store::MailboxState& m);
+
+// `casemail outbox list --json`: one entry.
+nlohmann::json outbox_entry_json(const store::OutboxEntry& e);
 
 // `casemail parse --json` shape (see README).
 nlohmann::json parsed_message_json(const mime::ParsedMessage& m);

@@ -3,12 +3,16 @@
 // and quoted when they hold spaces. Passwords, tokens and message bodies are never passed here.
 #pragma once
 
+#include <functional>
 #include <initializer_list>
 #include <string>
 #include <string_view>
 #include <utility>
 
 namespace casemail::daemon {
+
+// Where a component writes its log lines (log_line in the daemon, a vector in tests).
+using LogLine = std::function<void(const std::string&)>;
 
 std::string log_fields(std::initializer_list<std::pair<std::string_view, std::string>> fields);
 

@@ -17,6 +17,7 @@
 
 #include "daemon/config.hpp"
 #include "daemon/imap_client.hpp"
+#include "daemon/log.hpp"
 #include "store/ingest.hpp"
 
 namespace casemail::daemon {
@@ -63,8 +64,6 @@ struct PollReport {
     std::optional<std::int64_t> backlog;  // messages still waiting when the poll ended
     bool interrupted = false;          // stopped by shutdown between messages
 };
-
-using LogLine = std::function<void(const std::string&)>;
 
 PollReport poll_mailbox(MailboxServer& server, store::Store& store, store::Ingestor& ingestor,
                         const PollSettings& settings, const LogLine& log, const std::atomic<bool>& stop);

@@ -74,6 +74,12 @@ private:
     Database& db_;
 };
 
+}  // namespace
+
+std::unique_ptr<matching::Lookups> make_lookups(Database& db) { return std::make_unique<SqliteLookups>(db); }
+
+namespace {
+
 std::string join_lines(const std::vector<std::string>& lines) {
     std::string out;
     for (const auto& l : lines) out += (out.empty() ? "" : "\n") + mime::printable(l, 300);

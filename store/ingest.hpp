@@ -8,6 +8,7 @@
 // acknowledges anything to the outside world (IMAP flag, CLI output).
 #pragma once
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -18,6 +19,9 @@
 #include "store/store.hpp"
 
 namespace casemail::store {
+
+// The matching rules' read-only view of the store (every query one indexed lookup).
+std::unique_ptr<matching::Lookups> make_lookups(Database& db);
 
 struct IngestOptions {
     matching::IngestRules rules;

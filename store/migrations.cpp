@@ -251,6 +251,41 @@ CREATE TABLE imap_pending_ack (
 ) WITHOUT ROWID;
 )sql";
 
+// The outbox grows what delivery needs: the envelope, the recorded outbound email, retry
+// bookkeeping, holds, and pass-through mail. SQLite cannot widen a CHECK in place: rebuilt.
+constexpr std::string_view migration_4 = R"sql(
+CREATE TABLE outbox_v4 (
+    id                INTEGER PRIMARY KEY,
+    kind              TEXT    NOT NULL CHECK (kind IN ('ack', 'reply', 'pass_through')),
+    case_id           INTEGER REFERENCES "case"(id),
+    reply_to_email_id INTEGER REFERENCES email(id),   -- ack: the citizen's email it answers
+    email_id          INTEGER REFERENCES email(id),   -- the outbound email recorded on the case
+    to_address        TEXT    NOT NULL,
+    to_address_norm   TEXT    NOT NULL,
+    envelope_from     TEXT,
+    envelope_to       TEXT,                           -- one address per line
+    message_id        TEXT,
+    status            TEXT    NOT NULL DEFAULT 'pending'
+                              CHECK (status IN ('pending', 'delivered', 'failed', 'held')),
+    attempts          INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at   TEXT,
+    last_error        TEXT,
+    delivered_at      TEXT,
+    hold_reason       TEXT,
+    raw               BLOB,                           -- NULL: an ack still to be rendered
+    created_at        TEXT    NOT NULL
+);
+INSERT INTO outbox_v4(id, kind, case_id, reply_to_email_id, to_address, to_address_norm, status, attempts,
+                      next_attempt_at, last_error, raw, created_at)
+    SELECT id, kind, case_id, reply_to_email_id, to_address, to_address_norm,
+           CASE WHEN status IN ('pending', 'delivered', 'failed', 'held') THEN status ELSE 'pending' END,
+           attempts, next_attempt_at, last_error, raw, created_at FROM outbox;
+DROP TABLE outbox;
+ALTER TABLE outbox_v4 RENAME TO outbox;
+CREATE INDEX outbox_ack_rate ON outbox(to_address_norm, kind, created_at);
+CREATE INDEX outbox_due ON outbox(status, next_attempt_at);
+)sql";
+
 }  // namespace
 
 const std::vector<Migration>& migrations() {
@@ -259,6 +294,7 @@ const std::vector<Migration>& migrations() {
          migration_1},
         {2, "quarantine, outbox, email status reason and defects", migration_2},
         {3, "IMAP mailbox state and acknowledgement journal", migration_3},
+        {4, "outbox: envelope, recorded email, retries, holds, pass-through", migration_4},
     };
     return all;
 }

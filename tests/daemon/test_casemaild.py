@@ -40,7 +40,7 @@ class CasemaildTestCase(CasemailTestCase):
         self.write_config()
 
     def write_config(self, after="move:Processed", wrong_password_for=None, batch=20, users=MAILBOXES):
-        text = f'[store]\npath = "casemail.db"\n[daemon]\nfetch_batch = {batch}\n'
+        text = f'[store]\npath = "casemail.db"\n[relay]\nenabled = false\n[daemon]\nfetch_batch = {batch}\n'
         for user, (address, queue) in users.items():
             secret = os.path.join(self.dir, f"{user}.secret")
             with open(secret, "w") as f:

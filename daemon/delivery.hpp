@@ -1,0 +1,34 @@
+// The outbox worker: delivers due entries to the upstream server, one at a time, and records
+// each outcome in its own transaction (delivered; retry later with capped exponential backoff;
+// failed for a 5xx or after max_age). Acknowledgements are rendered from their template first,
+// and released held replies rewritten, in the same way.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+
+#include "daemon/outbound.hpp"
+#include "daemon/log.hpp"
+#include "daemon/smtp_client.hpp"
+
+namespace casemail::daemon {
+
+struct DeliverySettings {
+    std::chrono::seconds max_age{3 * 24 * 3600};  // temporary failures retried this long
+    std::chrono::seconds retry_base{60};          // first retry delay, doubling
+    std::chrono::seconds retry_max{3600};         // cap of the retry delay
+    int batch = 50;                               // entries per run
+};
+
+struct DeliveryReport {
+    int delivered = 0, retried = 0, failed = 0;
+    bool more = false;  // a full batch: run again soon
+};
+
+DeliveryReport deliver_due(store::Store& store, Upstream& upstream, const OutboundSettings& outbound,
+                           const DeliverySettings& settings, const LogLine& log, const std::atomic<bool>& stop);
+
+// The delay before attempt `attempts + 1` (attempts already made >= 1).
+std::chrono::seconds retry_delay(int attempts, const DeliverySettings& settings);
+
+}  // namespace casemail::daemon

@@ -1,0 +1,84 @@
+#include "daemon/smtp_client.hpp"
+
+#include <fmt/format.h>
+
+#include <cstring>
+
+#include "daemon/curl_handle.hpp"
+
+namespace casemail::daemon {
+namespace {
+
+struct Upload {
+    const std::string* data;
+    std::size_t offset = 0;
+};
+
+size_t read_upload(char* buffer, size_t size, size_t nitems, void* userdata) {
+    auto* up = static_cast<Upload*>(userdata);
+    std::size_t n = std::min(size * nitems, up->data->size() - up->offset);
+    std::memcpy(buffer, up->data->data() + up->offset, n);
+    up->offset += n;
+    return n;
+}
+
+}  // namespace
+
+DeliveryOutcome SmtpUpstream::send(const std::string& envelope_from, const std::vector<std::string>& envelope_to,
+                                   const std::string& raw) {
+    DeliveryOutcome out;
+    auto curl = make_curl_easy();
+    CURL* h = curl.get();
+    char error[CURL_ERROR_SIZE] = {};
+    std::string from = "<" + envelope_from + ">";
+    CurlSlist rcpts;
+    for (const auto& r : envelope_to) {
+        auto* next = curl_slist_append(rcpts.get(), ("<" + r + ">").c_str());
+        if (!next) throw std::bad_alloc();
+        (void)rcpts.release();
+        rcpts.reset(next);
+    }
+    Upload upload{&raw};
+    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, error);
+    curl_easy_setopt(h, CURLOPT_MAIL_FROM, from.c_str());
+    curl_easy_setopt(h, CURLOPT_MAIL_RCPT, rcpts.get());
+    curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
+    curl_easy_setopt(h, CURLOPT_READFUNCTION, read_upload);
+    curl_easy_setopt(h, CURLOPT_READDATA, &upload);
+    curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(raw.size()));
+    // The EHLO name: libcurl takes it from the URL path ("smtp://host/name").
+    std::string url = account_.url;
+    while (!url.empty() && url.back() == '/') url.pop_back();
+    url += "/" + account_.helo_name;
+    curl_easy_setopt(h, CURLOPT_URL, url.c_str());
+    if (!account_.user.empty()) {
+        curl_easy_setopt(h, CURLOPT_USERNAME, account_.user.c_str());
+        if (!account_.oauth2_token.empty()) {
+            curl_easy_setopt(h, CURLOPT_XOAUTH2_BEARER, account_.oauth2_token.c_str());
+            curl_easy_setopt(h, CURLOPT_LOGIN_OPTIONS, "AUTH=XOAUTH2");
+        } else {
+            curl_easy_setopt(h, CURLOPT_PASSWORD, account_.password.c_str());
+        }
+    }
+    curl_easy_setopt(h, CURLOPT_USE_SSL, account_.allow_plaintext ? static_cast<long>(CURLUSESSL_NONE)
+                                                                   : static_cast<long>(CURLUSESSL_ALL));
+    if (!account_.ca_file.empty()) curl_easy_setopt(h, CURLOPT_CAINFO, account_.ca_file.c_str());
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, static_cast<long>(account_.connect_timeout.count()));
+    curl_easy_setopt(h, CURLOPT_TIMEOUT, static_cast<long>(account_.timeout.count()));
+
+    CURLcode rc = curl_easy_perform(h);
+    long code = 0;
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
+    out.code = static_cast<int>(code);
+    if (rc == CURLE_OK) {
+        out.delivered = true;
+        out.detail = fmt::format("{} accepted by {}", code, account_.url);
+        return out;
+    }
+    out.permanent = code >= 500 && code < 600;
+    out.detail = code ? fmt::format("{} from {}: {}", code, account_.url, curl_failure(rc, error))
+                      : fmt::format("{}: {}", account_.url, curl_failure(rc, error));
+    return out;
+}
+
+}  // namespace casemail::daemon

@@ -1,0 +1,94 @@
+// The relay's SMTP server side as a pure state machine (RFC 5321, with SIZE RFC 1870,
+// 8BITMIME RFC 6152, PIPELINING RFC 2920, ENHANCEDSTATUSCODES RFC 2034, STARTTLS RFC 3207,
+// AUTH PLAIN/LOGIN RFC 4954/4616). Lines in, replies out; the network shell
+// (smtp_server.cpp) reads lines, writes replies and hands complete messages over.
+//
+// Never an open relay: a client outside the trusted networks must authenticate before MAIL
+// (530). Every limit answers with its own code: message size 552 5.3.4, recipients 452 4.5.3,
+// line length 500 5.5.2, failed logins and unknown commands 421 and close.
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace casemail::daemon::smtp {
+
+struct Limits {
+    std::size_t max_message_bytes = 25u << 20;
+    std::size_t max_recipients = 100;
+    std::size_t max_line_bytes = 1000;  // RFC 5321 4.5.3.1.6, CRLF included
+    int max_auth_failures = 3;
+    int max_bad_commands = 20;
+};
+
+struct SessionPolicy {
+    std::string hostname = "casemail";
+    bool client_trusted = false;        // in allowed_networks: no AUTH needed
+    bool auth_offered = false;          // a users file is configured
+    bool tls_offered = false;           // a certificate is configured
+    bool allow_plaintext_auth = false;  // AUTH before STARTTLS (loopback tests only)
+};
+
+// user, password -> accepted?
+using CheckLogin = std::function<bool(const std::string&, const std::string&)>;
+
+struct Envelope {
+    std::string helo;
+    std::string user;  // authenticated user, "" when trusted by network
+    std::string mail_from;
+    std::vector<std::string> rcpt_to;
+};
+
+struct Reply {
+    std::string text;        // CRLF-terminated reply lines; empty: nothing to send
+    bool close = false;      // close after sending
+    bool start_tls = false;  // handshake after sending
+    bool message = false;    // DATA complete: call envelope()/data(), then message_handled()
+};
+
+class Session {
+public:
+    Session(Limits limits, SessionPolicy policy, CheckLogin check_login);
+
+    std::string greeting() const;
+    // One line without its CRLF. `too_long`: the line was longer than the limit and was cut.
+    Reply on_line(std::string_view line, bool too_long = false);
+
+    const Envelope& envelope() const { return envelope_; }
+    std::string& data() { return data_; }
+    void message_handled();   // the transaction is over (RSET semantics)
+    void tls_established();   // RFC 3207 4.2: forget the session, expect EHLO again
+    bool in_data() const { return state_ == State::data; }
+    bool tls_active() const { return tls_; }
+
+private:
+    enum class State { fresh, greeted, mail, rcpt, data, auth_plain, auth_login_user, auth_login_password };
+    Reply command(std::string_view line, bool too_long);
+    Reply data_line(std::string_view line, bool too_long);
+    Reply auth(std::string_view args);
+    Reply finish_auth(const std::string& user, const std::string& password);
+    Reply bad_command(std::string text);
+    void reset_transaction();
+
+    Limits limits_;
+    SessionPolicy policy_;
+    CheckLogin check_login_;
+    State state_ = State::fresh;
+    Envelope envelope_;
+    std::string data_;
+    bool data_too_big_ = false, data_line_too_long_ = false;
+    bool tls_ = false;
+    bool authenticated_ = false;
+    std::string login_user_;
+    int auth_failures_ = 0;
+    int bad_commands_ = 0;
+};
+
+// "<addr>" with optional parameters after it: the address (possibly "" for <>) and the rest.
+// False when the path is malformed.
+bool parse_path(std::string_view text, std::string& address, std::string& parameters);
+
+}  // namespace casemail::daemon::smtp

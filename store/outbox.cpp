@@ -1,0 +1,174 @@
+#include "store/outbox.hpp"
+
+#include <fmt/format.h>
+
+#include "mime/address.hpp"
+#include "mime/printable.hpp"
+#include "mime/strings.hpp"
+
+namespace casemail::store {
+namespace {
+
+constexpr const char* entry_columns =
+    "o.id, o.kind, o.case_id, o.reply_to_email_id, o.email_id, c.token, o.to_address, coalesce(o.envelope_from, ''), "
+    "coalesce(o.envelope_to, ''), o.message_id, o.status, o.attempts, o.next_attempt_at, o.last_error, "
+    "o.delivered_at, o.hold_reason, o.raw IS NOT NULL, o.created_at "
+    "FROM outbox o LEFT JOIN \"case\" c ON c.id = o.case_id ";
+
+std::vector<std::string> lines_of(const std::string& text) {
+    std::vector<std::string> out;
+    std::size_t i = 0;
+    while (i < text.size()) {
+        auto nl = text.find('\n', i);
+        if (nl == std::string::npos) nl = text.size();
+        if (nl > i) out.push_back(text.substr(i, nl - i));
+        i = nl + 1;
+    }
+    return out;
+}
+
+OutboxEntry read_entry(Statement& st) {
+    OutboxEntry e;
+    e.id = st.int64(0);
+    e.kind = st.text(1);
+    e.case_id = st.opt_int64(2);
+    e.reply_to_email_id = st.opt_int64(3);
+    e.email_id = st.opt_int64(4);
+    e.case_token = st.opt_text(5);
+    e.to_address = st.text(6);
+    e.envelope_from = st.text(7);
+    e.envelope_to = lines_of(st.text(8));
+    e.message_id = st.opt_text(9);
+    e.status = st.text(10);
+    e.attempts = static_cast<int>(st.int64(11));
+    e.next_attempt_at = st.opt_text(12);
+    e.last_error = st.opt_text(13);
+    e.delivered_at = st.opt_text(14);
+    e.hold_reason = st.opt_text(15);
+    e.rendered = st.int64(16) != 0;
+    e.created_at = st.text(17);
+    return e;
+}
+
+std::span<const unsigned char> bytes(const std::string& s) {
+    return {reinterpret_cast<const unsigned char*>(s.data()), s.size()};
+}
+
+void set_email_status(Database& db, std::optional<Id> email_id, const char* status, const std::string& reason) {
+    if (!email_id) return;
+    auto st = db.cached("UPDATE email SET status = ?2, status_reason = ?3 WHERE id = ?1");
+    st->bind_all(*email_id, status, mime::printable(reason, 500));
+    st->run();
+}
+
+}  // namespace
+
+Id enqueue_outbox(Store& store, const NewOutboxEntry& e) {
+    auto st = store.db().cached(
+        "INSERT INTO outbox(kind, case_id, reply_to_email_id, email_id, to_address, to_address_norm, envelope_from, "
+        "envelope_to, message_id, status, hold_reason, raw, next_attempt_at, created_at) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13)");
+    st->bind_all(e.kind, e.case_id, e.reply_to_email_id, e.email_id, e.to_address, mime::normalize_address(e.to_address),
+                 e.envelope_from, mime::join(e.envelope_to, "\n"), e.message_id, e.status, e.hold_reason, bytes(e.raw),
+                 store.now_text());
+    st->run();
+    return store.db().last_insert_rowid();
+}
+
+std::vector<OutboxEntry> list_outbox(Store& store, const std::optional<std::string>& status) {
+    std::vector<OutboxEntry> out;
+    auto st = store.db().cached(std::string("SELECT ") + entry_columns + "WHERE ?1 IS NULL OR o.status = ?1 ORDER BY o.id");
+    st->bind(1, status);
+    while (st->step()) out.push_back(read_entry(*st));
+    return out;
+}
+
+std::optional<OutboxEntry> find_outbox(Store& store, Id id) {
+    auto st = store.db().cached(std::string("SELECT ") + entry_columns + "WHERE o.id = ?1");
+    st->bind(1, id);
+    if (!st->step()) return std::nullopt;
+    return read_entry(*st);
+}
+
+std::string outbox_raw(Store& store, Id id) {
+    auto st = store.db().cached("SELECT coalesce(raw, x'') FROM outbox WHERE id = ?1");
+    st->bind(1, id);
+    if (!st->step()) return {};
+    auto blob = st->blob(0);
+    return std::string(blob.begin(), blob.end());
+}
+
+std::vector<OutboxEntry> due_outbox(Store& store, std::chrono::system_clock::time_point now, int limit) {
+    std::vector<OutboxEntry> out;
+    auto st = store.db().cached(std::string("SELECT ") + entry_columns +
+                                "WHERE o.status = 'pending' AND (o.next_attempt_at IS NULL OR o.next_attempt_at <= ?1) "
+                                "ORDER BY o.next_attempt_at, o.id LIMIT ?2");
+    st->bind_all(format_time(now), limit);
+    while (st->step()) out.push_back(read_entry(*st));
+    return out;
+}
+
+void set_outbox_rendered(Store& store, Id id, const std::string& raw, const std::string& envelope_from,
+                         const std::vector<std::string>& envelope_to, const std::string& message_id, Id email_id) {
+    auto st = store.db().cached(
+        "UPDATE outbox SET raw = ?2, envelope_from = ?3, envelope_to = ?4, message_id = ?5, email_id = ?6 WHERE id = ?1");
+    st->bind_all(id, bytes(raw), envelope_from, mime::join(envelope_to, "\n"), message_id, email_id);
+    st->run();
+}
+
+void mark_outbox_delivered(Store& store, Id id, const std::string& server_reply) {
+    auto e = find_outbox(store, id);
+    if (!e) return;
+    auto now = store.now_text();
+    auto st = store.db().cached(
+        "UPDATE outbox SET status = 'delivered', delivered_at = ?2, attempts = attempts + 1, last_error = NULL, "
+        "next_attempt_at = NULL WHERE id = ?1");
+    st->bind_all(id, now);
+    st->run();
+    set_email_status(store.db(), e->email_id, "sent", server_reply);
+    if (e->case_id && e->kind != "pass_through") {
+        auto ack = store.db().cached(R"(UPDATE "case" SET acknowledged_at = ?2 WHERE id = ?1 AND acknowledged_at IS NULL)");
+        ack->bind_all(*e->case_id, now);
+        ack->run();
+        store.record_event("casemaild", "email-sent", e->case_id, std::nullopt, e->email_id,
+                           fmt::format("{} to {} delivered: {}", e->kind, mime::printable(e->to_address, 100),
+                                       mime::printable(server_reply, 200)));
+    }
+}
+
+void mark_outbox_retry(Store& store, Id id, const std::string& error, std::chrono::system_clock::time_point next) {
+    auto st = store.db().cached(
+        "UPDATE outbox SET attempts = attempts + 1, last_error = ?2, next_attempt_at = ?3 WHERE id = ?1");
+    st->bind_all(id, mime::printable(error, 500), format_time(next));
+    st->run();
+}
+
+void mark_outbox_failed(Store& store, Id id, const std::string& error) {
+    auto e = find_outbox(store, id);
+    if (!e) return;
+    auto st = store.db().cached(
+        "UPDATE outbox SET status = 'failed', attempts = attempts + 1, last_error = ?2, next_attempt_at = NULL WHERE id = ?1");
+    st->bind_all(id, mime::printable(error, 500));
+    st->run();
+    set_email_status(store.db(), e->email_id, "failed", error);
+    if (e->case_id)
+        store.record_event("casemaild", "email-failed", e->case_id, std::nullopt, e->email_id,
+                           fmt::format("{} to {} failed: {}", e->kind, mime::printable(e->to_address, 100),
+                                       mime::printable(error, 300)));
+}
+
+void retry_outbox(Store& store, Id id, const std::string& actor) {
+    auto e = find_outbox(store, id);
+    if (!e) throw Refused(fmt::format("no outbox entry with id {}", id));
+    if (e->status != "failed" && e->status != "held")
+        throw Refused(fmt::format("outbox entry {} is {}; only failed or held entries can be retried", id, e->status));
+    auto st = store.db().cached(
+        "UPDATE outbox SET status = 'pending', next_attempt_at = ?2, hold_reason = NULL, created_at = ?2 WHERE id = ?1");
+    st->bind_all(id, store.now_text());
+    st->run();
+    set_email_status(store.db(), e->email_id, "queued", "retry requested by " + actor);
+    store.record_event(actor, "outbox-retry", e->case_id, std::nullopt, e->email_id,
+                       fmt::format("outbox entry {} ({}) queued again", id, e->status));
+}
+
+}  // namespace casemail::store
