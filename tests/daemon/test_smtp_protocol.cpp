@@ -1,0 +1,212 @@
+// The relay's SMTP state machine, line by line, without a socket.
+#include <doctest/doctest.h>
+
+#include "daemon/smtp_protocol.hpp"
+#include "daemon/smtp_server.hpp"
+
+using namespace casemail::daemon;
+using namespace casemail::daemon::smtp;
+
+namespace {
+
+// A fixed crypt(3) hash of "agent-secret" (openssl passwd -6 -salt casemailsalt agent-secret).
+const std::string agent_hash =
+    "$6$casemailsalt$8PjsesZIoku/BxTo/w4YKtVYHCvqg2cgdK7uQWxUOhAyR.wlIA20Y.z6T6zcRydJ6o0utUyID/j8Frv4olL3Y0";
+
+struct Client {
+    Session s;
+    explicit Client(SessionPolicy p = trusted(), Limits l = {})
+        : s(l, p, [](const std::string& u, const std::string& pw) { return u == "agent" && check_password(pw, agent_hash); }) {}
+    static SessionPolicy trusted() {
+        SessionPolicy p;
+        p.client_trusted = true;
+        return p;
+    }
+    // The reply code of one line.
+    int say(std::string_view line, bool too_long = false) {
+        last = s.on_line(line, too_long);
+        return last.text.size() >= 3 ? std::stoi(last.text.substr(0, 3)) : 0;
+    }
+    Reply last;
+};
+
+}  // namespace
+
+TEST_CASE("smtp: a whole transaction with dot-transparency") {
+    Client c;
+    CHECK(c.s.greeting().rfind("220 ", 0) == 0);
+    CHECK(c.say("EHLO agent-pc") == 250);
+    CHECK(c.last.text.find("250-SIZE 26214400\r\n") != std::string::npos);
+    CHECK(c.last.text.find("250-8BITMIME\r\n") != std::string::npos);
+    CHECK(c.last.text.find("250-PIPELINING\r\n") != std::string::npos);
+    CHECK(c.last.text.find("STARTTLS") == std::string::npos);  // no certificate configured
+    CHECK(c.last.text.find("AUTH") == std::string::npos);
+    CHECK(c.say("MAIL FROM:<asmith@city.example> SIZE=1000 BODY=8BITMIME") == 250);
+    CHECK(c.say("RCPT TO:<ann@example.org>") == 250);
+    CHECK(c.say("RCPT TO:<bob@example.org>") == 250);
+    CHECK(c.say("DATA") == 354);
+    CHECK(c.say("Subject: hi") == 0);
+    CHECK(c.say("") == 0);
+    CHECK(c.say("..leading dot") == 0);
+    CHECK(c.say(".") == 0);
+    REQUIRE(c.last.message);
+    CHECK(c.s.envelope().mail_from == "asmith@city.example");
+    CHECK(c.s.envelope().rcpt_to == std::vector<std::string>{"ann@example.org", "bob@example.org"});
+    CHECK(c.s.data() == "Subject: hi\r\n\r\n.leading dot\r\n");
+    c.s.message_handled();
+    CHECK(c.say("MAIL FROM:<>") == 250);  // the null sender
+    CHECK(c.say("RSET") == 250);
+    CHECK(c.say("RCPT TO:<a@b.example>") == 503);
+    CHECK(c.say("QUIT") == 221);
+    CHECK(c.last.close);
+}
+
+TEST_CASE("smtp: order of commands") {
+    Client c;
+    CHECK(c.say("MAIL FROM:<a@b.example>") == 503);  // EHLO first
+    CHECK(c.say("HELO agent-pc") == 250);
+    CHECK(c.say("DATA") == 503);
+    CHECK(c.say("MAIL FROM:<a@b.example>") == 250);
+    CHECK(c.say("MAIL FROM:<a@b.example>") == 503);
+    CHECK(c.say("DATA") == 503);
+    CHECK(c.say("RCPT TO:<not an address>") == 501);
+    CHECK(c.say("RCPT TO:<>") == 501);
+    CHECK(c.say("NOOP") == 250);
+    CHECK(c.say("VRFY ann") == 252);
+    CHECK(c.say("EHLO") == 501);
+    CHECK(c.say("WHAT") == 500);
+}
+
+TEST_CASE("smtp: never an open relay") {
+    SessionPolicy p;  // untrusted network, AUTH offered over plaintext (tests only)
+    p.auth_offered = true;
+    p.allow_plaintext_auth = true;
+    Client c(p);
+    CHECK(c.say("EHLO outside") == 250);
+    CHECK(c.last.text.find("250-AUTH PLAIN LOGIN\r\n") != std::string::npos);
+    CHECK(c.say("MAIL FROM:<spammer@example.com>") == 530);
+    SUBCASE("AUTH PLAIN with an initial response") {
+        CHECK(c.say("AUTH PLAIN AGFnZW50AHdyb25n") == 535);        // \0agent\0wrong
+        CHECK(c.say("AUTH PLAIN AGFnZW50AGFnZW50LXNlY3JldA==") == 235);  // \0agent\0agent-secret
+        CHECK(c.s.envelope().user == "agent");
+        CHECK(c.say("MAIL FROM:<asmith@city.example>") == 250);
+        CHECK(c.say("AUTH PLAIN AGFnZW50AGFnZW50LXNlY3JldA==") == 503);
+    }
+    SUBCASE("AUTH LOGIN in steps") {
+        CHECK(c.say("AUTH LOGIN") == 334);
+        CHECK(c.say("YWdlbnQ=") == 334);                // agent
+        CHECK(c.say("YWdlbnQtc2VjcmV0") == 235);        // agent-secret
+        CHECK(c.say("MAIL FROM:<asmith@city.example>") == 250);
+    }
+    SUBCASE("cancel and garbage") {
+        CHECK(c.say("AUTH PLAIN") == 334);
+        CHECK(c.say("*") == 501);
+        CHECK(c.say("AUTH CRAM-MD5") == 504);
+        CHECK(c.say("AUTH PLAIN") == 334);
+        CHECK(c.say("!!!not base64") == 501);
+    }
+    SUBCASE("three wrong passwords close the connection") {
+        CHECK(c.say("AUTH PLAIN AGFnZW50AHgx") == 535);
+        CHECK(c.say("AUTH PLAIN AGFnZW50AHgy") == 535);
+        CHECK(c.say("AUTH PLAIN AGFnZW50AHgz") == 421);
+        CHECK(c.last.close);
+    }
+}
+
+TEST_CASE("smtp: AUTH needs TLS unless allowed in plaintext; STARTTLS resets the session") {
+    SessionPolicy p;
+    p.auth_offered = true;
+    p.tls_offered = true;
+    Client c(p);
+    CHECK(c.say("EHLO outside") == 250);
+    CHECK(c.last.text.find("250-STARTTLS\r\n") != std::string::npos);
+    CHECK(c.last.text.find("AUTH") == std::string::npos);
+    CHECK(c.say("AUTH PLAIN AGFnZW50AGFnZW50LXNlY3JldA==") == 538);
+    CHECK(c.say("STARTTLS now") == 501);
+    CHECK(c.say("STARTTLS") == 220);
+    CHECK(c.last.start_tls);
+    c.s.tls_established();
+    CHECK(c.say("MAIL FROM:<a@b.example>") == 503);  // RFC 3207: EHLO again
+    CHECK(c.say("EHLO outside") == 250);
+    CHECK(c.last.text.find("STARTTLS") == std::string::npos);
+    CHECK(c.last.text.find("250-AUTH PLAIN LOGIN") != std::string::npos);
+    CHECK(c.say("STARTTLS") == 503);
+    CHECK(c.say("AUTH PLAIN AGFnZW50AGFnZW50LXNlY3JldA==") == 235);
+}
+
+TEST_CASE("smtp: limits at N and N+1") {
+    Limits l;
+    l.max_message_bytes = 100;
+    l.max_recipients = 2;
+    l.max_bad_commands = 3;
+    Client c(Client::trusted(), l);
+    CHECK(c.say("EHLO a") == 250);
+    CHECK(c.say("MAIL FROM:<a@b.example> SIZE=100") == 250);
+    CHECK(c.say("RSET") == 250);
+    CHECK(c.say("MAIL FROM:<a@b.example> SIZE=101") == 552);
+    CHECK(c.say("MAIL FROM:<a@b.example> SIZE=99999999999999999999999") == 552);
+    CHECK(c.say("MAIL FROM:<a@b.example> FOO=1") == 555);
+    CHECK(c.say("MAIL FROM:<a@b.example>") == 250);
+    CHECK(c.say("RCPT TO:<1@b.example>") == 250);
+    CHECK(c.say("RCPT TO:<2@b.example>") == 250);
+    CHECK(c.say("RCPT TO:<3@b.example>") == 452);
+    CHECK(c.say("DATA") == 354);
+    SUBCASE("a message of exactly the limit is taken") {
+        c.say(std::string(98, 'x'));  // 98 + CRLF = 100
+        CHECK(c.say(".") == 0);
+        CHECK(c.last.message);
+    }
+    SUBCASE("one byte more is refused at the end, and nothing is kept") {
+        c.say(std::string(99, 'x'));
+        CHECK(c.say(".") == 552);
+        CHECK_FALSE(c.last.message);
+        CHECK(c.s.data().empty());
+        CHECK(c.say("MAIL FROM:<a@b.example>") == 250);  // the session goes on
+    }
+    SUBCASE("an over-long line inside DATA") {
+        c.say("xxxx", true);
+        CHECK(c.say(".") == 500);
+    }
+    SUBCASE("an over-long command, then too many errors") {
+        c.say(".");
+        c.s.message_handled();
+        CHECK(c.say("NOOP xxxxxxxx", true) == 500);
+        CHECK(c.say("BOGUS") == 500);
+        CHECK(c.say("BOGUS") == 421);
+        CHECK(c.last.close);
+    }
+}
+
+TEST_CASE("smtp: paths") {
+    std::string a, p;
+    CHECK(parse_path("<ann@example.org>", a, p));
+    CHECK(a == "ann@example.org");
+    CHECK(parse_path(" <ann@example.org> SIZE=10", a, p));
+    CHECK(p == "SIZE=10");
+    CHECK(parse_path("<@relay.example:ann@example.org>", a, p));
+    CHECK(a == "ann@example.org");
+    CHECK(parse_path("<>", a, p));
+    CHECK(a.empty());
+    CHECK_FALSE(parse_path("ann@example.org", a, p));
+    CHECK_FALSE(parse_path("<ann@example.org", a, p));
+    CHECK_FALSE(parse_path("<a b@example.org>", a, p));
+}
+
+TEST_CASE("relay: networks and passwords") {
+    std::vector<Network> nets{*parse_network("127.0.0.0/8"), *parse_network("::1/128"), *parse_network("10.1.0.0/16")};
+    CHECK(in_networks("127.0.0.1", nets));
+    CHECK(in_networks("127.200.3.4", nets));
+    CHECK(in_networks("::1", nets));
+    CHECK(in_networks("::ffff:10.1.2.3", nets));
+    CHECK(in_networks("10.1.255.255", nets));
+    CHECK_FALSE(in_networks("10.2.0.1", nets));
+    CHECK_FALSE(in_networks("192.168.1.1", nets));
+    CHECK_FALSE(in_networks("garbage", nets));
+    CHECK_FALSE(parse_network("10.0.0.0/33"));
+    CHECK_FALSE(parse_network("city.example"));
+    CHECK(parse_network("0.0.0.0/0"));
+    CHECK(check_password("agent-secret", agent_hash));
+    CHECK_FALSE(check_password("agent-secreT", agent_hash));
+    CHECK_FALSE(check_password("", agent_hash));
+    CHECK_FALSE(check_password("plain", "plain"));  // only crypt(3) hashes
+}
