@@ -1,0 +1,338 @@
+"""The relay end to end: swaks (a real SMTP client) submits agents' replies to a running
+casemaild; a real SMTP server (aiosmtpd, Debian's python3) stands in for the upstream
+smarthost and records every envelope."""
+import email
+import email.policy
+import glob
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "cli"))
+from casemail_harness import CasemailTestCase  # noqa: E402
+
+CASEMAILD = os.environ.get("CASEMAILD_BIN", "casemaild")
+SWAKS = shutil.which("swaks") or "/usr/bin/swaks"
+SINK = os.path.join(os.path.dirname(os.path.abspath(__file__)), "smtp_sink.py")
+PW = "311PublicWorks@city.example"
+# openssl passwd -6 -salt casemailsalt agent-secret
+AGENT_HASH = "$6$casemailsalt$8PjsesZIoku/BxTo/w4YKtVYHCvqg2cgdK7uQWxUOhAyR.wlIA20Y.z6T6zcRydJ6o0utUyID/j8Frv4olL3Y0"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class RelayTestCase(CasemailTestCase):
+    relay_extra = ""
+
+    def setUp(self):
+        super().setUp()
+        self.relay_port = free_port()
+        self.sink_port = free_port()
+        self.sink_dir = os.path.join(self.dir, "sink")
+        os.makedirs(self.sink_dir)
+        self.sink = None
+        self.daemon = None
+        self.addCleanup(self.stop_all)
+        self.config = os.path.join(self.dir, "casemail.toml")
+        self.write_config()
+        self.ok("init")
+        self.ok("queue", "add", "--name", "Public Works", "--mailbox", PW, "--display-name", "Public Works 311")
+        self.raj = self.ok_json("contact", "add", "--email", "family@example.net", "--name", "Raj Patel", "--registered")["id"]
+        self.priya = self.ok_json("contact", "add", "--email", "family@example.net", "--name", "Priya Patel",
+                                  "--registered")["id"]
+
+    def write_config(self, relay_extra=None):
+        with open(self.config, "w") as f:
+            f.write(f'[store]\npath = "casemail.db"\n[tracking]\nmessage_id_domain = "casemail.city.example"\n'
+                    f'[relay]\nlisten = "127.0.0.1:{self.relay_port}"\n{relay_extra or self.relay_extra}\n'
+                    f'[upstream]\nurl = "smtp://127.0.0.1:{self.sink_port}"\nallow_plaintext = true\n'
+                    f'retry_base = "1s"\nretry_max = "1s"\npoll_interval = "1s"\n')
+
+    def run_cli(self, *args, **kw):
+        return super().run_cli("--config", self.config, *args, db=False, **kw)
+
+    def start_sink(self):
+        ready = os.path.join(self.sink_dir, "ready")
+        if os.path.exists(ready):
+            os.remove(ready)
+        self.sink = subprocess.Popen(["/usr/bin/python3", SINK, str(self.sink_port), self.sink_dir])
+        self.wait_for(lambda: os.path.exists(ready), what="the SMTP sink to start")
+
+    def start_daemon(self):
+        if self.daemon:
+            self.daemon_log.close()
+        self.daemon_log = open(os.path.join(self.dir, "casemaild.log"), "a")
+        self.daemon = subprocess.Popen([CASEMAILD, "--config", self.config], stderr=self.daemon_log, cwd=self.dir)
+        self.wait_for(lambda: "event=relay-listening" in self.log(), what="the relay to listen")
+
+    def stop_all(self):
+        for p in (self.daemon, self.sink):
+            if p and p.poll() is None:
+                p.kill()
+                p.wait()
+        if self.daemon:
+            self.daemon_log.close()
+
+    def log(self):
+        with open(os.path.join(self.dir, "casemaild.log")) as f:
+            return f.read()
+
+    def wait_for(self, predicate, timeout=20, what="a condition"):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if predicate():
+                return
+            time.sleep(0.1)
+        self.fail(f"timed out waiting for {what}; casemaild log:\n" +
+                  (self.log()[-3000:] if os.path.exists(os.path.join(self.dir, "casemaild.log")) else "(none)"))
+
+    def swaks(self, *args, subject="RE: noise", body="We will send an inspector.", to="family@example.net",
+              headers=()):
+        cmd = [SWAKS, "--server", f"127.0.0.1:{self.relay_port}", "--from", "asmith@city.example", "--to", to,
+               "--header", f"Subject: {subject}", "--body", body, "--timeout", "20", *args]
+        for h in headers:
+            cmd += ["--add-header", h]
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+
+    def delivered(self):
+        out = []
+        for path in sorted(glob.glob(os.path.join(self.sink_dir, "*.json"))):
+            with open(path) as f:
+                out.append(json.load(f))
+        return out
+
+    def citizen_case(self, msg_id="c1@example.net", subject="Noise from the depot"):
+        raw = (f"From: Raj Patel <family@example.net>\r\nTo: {PW}\r\nSubject: {subject}\r\n"
+               f"Message-ID: <{msg_id}>\r\n\r\nThe depot is loud at night.\r\n")
+        path = os.path.join(self.dir, msg_id + ".eml")
+        with open(path, "w") as f:
+            f.write(raw)
+        r = self.ok("ingest", "--mailbox", PW, "--json", path)
+        return json.loads(r.out)
+
+    def outbox(self):
+        return self.ok_json("outbox", "list")
+
+
+class ReplyTest(RelayTestCase):
+    def test_reply_reaches_only_the_customer_and_threads_back(self):
+        case = self.citizen_case()
+        token, customer = case["case"], case["customer_id"]
+        self.start_sink()
+        self.start_daemon()
+        # the acknowledgement queued by ingest goes out first
+        self.wait_for(lambda: len(self.delivered()) == 1, what="the acknowledgement")
+        ack = self.delivered()[0]
+        self.assertEqual(ack["rcpt_tos"], ["family@example.net"])
+        self.assertIn("Auto-Submitted: auto-replied", ack["data"])
+
+        r = self.swaks("--to", "family@example.net,neighbour@example.org,supervisor@city.example",
+                       subject=f"RE: Noise from the depot [{token}]",
+                       headers=["To: Raj Patel <family@example.net>, Priya Patel <family@example.net>",
+                                "Cc: neighbour@example.org", "Bcc: supervisor@city.example"])
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn(f"250 2.0.0 queued as", r.stdout)
+        self.wait_for(lambda: len(self.delivered()) == 2, what="the reply")
+        reply = self.delivered()[1]
+        self.assertEqual(reply["mail_from"], PW)
+        self.assertEqual(reply["rcpt_tos"], ["family@example.net"])  # envelope: the customer only
+        msg = email.message_from_string(reply["data"], policy=email.policy.default)
+        self.assertEqual(msg["To"], "Raj Patel <family@example.net>")
+        self.assertIsNone(msg["Cc"])
+        self.assertIsNone(msg["Bcc"])
+        self.assertEqual(msg["From"], "Public Works 311 <311PublicWorks@city.example>")
+        self.assertEqual(msg["Reply-To"], msg["From"])
+        self.assertEqual(msg["Subject"].count(token), 1)
+        self.assertEqual(msg["X-311-Case"], token)
+        self.assertEqual(msg["In-Reply-To"], "<c1@example.net>")
+        self.assertTrue(msg["Message-ID"].endswith("@casemail.city.example>"))
+        for leak in ("neighbour@example.org", "supervisor@city.example", "asmith@city.example"):
+            self.assertNotIn(leak, reply["data"])
+        self.assertIn("dropped=neighbour@example.org,supervisor@city.example", self.log())
+
+        show = self.ok_json("case", "show", token)
+        self.assertIsNotNone(show["acknowledged_at"])
+        out = [e for e in show["emails"] if e["direction"] == "out"]
+        self.assertEqual(len(out), 2)
+        self.assertTrue(all(e["status"] == "sent" for e in out))
+        self.assertEqual(out[1]["linked_contact_ids"], [customer])
+
+        # the citizen answers; In-Reply-To alone (no token) finds the case
+        answer = (f"From: Raj Patel <family@example.net>\r\nTo: {PW}\r\nSubject: thanks\r\n"
+                  f"Message-ID: <c2@example.net>\r\nIn-Reply-To: {msg['Message-ID']}\r\n\r\nThank you.\r\n")
+        path = os.path.join(self.dir, "answer.eml")
+        with open(path, "w") as f:
+            f.write(answer)
+        result = json.loads(self.ok("ingest", "--mailbox", PW, "--json", path).out)
+        self.assertEqual((result["action"], result["case"], result["customer_id"]), ("linked", token, customer))
+
+    def test_mail_without_a_case_is_refused(self):
+        self.start_sink()
+        self.start_daemon()
+        r = self.swaks(subject="Hello there")
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("550 5.7.1 no case found", r.stdout)
+        r = self.swaks(subject="RE: [311-000999-ZZZZ] spoofed token")
+        self.assertIn("550 5.7.1", r.stdout)
+        self.assertEqual(self.outbox(), [])
+
+    def test_rewrite_cli_and_template_preview(self):
+        token = self.citizen_case()["case"]
+        raw = (f"From: asmith@city.example\r\nTo: family@example.net\r\nCc: neighbour@example.org\r\n"
+               f"Subject: RE: noise [{token}]\r\n\r\nHello\r\n")
+        path = os.path.join(self.dir, "reply.eml")
+        with open(path, "w") as f:
+            f.write(raw)
+        j = self.ok_json("outbound", "rewrite", path, "--rcpt", "family@example.net", "--rcpt", "boss@city.example")
+        self.assertEqual(j["case"], token)
+        self.assertEqual(j["envelope_from"], PW)
+        self.assertEqual(j["envelope_to"], ["family@example.net"])
+        self.assertEqual(j["dropped"], ["neighbour@example.org", "boss@city.example"])
+        self.assertEqual(j["headers"]["To"], "Raj Patel <family@example.net>")
+        self.assertIsNone(j["headers"]["Cc"])
+        self.assertEqual(j["headers"]["X-311-Case"], token)
+        self.assertEqual(j["headers"]["In-Reply-To"], "<c1@example.net>")
+        self.assertEqual(self.outbox()[0]["kind"], "ack")  # nothing was queued by the preview
+        self.assertEqual(len(self.outbox()), 1)
+        t = self.ok_json("template", "render", "acknowledgement", "--case", token)
+        self.assertIn(token, t["subject"])
+        self.assertTrue(t["text"].startswith("Dear Raj Patel"))
+        self.fails(2, "template", "render", "nope", "--case", token)
+
+
+class DeliveryTest(RelayTestCase):
+    def test_sink_down_then_back(self):
+        token = self.citizen_case()["case"]
+        self.start_daemon()  # no upstream yet
+        r = self.swaks(subject=f"RE: [{token}]")
+        self.assertEqual(r.returncode, 0, r.stdout)
+        self.wait_for(lambda: all(e["attempts"] >= 2 for e in self.outbox()), what="retries")
+        entries = self.outbox()
+        self.assertTrue(all(e["status"] == "pending" and e["last_error"] for e in entries), entries)
+        self.assertIn("action=deferred", self.log())
+        self.start_sink()
+        self.wait_for(lambda: all(e["status"] == "delivered" for e in self.outbox()), what="delivery")
+        self.assertEqual(len(self.delivered()), 2)  # the acknowledgement and the reply, once each
+
+    def test_sink_550_marks_failed(self):
+        token = self.citizen_case()["case"]
+        with open(os.path.join(self.sink_dir, "reject"), "w") as f:
+            f.write("550 5.1.1 mailbox unavailable")
+        self.start_sink()
+        self.start_daemon()
+        self.swaks(subject=f"RE: [{token}]")
+        self.wait_for(lambda: len(self.outbox()) == 2 and all(e["status"] == "failed" for e in self.outbox()),
+                      what="the entries to fail")
+        for e in self.outbox():
+            self.assertEqual(e["attempts"], 1)
+            self.assertIn("550", e["last_error"])
+        self.assertEqual(self.delivered(), [])
+        # after the mailbox is fixed, an admin queues it again
+        os.remove(os.path.join(self.sink_dir, "reject"))
+        self.ok("outbox", "retry", str(self.outbox()[1]["id"]))
+        self.wait_for(lambda: self.outbox()[1]["status"] == "delivered", what="the retried reply")
+        self.fails(2, "outbox", "retry", str(self.outbox()[1]["id"]))
+
+    def test_killed_between_250_and_delivery_delivers_once_after_restart(self):
+        token = self.citizen_case()["case"]
+        self.start_daemon()  # upstream down: the 250 comes from the durable outbox alone
+        r = self.swaks(subject=f"RE: [{token}]")
+        self.assertIn("250 2.0.0 queued as", r.stdout)
+        self.daemon.send_signal(signal.SIGKILL)
+        self.daemon.wait()
+        self.assertTrue(all(e["status"] == "pending" for e in self.outbox()))
+        self.start_sink()
+        self.start_daemon()
+        self.wait_for(lambda: all(e["status"] == "delivered" for e in self.outbox()), what="delivery after restart")
+        time.sleep(1.5)  # another outbox run: nothing is sent twice
+        sent = self.delivered()
+        self.assertEqual(len(sent), 2)
+        self.assertEqual(sum(1 for m in sent if "Auto-Submitted" not in m["data"]), 1)
+
+
+class AccessTest(RelayTestCase):
+    def setUp(self):
+        super().setUp()
+        users = os.path.join(self.dir, "relay-users")
+        with open(users, "w") as f:
+            f.write(f"# agents\nagent:{AGENT_HASH}\n")
+        os.chmod(users, 0o600)
+
+    def test_outside_allowed_networks_must_authenticate(self):
+        self.write_config('allowed_networks = ["10.0.0.0/8"]\nusers_file = "relay-users"\nallow_plaintext_auth = true\n')
+        token = self.citizen_case()["case"]
+        self.start_sink()
+        self.start_daemon()
+        r = self.swaks(subject=f"RE: [{token}]")
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("530 5.7.0 authentication required", r.stdout)
+        r = self.swaks("--auth", "PLAIN", "--auth-user", "agent", "--auth-password", "wrong", subject=f"RE: [{token}]")
+        self.assertIn("535 5.7.8", r.stdout)
+        r = self.swaks("--auth", "LOGIN", "--auth-user", "agent", "--auth-password", "agent-secret",
+                       subject=f"RE: [{token}]")
+        self.assertEqual(r.returncode, 0, r.stdout)
+        self.assertIn("user=agent", self.log())
+        self.assertNotIn("agent-secret", self.log())
+
+    def test_starttls_then_auth(self):
+        cert, key = os.path.join(self.dir, "relay.crt"), os.path.join(self.dir, "relay.key")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj",
+                        "/CN=localhost", "-keyout", key, "-out", cert], check=True, capture_output=True)
+        self.write_config(f'allowed_networks = ["10.0.0.0/8"]\nusers_file = "relay-users"\n'
+                          f'tls_cert = "relay.crt"\ntls_key = "relay.key"\n')
+        token = self.citizen_case()["case"]
+        self.start_sink()
+        self.start_daemon()
+        r = self.swaks("--auth", "PLAIN", "--auth-user", "agent", "--auth-password", "agent-secret",
+                       subject=f"RE: [{token}]")
+        self.assertNotEqual(r.returncode, 0)  # AUTH is not offered before STARTTLS
+        r = self.swaks("--tls", "--auth", "PLAIN", "--auth-user", "agent", "--auth-password", "agent-secret",
+                       subject=f"RE: [{token}]")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("TLS started", r.stdout)
+        self.wait_for(lambda: len(self.delivered()) == 2, what="the reply")
+
+
+class LimitsTest(RelayTestCase):
+    relay_extra = 'max_message_bytes = 4096\nmax_recipients = 2\nmax_connections = 2\nidle_timeout = "1s"\n'
+
+    def test_size_recipients_connections_idle(self):
+        token = self.citizen_case()["case"]
+        self.start_sink()
+        self.start_daemon()
+        r = self.swaks(subject=f"RE: [{token}]", body="\n".join(["x" * 70] * 80))
+        self.assertIn("552 5.3.4 message too big", r.stdout)
+        r = self.swaks("--to", "a@example.org,b@example.org,c@example.org", subject=f"RE: [{token}]")
+        self.assertIn("452 4.5.3 too many recipients", r.stdout)
+
+        def connect():
+            s = socket.create_connection(("127.0.0.1", self.relay_port), timeout=10)
+            return s, s.recv(200).decode()
+
+        a, greeting_a = connect()
+        b, greeting_b = connect()
+        c, greeting_c = connect()
+        self.assertTrue(greeting_a.startswith("220 "))
+        self.assertTrue(greeting_b.startswith("220 "))
+        self.assertTrue(greeting_c.startswith("421 4.3.2"), greeting_c)
+        started = time.time()
+        self.assertTrue(a.recv(200).decode().startswith("421 4.4.2 idle timeout"))
+        self.assertLess(time.time() - started, 5)
+        for s in (a, b, c):
+            s.close()
+        a, _ = connect()
+        a.sendall(b"EHLO x\r\n" + b"NOOP " + b"x" * 2000 + b"\r\n")
+        replies = b""
+        while b"500" not in replies:
+            replies += a.recv(4096)
+        self.assertIn(b"500 5.5.2 line too long", replies)
+        a.close()
