@@ -23,8 +23,8 @@ def free_port():
 
 
 class Dovecot:
-    def __init__(self, root, users):
-        """users: {name: password}"""
+    def __init__(self, root, users, tls=None):
+        """users: {name: password}; tls: (cert, key) PEM files to offer STARTTLS (and require it)."""
         self.root = os.path.join(root, "dovecot")
         self.users = dict(users)
         self.port = free_port()
@@ -56,8 +56,8 @@ state_dir = {self.root}/state
 log_path = {self.root}/dovecot.log
 protocols = imap
 listen = 127.0.0.1
-ssl = no
-disable_plaintext_auth = no
+{f"ssl = required{chr(10)}ssl_cert = <{tls[0]}{chr(10)}ssl_key = <{tls[1]}" if tls else "ssl = no"}
+disable_plaintext_auth = {"yes" if tls else "no"}
 auth_mechanisms = plain login
 default_login_user = {login_user}
 default_internal_user = {internal_user}
@@ -179,3 +179,13 @@ namespace inbox {{
     def set_uidvalidity(self, user, value, folder="INBOX"):
         subprocess.run([DOVEADM, "-c", self.conf, "mailbox", "update", "-u", user, "--uid-validity", str(value), folder],
                        check=True, capture_output=True)
+
+
+def make_certificate(directory, name="server"):
+    """A throwaway self-signed certificate for 127.0.0.1 (subjectAltName IP), as (cert, key)."""
+    cert, key = os.path.join(directory, name + ".crt"), os.path.join(directory, name + ".key")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", key, "-out", cert],
+                   check=True, capture_output=True)
+    os.chmod(key, 0o644)
+    return cert, key

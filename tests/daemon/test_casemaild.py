@@ -11,7 +11,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "cli"))
 from casemail_harness import CasemailTestCase  # noqa: E402
-from dovecot_harness import Dovecot  # noqa: E402
+from dovecot_harness import Dovecot, make_certificate  # noqa: E402
 
 CASEMAILD = os.environ.get("CASEMAILD_BIN", "casemaild")
 MAILBOXES = {
@@ -182,6 +182,43 @@ class PollTest(CasemaildTestCase):
         proc = self.casemaild("--once")
         self.assertEqual(proc.returncode, 1)
         self.assertIn("poll_intervall", proc.stderr)
+
+
+class TlsTest(CasemailTestCase):
+    """imap:// means STARTTLS, required unless allow_plaintext; the server's certificate is
+    verified (here against the test's own CA file)."""
+
+    def once_against(self, dovecot, extra=""):
+        with open(os.path.join(self.dir, "pw"), "w") as f:
+            f.write("clerk-pw\n")
+        config = os.path.join(self.dir, "casemail.toml")
+        with open(config, "w") as f:
+            f.write(f'[store]\npath = "casemail.db"\n[[mailbox]]\naddress = "{MAILBOXES["clerk"][0]}"\n'
+                    f'queue = "City Clerk"\nurl = "imap://127.0.0.1:{dovecot.port}"\nuser = "clerk"\n'
+                    f'password_file = "pw"\n{extra}')
+        return subprocess.run([CASEMAILD, "--config", config, "--once"], capture_output=True, text=True, timeout=60,
+                              cwd=self.dir)
+
+    def test_starttls_required_and_verified(self):
+        cert, key = make_certificate(self.dir)
+        dovecot = Dovecot(self.dir, {"clerk": "clerk-pw"}, tls=(cert, key)).start()
+        self.addCleanup(dovecot.stop)
+        proc = self.once_against(dovecot)  # the self-signed certificate is not trusted
+        self.assertEqual(proc.returncode, 1)
+        self.assertIn("event=failing", proc.stderr)
+        self.assertIn("SSL certificate problem", proc.stderr)
+        proc = self.once_against(dovecot, f'ca_file = "{cert}"\n')
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertIn("event=stopped failed_mailboxes=0", proc.stderr)
+
+    def test_no_starttls_offered_is_refused_without_allow_plaintext(self):
+        dovecot = Dovecot(self.dir, {"clerk": "clerk-pw"}).start()  # plaintext only
+        self.addCleanup(dovecot.stop)
+        proc = self.once_against(dovecot)
+        self.assertEqual(proc.returncode, 1)
+        self.assertIn("STARTTLS not available", proc.stderr)
+        self.assertNotIn("clerk-pw", proc.stderr)
+        self.assertNotIn("Login: user=<clerk>", dovecot.log())  # the password never went out in the clear
 
 
 class RunningDaemonTest(CasemaildTestCase):
