@@ -1,14 +1,16 @@
 #!/usr/bin/python3
 """A real SMTP server (aiosmtpd) standing in for the city's upstream smarthost in tests.
 
-Usage: smtp_sink.py PORT DIR
+Usage: smtp_sink.py PORT DIR [CERT KEY]
 Every accepted message is written to DIR/NNNN.json: {"mail_from", "rcpt_tos", "data"}.
+With CERT and KEY the sink offers STARTTLS and requires it before MAIL.
 If DIR/reject exists, its content (e.g. "550 5.1.1 mailbox unavailable") answers every RCPT.
 Runs with Debian's python3 (python3-aiosmtpd).
 """
 import asyncio
 import json
 import os
+import ssl
 import sys
 
 from aiosmtpd.controller import Controller
@@ -40,7 +42,12 @@ class Recorder:
 def main():
     port, directory = int(sys.argv[1]), sys.argv[2]
     os.makedirs(directory, exist_ok=True)
-    controller = Controller(Recorder(directory), hostname="127.0.0.1", port=port)
+    tls = {}
+    if len(sys.argv) > 4:
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(sys.argv[3], sys.argv[4])
+        tls = {"tls_context": context, "require_starttls": True}
+    controller = Controller(Recorder(directory), hostname="127.0.0.1", port=port, **tls)
     controller.start()
     with open(os.path.join(directory, "ready"), "w") as f:
         f.write("ok")

@@ -50,21 +50,23 @@ class RelayTestCase(CasemailTestCase):
         self.priya = self.ok_json("contact", "add", "--email", "family@example.net", "--name", "Priya Patel",
                                   "--registered")["id"]
 
-    def write_config(self, relay_extra=None):
+    def write_config(self, relay_extra=None, upstream_extra="allow_plaintext = true\n"):
         with open(self.config, "w") as f:
             f.write(f'[store]\npath = "casemail.db"\n[tracking]\nmessage_id_domain = "casemail.city.example"\n'
                     f'[relay]\nlisten = "127.0.0.1:{self.relay_port}"\n{relay_extra or self.relay_extra}\n'
-                    f'[upstream]\nurl = "smtp://127.0.0.1:{self.sink_port}"\nallow_plaintext = true\n'
+                    f'[upstream]\nurl = "smtp://127.0.0.1:{self.sink_port}"\n{upstream_extra}'
                     f'retry_base = "1s"\nretry_max = "1s"\npoll_interval = "1s"\n')
 
     def run_cli(self, *args, **kw):
         return super().run_cli("--config", self.config, *args, db=False, **kw)
 
-    def start_sink(self):
+    def start_sink(self, tls=()):
         ready = os.path.join(self.sink_dir, "ready")
         if os.path.exists(ready):
             os.remove(ready)
-        self.sink = subprocess.Popen(["/usr/bin/python3", SINK, str(self.sink_port), self.sink_dir])
+        with open(os.path.join(self.dir, "sink.log"), "a") as log:
+            self.sink = subprocess.Popen(["/usr/bin/python3", SINK, str(self.sink_port), self.sink_dir, *tls],
+                                         stderr=log)
         self.wait_for(lambda: os.path.exists(ready), what="the SMTP sink to start")
 
     def start_daemon(self):
@@ -241,6 +243,25 @@ class DeliveryTest(RelayTestCase):
         self.ok("outbox", "retry", str(self.outbox()[1]["id"]))
         self.wait_for(lambda: self.outbox()[1]["status"] == "delivered", what="the retried reply")
         self.fails(2, "outbox", "retry", str(self.outbox()[1]["id"]))
+
+    def test_upstream_starttls_required_and_verified(self):
+        cert, key = os.path.join(self.dir, "sink.crt"), os.path.join(self.dir, "sink.key")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
+                        "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", key, "-out", cert],
+                       check=True, capture_output=True)
+        self.write_config(upstream_extra="")  # smtp:// = STARTTLS required, certificate verified
+        self.citizen_case()
+        self.start_sink((cert, key))
+        self.start_daemon()
+        self.wait_for(lambda: self.outbox()[0]["attempts"] >= 1, what="a delivery attempt")
+        self.assertIn("SSL certificate problem", self.outbox()[0]["last_error"])
+        self.assertEqual(self.delivered(), [])
+        self.daemon.kill()
+        self.daemon.wait()
+        self.write_config(upstream_extra=f'ca_file = "{cert}"\n')
+        self.start_daemon()
+        self.wait_for(lambda: self.outbox()[0]["status"] == "delivered", what="delivery over STARTTLS")
+        self.assertEqual(len(self.delivered()), 1)
 
     def test_killed_between_250_and_delivery_delivers_once_after_restart(self):
         token = self.citizen_case()["case"]
