@@ -35,7 +35,7 @@ int main(int argc, char** argv) {
             std::cerr << casemail::mime::printable(cfg.error(), 4000) << '\n';
             return 1;
         }
-        if (auto ok = check_mailbox_secrets(*cfg); !ok) {
+        if (auto ok = check_daemon_requirements(*cfg); !ok) {
             std::cerr << casemail::mime::printable(ok.error(), 4000) << '\n';
             return 1;
         }

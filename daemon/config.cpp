@@ -387,7 +387,7 @@ Result<Config> load_config(const std::string& path) {
     return cfg;
 }
 
-Result<bool> check_mailbox_secrets(const Config& cfg) {
+Result<bool> check_daemon_requirements(const Config& cfg) {
     std::string errors;
     for (std::size_t i = 0; i < cfg.mailboxes.size(); ++i) {
         const auto& m = cfg.mailboxes[i];
@@ -401,6 +401,8 @@ Result<bool> check_mailbox_secrets(const Config& cfg) {
     if (auto secret = read_upstream_secret(cfg.upstream); !secret)
         errors += fmt::format("{}{}:{}: key 'upstream': {}", errors.empty() ? "" : "\n", cfg.source, cfg.upstream.line,
                               secret.error());
+    if (auto ack = load_named_template(outbound_settings(cfg), "acknowledgement"); !ack)
+        errors += fmt::format("{}{}: key 'templates.dir': {}", errors.empty() ? "" : "\n", cfg.source, ack.error());
     if (cfg.relay.enabled && !cfg.relay.users_file.empty())
         if (auto users = load_users_file(cfg.relay.users_file); !users)
             errors += fmt::format("{}{}: key 'relay.users_file': {}", errors.empty() ? "" : "\n", cfg.source, users.error());

@@ -118,9 +118,11 @@ Result<std::string> read_upstream_secret(const UpstreamConfig& u);
 // "14d", "12h", "30m", "45s" or a bare number of seconds.
 std::optional<std::chrono::seconds> parse_duration(std::string_view text);
 
-// Every mailbox's secret can be read now (casemaild at start and --check-config; the admin
-// CLI loads the same config without needing the secrets). Errors name the mailbox's line.
-Result<bool> check_mailbox_secrets(const Config& cfg);
+// What casemaild needs beyond a valid file, checked at its start and by --check-config (the
+// admin CLI loads the same config without them): every mailbox's and the upstream's secret
+// can be read, the relay's users file parses, the acknowledgement template loads (an
+// unknown placeholder names its file and line). Errors name the key.
+Result<bool> check_daemon_requirements(const Config& cfg);
 
 // The inbound pipeline's options from the config; `actor` is written to the audit log.
 store::IngestOptions ingest_options(const Config& cfg, const std::string& actor);

@@ -435,7 +435,7 @@ int run_daemon(const DaemonOptions& options) {
         log_line(log_fields({{"event", "config-invalid"}, {"reason", loaded.error()}}));
         return 1;
     }
-    if (auto ok = check_mailbox_secrets(*loaded); !ok) {
+    if (auto ok = check_daemon_requirements(*loaded); !ok) {
         log_line(log_fields({{"event", "config-invalid"}, {"reason", ok.error()}}));
         return 1;
     }

@@ -119,7 +119,7 @@ TEST_CASE("config: [[mailbox]] entries") {
         CHECK(cfg.error().find("must not contain a path") != std::string::npos);
         cfg = load_config(write_config("u3.toml", with("\"pw\"", "\"missing-file\"")));
         REQUIRE(cfg);  // the admin CLI needs no IMAP secrets; casemaild checks them
-        auto secrets = check_mailbox_secrets(*cfg);
+        auto secrets = check_daemon_requirements(*cfg);
         REQUIRE_FALSE(secrets);
         CHECK(secrets.error().find("u3.toml:1: key 'mailbox[1].password_file'") != std::string::npos);
         CHECK(secrets.error().find("cannot be read") != std::string::npos);
@@ -128,4 +128,49 @@ TEST_CASE("config: [[mailbox]] entries") {
         CHECK(cfg.error().find("u4.toml:9: key 'mailbox[2].address': 311DWP@city.example is already configured at line 1") !=
               std::string::npos);
     }
+}
+
+TEST_CASE("config: casemaild's requirements: templates and the relay's users file") {
+    auto dir = std::filesystem::path(write_config("pw2", "s3cret\n")).parent_path();
+    std::filesystem::create_directories(dir / "tmpl");
+    std::ofstream(dir / "tmpl" / "acknowledgement.subject") << "Case {{case.token}}\n";
+    std::ofstream(dir / "tmpl" / "acknowledgement.txt") << "Hello\n\n{{customer.nmae}}\n";
+    auto cfg = load_config(write_config("t.toml", "[templates]\ndir = \"tmpl\"\n[relay]\nusers_file = \"users\"\n"));
+    REQUIRE(cfg);
+    auto ok = check_daemon_requirements(*cfg);
+    REQUIRE_FALSE(ok);
+    CHECK(ok.error().find("key 'templates.dir': " + (dir / "tmpl" / "acknowledgement.txt").string() +
+                          ":3: unknown placeholder {{customer.nmae}}") != std::string::npos);
+    CHECK(ok.error().find("key 'relay.users_file': users file") != std::string::npos);
+    std::ofstream(dir / "tmpl" / "acknowledgement.txt") << "Hello {{customer.name}}\n";
+    std::ofstream(dir / "users") << "agent:$6$salt$hash\n";
+    CHECK(check_daemon_requirements(*cfg));
+    std::ofstream(dir / "users") << "agent:plaintext\n";
+    auto bad = check_daemon_requirements(*cfg);
+    REQUIRE_FALSE(bad);
+    CHECK(bad.error().find("users:1: expected 'user:$crypt-hash'") != std::string::npos);
+}
+
+TEST_CASE("config: [relay] and [upstream] errors name the key and line") {
+    struct Bad { std::string text, expect; };
+    for (const auto& b : std::vector<Bad>{
+             {"[relay]\nlisten = \"2525\"\n", "r.toml:2: key 'relay.listen'"},
+             {"[relay]\nallowed_networks = [\"10.0.0.0/40\"]\n", "r.toml:2: key 'relay.allowed_networks': '10.0.0.0/40'"},
+             {"[relay]\nconfidential = \"maybe\"\n", "r.toml:2: key 'relay.confidential'"},
+             {"[relay]\ntls_cert = \"a.crt\"\n", "key 'relay': tls_cert and tls_key go together"},
+             {"[upstream]\nurl = \"http://x\"\n", "r.toml:2: key 'upstream.url': must start with smtps:// or smtp://"},
+             {"[upstream]\nurl = \"smtps://u:p@x\"\n", "must not contain credentials"},
+             {"[upstream]\nurl = \"x\"\npassword_env = \"P\"\n", "key 'upstream.user': is required"},
+             {"[upstream]\nmax_age = \"forever\"\n", "r.toml:2: key 'upstream.max_age'"},
+         }) {
+        CAPTURE(b.text);
+        auto cfg = load_config(write_config("r.toml", b.text));
+        REQUIRE_FALSE(cfg);
+        CHECK(cfg.error().find(b.expect) != std::string::npos);
+    }
+    auto cfg = load_config(write_config("ok.toml", "[relay]\nlisten = \"[::1]:2600\"\n[upstream]\nurl = \"mail.city.example:587\"\n"));
+    REQUIRE(cfg);
+    CHECK(cfg->relay.listen_address == "::1");
+    CHECK(cfg->relay.port == 2600);
+    CHECK(cfg->upstream.url == "smtps://mail.city.example:587");
 }
