@@ -100,6 +100,16 @@ std::string relative_to(const std::string& config_path, const std::string& file)
     return (std::filesystem::path(config_path).parent_path() / file).string();
 }
 
+// password_file, password_env, oauth2_token_file; files relative to the config, like the store.
+void read_secret_keys(Validator& v, const toml::table& t, const std::string& prefix, const std::string& config_path,
+                      SecretSource& s) {
+    v.string_key(t, prefix, "password_file", s.password_file);
+    v.string_key(t, prefix, "password_env", s.password_env);
+    v.string_key(t, prefix, "oauth2_token_file", s.oauth2_token_file);
+    s.password_file = relative_to(config_path, s.password_file);
+    s.oauth2_token_file = relative_to(config_path, s.oauth2_token_file);
+}
+
 void read_relay(Validator& v, const toml::table& t, const std::string& config_path, RelayConfig& r) {
     v.only_known(t, "relay", {"enabled", "listen", "allowed_networks", "users_file", "tls_cert", "tls_key",
                               "allow_plaintext_auth", "max_message_bytes", "max_recipients", "max_line_length",
@@ -179,14 +189,9 @@ void read_upstream(Validator& v, const toml::table& t, const std::string& config
             v.error(t.get("url"), "upstream.url", "must be smtps://HOST[:PORT] without a path");
     }
     v.string_key(t, "upstream", "user", u.user);
-    v.string_key(t, "upstream", "password_file", u.password_file);
-    v.string_key(t, "upstream", "password_env", u.password_env);
-    v.string_key(t, "upstream", "oauth2_token_file", u.oauth2_token_file);
-    u.password_file = relative_to(config_path, u.password_file);
-    u.oauth2_token_file = relative_to(config_path, u.oauth2_token_file);
-    int secrets = !u.password_file.empty() + !u.password_env.empty() + !u.oauth2_token_file.empty();
-    if (secrets > 1) v.error(&t, "upstream", "at most one of password_file, password_env, oauth2_token_file");
-    if (secrets == 1 && u.user.empty()) v.error(&t, "upstream.user", "is required with a password or token");
+    read_secret_keys(v, t, "upstream", config_path, u.secret);
+    if (u.secret.count() > 1) v.error(&t, "upstream", "at most one of password_file, password_env, oauth2_token_file");
+    if (u.secret.count() == 1 && u.user.empty()) v.error(&t, "upstream.user", "is required with a password or token");
     v.bool_key(t, "upstream", "allow_plaintext", u.allow_plaintext);
     if (v.string_key(t, "upstream", "ca_file", u.ca_file)) u.ca_file = relative_to(config_path, u.ca_file);
     v.string_key(t, "upstream", "helo_name", u.helo_name);
@@ -228,16 +233,8 @@ void read_mailbox(Validator& v, const toml::table& t, const std::string& config_
         else if (rest.empty() || rest[0] == '/')
             v.error(t.get("url"), key + ".url", "must name a host");
     }
-    v.string_key(t, key, "password_file", m.password_file);
-    v.string_key(t, key, "password_env", m.password_env);
-    v.string_key(t, key, "oauth2_token_file", m.oauth2_token_file);
-    int secrets = !m.password_file.empty() + !m.password_env.empty() + !m.oauth2_token_file.empty();
-    if (secrets != 1) {
-        v.error(&t, key, "needs exactly one of password_file, password_env, oauth2_token_file");
-    } else {
-        // Secret files are relative to the config file, like the store.
-        for (auto* file : {&m.password_file, &m.oauth2_token_file}) *file = relative_to(config_path, *file);
-    }
+    read_secret_keys(v, t, key, config_path, m.secret);
+    if (m.secret.count() != 1) v.error(&t, key, "needs exactly one of password_file, password_env, oauth2_token_file");
     v.bool_key(t, key, "allow_plaintext", m.allow_plaintext);
     v.string_key(t, key, "ca_file", m.ca_file);
     if (v.string_key(t, key, "folder", m.folder) && !imap::valid_folder_name(m.folder))
@@ -391,16 +388,13 @@ Result<bool> check_daemon_requirements(const Config& cfg) {
     std::string errors;
     for (std::size_t i = 0; i < cfg.mailboxes.size(); ++i) {
         const auto& m = cfg.mailboxes[i];
-        if (auto secret = read_mailbox_secret(m); !secret) {
-            const char* which = !m.password_file.empty() ? "password_file"
-                              : !m.password_env.empty()  ? "password_env" : "oauth2_token_file";
-            errors += fmt::format("{}{}:{}: key 'mailbox[{}].{}': {}", errors.empty() ? "" : "\n", cfg.source,
-                                  m.line, i + 1, which, secret.error());
-        }
+        if (auto secret = read_secret(m.secret); !secret)
+            errors += fmt::format("{}{}:{}: key 'mailbox[{}].{}': mailbox {}: {}", errors.empty() ? "" : "\n", cfg.source,
+                                  m.line, i + 1, m.secret.key(), m.address, secret.error());
     }
-    if (auto secret = read_upstream_secret(cfg.upstream); !secret)
-        errors += fmt::format("{}{}:{}: key 'upstream': {}", errors.empty() ? "" : "\n", cfg.source, cfg.upstream.line,
-                              secret.error());
+    if (auto secret = read_secret(cfg.upstream.secret); !secret)
+        errors += fmt::format("{}{}:{}: key 'upstream.{}': {}", errors.empty() ? "" : "\n", cfg.source,
+                              cfg.upstream.line, cfg.upstream.secret.key(), secret.error());
     if (auto ack = load_named_template(outbound_settings(cfg), "acknowledgement"); !ack)
         errors += fmt::format("{}{}: key 'templates.dir': {}", errors.empty() ? "" : "\n", cfg.source, ack.error());
     if (cfg.relay.enabled && !cfg.relay.users_file.empty())
@@ -410,34 +404,52 @@ Result<bool> check_daemon_requirements(const Config& cfg) {
     return true;
 }
 
-Result<std::string> read_upstream_secret(const UpstreamConfig& u) {
-    MailboxConfig as_mailbox;  // same sources, same rules
-    as_mailbox.address = "upstream";
-    as_mailbox.password_file = u.password_file;
-    as_mailbox.password_env = u.password_env;
-    as_mailbox.oauth2_token_file = u.oauth2_token_file;
-    if (u.password_file.empty() && u.password_env.empty() && u.oauth2_token_file.empty()) return std::string();
-    return read_mailbox_secret(as_mailbox);
+const char* SecretSource::key() const {
+    return !password_file.empty() ? "password_file"
+         : !password_env.empty()  ? "password_env"
+         : !oauth2_token_file.empty() ? "oauth2_token_file" : "";
 }
 
-Result<std::string> read_mailbox_secret(const MailboxConfig& m) {
-    auto from_file = [&](const std::string& file, const char* key) -> Result<std::string> {
+Result<std::string> read_secret(const SecretSource& source) {
+    auto from_file = [](const std::string& file, const char* key) -> Result<std::string> {
         std::ifstream in(file, std::ios::binary);
-        if (!in)
-            return fail(fmt::format("mailbox {}: {} '{}' cannot be read: {}", m.address, key, file,
-                                    std::strerror(errno)));
+        if (!in) return fail(fmt::format("{} '{}' cannot be read: {}", key, file, std::strerror(errno)));
         std::string secret((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
         while (!secret.empty() && (secret.back() == '\n' || secret.back() == '\r')) secret.pop_back();
-        if (secret.empty()) return fail(fmt::format("mailbox {}: {} '{}' is empty", m.address, key, file));
+        if (secret.empty()) return fail(fmt::format("{} '{}' is empty", key, file));
         return secret;
     };
-    if (!m.password_file.empty()) return from_file(m.password_file, "password_file");
-    if (!m.oauth2_token_file.empty()) return from_file(m.oauth2_token_file, "oauth2_token_file");
-    const char* value = std::getenv(m.password_env.c_str());
+    if (!source.password_file.empty()) return from_file(source.password_file, "password_file");
+    if (!source.oauth2_token_file.empty()) return from_file(source.oauth2_token_file, "oauth2_token_file");
+    if (source.password_env.empty()) return std::string();
+    const char* value = std::getenv(source.password_env.c_str());
     if (!value || !*value)
-        return fail(fmt::format("mailbox {}: environment variable {} (password_env) is not set", m.address,
-                                m.password_env));
+        return fail(fmt::format("environment variable {} (password_env) is not set", source.password_env));
     return std::string(value);
+}
+
+namespace {
+
+Result<ServerLogin> login_from(const std::string& url, const std::string& user, const SecretSource& source,
+                               bool allow_plaintext, const std::string& ca_file, const Config& cfg) {
+    auto secret = read_secret(source);
+    if (!secret) return fail(secret.error());
+    ServerLogin login;
+    login.url = url;
+    login.user = user;
+    (source.oauth2_token_file.empty() ? login.password : login.oauth2_token) = *secret;
+    login.allow_plaintext = allow_plaintext;
+    login.ca_file = ca_file;
+    login.connect_timeout = cfg.connect_timeout;
+    return login;
+}
+
+}  // namespace
+
+Result<ServerLogin> mailbox_login(const MailboxConfig& m, const Config& cfg) {
+    auto login = login_from(m.url, m.user, m.secret, m.allow_plaintext, m.ca_file, cfg);
+    if (!login) return fail(fmt::format("mailbox {}: {}", m.address, login.error()));
+    return login;
 }
 
 store::IngestOptions ingest_options(const Config& cfg, const std::string& actor) {
@@ -478,16 +490,11 @@ DeliverySettings delivery_settings(const Config& cfg) {
 
 Result<UpstreamAccount> upstream_account(const Config& cfg) {
     const auto& u = cfg.upstream;
-    auto secret = read_upstream_secret(u);
-    if (!secret) return fail(secret.error());
+    auto login = login_from(u.url, u.user, u.secret, u.allow_plaintext, u.ca_file, cfg);
+    if (!login) return fail("upstream: " + login.error());
     UpstreamAccount a;
-    a.url = u.url;
-    a.user = u.user;
-    (u.oauth2_token_file.empty() ? a.password : a.oauth2_token) = *secret;
-    a.allow_plaintext = u.allow_plaintext;
-    a.ca_file = u.ca_file;
+    a.login = std::move(*login);
     a.helo_name = u.helo_name;
-    a.connect_timeout = cfg.connect_timeout;
     return a;
 }
 

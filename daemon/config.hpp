@@ -16,6 +16,7 @@
 #include "store/ingest.hpp"
 #include "daemon/delivery.hpp"
 #include "daemon/outbound.hpp"
+#include "daemon/server_login.hpp"
 #include "daemon/smtp_client.hpp"
 
 namespace casemail::daemon {
@@ -27,6 +28,17 @@ enum class AfterProcessing {
     remove,  // \Deleted + UID EXPUNGE ("delete" in the config)
 };
 
+// Where a login's secret comes from: at most one of the three keys. Files are read at every
+// connection, so rotating a password or an OAuth2 token needs no restart.
+struct SecretSource {
+    std::string password_file, password_env, oauth2_token_file;
+    int count() const { return !password_file.empty() + !password_env.empty() + !oauth2_token_file.empty(); }
+    const char* key() const;  // the key that is set ("password_file", ...), "" for none
+};
+
+// The secret ("" when no source is set). The reason names the key, never the secret.
+Result<std::string> read_secret(const SecretSource& source);
+
 // One [[mailbox]]: a 311 mailbox polled over IMAP, routed to its team queue.
 struct MailboxConfig {
     int line = 0;               // where it starts in the config file, for messages
@@ -34,8 +46,7 @@ struct MailboxConfig {
     std::string queue;          // team queue name; created at start when missing
     std::string url;            // imaps://host[:port] (default scheme) or imap:// + STARTTLS
     std::string user;
-    // Exactly one secret source; read when a session opens, so rotation needs no reload.
-    std::string password_file, password_env, oauth2_token_file;
+    SecretSource secret;  // exactly one source
     bool allow_plaintext = false;  // imap:// without STARTTLS
     std::string ca_file;
     std::string folder = "INBOX";
@@ -71,7 +82,7 @@ struct UpstreamConfig {
     int line = 0;
     std::string url;  // smtps://host[:port] or smtp://host[:port] (+ STARTTLS unless allow_plaintext)
     std::string user;
-    std::string password_file, password_env, oauth2_token_file;  // at most one; none: no AUTH
+    SecretSource secret;  // at most one source; none: no AUTH
     bool allow_plaintext = false;
     std::string ca_file;
     std::string helo_name = "casemail";
@@ -81,9 +92,6 @@ struct UpstreamConfig {
     std::chrono::seconds poll_interval{10};
 };
 
-// The secret of a mailbox (password or OAuth2 token), read from its file or variable.
-// The reason on failure names the key, never the secret.
-Result<std::string> read_mailbox_secret(const MailboxConfig& m);
 
 struct Config {
     std::string source;                    // file it came from, "" for defaults
@@ -112,8 +120,8 @@ struct Config {
     std::string templates_dir;  // [templates] dir; "" = the shipped templates
 };
 
-// The upstream's secret ("" when it authenticates with none); the reason names the key.
-Result<std::string> read_upstream_secret(const UpstreamConfig& u);
+// The login for a mailbox (IMAP) or the upstream (SMTP), its secret read now.
+Result<ServerLogin> mailbox_login(const MailboxConfig& m, const Config& cfg);
 
 // "14d", "12h", "30m", "45s" or a bare number of seconds.
 std::optional<std::chrono::seconds> parse_duration(std::string_view text);

@@ -7,6 +7,8 @@
 #include <memory>
 #include <string>
 
+#include "daemon/server_login.hpp"
+
 namespace casemail::daemon {
 
 struct CurlEasyDeleter {
@@ -25,6 +27,9 @@ void curl_global_setup();
 // Every handle starts from the same safe options: no signals (threads), no redirects, TLS
 // peer and host verification on, only the protocols casemail speaks.
 CurlEasy make_curl_easy();
+
+// Credentials (password or XOAUTH2), TLS policy, CA file and connect timeout of `login`.
+void apply_login(CURL* h, const ServerLogin& login);
 
 // "text of CURLcode (server or libcurl detail)", for one log line.
 std::string curl_failure(CURLcode code, const char* error_buffer);

@@ -217,18 +217,13 @@ private:
             if (!w.store) w.store = std::make_unique<store::Store>(open_store(cfg));
             if (reconnect) w.session.reset();
             if (!w.session) {
-                auto secret = read_mailbox_secret(m);
-                if (!secret) {
-                    report.error = secret.error();
+                auto login = mailbox_login(m, cfg);
+                if (!login) {
+                    report.error = login.error();
                     return report;
                 }
                 ImapAccount account;
-                account.url = m.url;
-                account.user = m.user;
-                (m.oauth2_token_file.empty() ? account.password : account.oauth2_token) = *secret;
-                account.allow_plaintext = m.allow_plaintext;
-                account.ca_file = m.ca_file;
-                account.connect_timeout = cfg.connect_timeout;
+                account.login = std::move(*login);
                 account.stall_timeout = cfg.stall_timeout;
                 w.session = std::make_unique<ImapSession>(std::move(account), &stop_);
             }

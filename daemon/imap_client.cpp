@@ -46,7 +46,7 @@ struct ImapSession::Impl {
     // empty); `custom` the command, or empty for a URL FETCH.
     Result<bool> perform(const std::string& path, const std::string& custom, Sink& sink, const char* what) {
         CURL* h = curl.get();
-        std::string url = account.url;
+        std::string url = account.login.url;
         while (!url.empty() && url.back() == '/') url.pop_back();
         url += "/" + path;
         curl_easy_setopt(h, CURLOPT_URL, url.c_str());
@@ -73,19 +73,7 @@ ImapSession::ImapSession(ImapAccount account, const std::atomic<bool>* stop) : i
     // to its first bytes and last 40: a long "* SEARCH" line would lose UIDs. The largest
     // buffer plus search windows of imap::search_window UIDs keep every line whole.
     curl_easy_setopt(h, CURLOPT_BUFFERSIZE, static_cast<long>(CURL_MAX_READ_SIZE));
-    curl_easy_setopt(h, CURLOPT_USERNAME, a.user.c_str());
-    if (!a.oauth2_token.empty()) {
-        curl_easy_setopt(h, CURLOPT_XOAUTH2_BEARER, a.oauth2_token.c_str());
-        curl_easy_setopt(h, CURLOPT_LOGIN_OPTIONS, "AUTH=XOAUTH2");
-    } else {
-        curl_easy_setopt(h, CURLOPT_PASSWORD, a.password.c_str());
-    }
-    // imaps:// is TLS from the start; imap:// must upgrade with STARTTLS unless plaintext was
-    // explicitly allowed (a test server on loopback).
-    curl_easy_setopt(h, CURLOPT_USE_SSL, a.allow_plaintext ? static_cast<long>(CURLUSESSL_NONE)
-                                                           : static_cast<long>(CURLUSESSL_ALL));
-    if (!a.ca_file.empty()) curl_easy_setopt(h, CURLOPT_CAINFO, a.ca_file.c_str());
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, static_cast<long>(a.connect_timeout.count()));
+    apply_login(h, a.login);
     curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
     curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, static_cast<long>(a.stall_timeout.count()));
     curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);

@@ -15,18 +15,13 @@
 #include <vector>
 
 #include "daemon/imap_protocol.hpp"
+#include "daemon/server_login.hpp"
 #include "mime/result.hpp"
 
 namespace casemail::daemon {
 
 struct ImapAccount {
-    std::string url;   // imaps://host[:port] or imap://host[:port], no path
-    std::string user;
-    std::string password;      // secret: never logged
-    std::string oauth2_token;  // XOAUTH2 bearer token instead of a password; secret
-    bool allow_plaintext = false;  // imap:// without STARTTLS (tests on 127.0.0.1 only)
-    std::string ca_file;           // extra CA bundle for the server's certificate
-    std::chrono::seconds connect_timeout{15};
+    ServerLogin login;  // imaps://host[:port] or imap://host[:port]
     std::chrono::seconds stall_timeout{60};  // no byte moved for this long: give up
 };
 

@@ -47,23 +47,11 @@ DeliveryOutcome SmtpUpstream::send(const std::string& envelope_from, const std::
     curl_easy_setopt(h, CURLOPT_READDATA, &upload);
     curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(raw.size()));
     // The EHLO name: libcurl takes it from the URL path ("smtp://host/name").
-    std::string url = account_.url;
+    std::string url = account_.login.url;
     while (!url.empty() && url.back() == '/') url.pop_back();
     url += "/" + account_.helo_name;
     curl_easy_setopt(h, CURLOPT_URL, url.c_str());
-    if (!account_.user.empty()) {
-        curl_easy_setopt(h, CURLOPT_USERNAME, account_.user.c_str());
-        if (!account_.oauth2_token.empty()) {
-            curl_easy_setopt(h, CURLOPT_XOAUTH2_BEARER, account_.oauth2_token.c_str());
-            curl_easy_setopt(h, CURLOPT_LOGIN_OPTIONS, "AUTH=XOAUTH2");
-        } else {
-            curl_easy_setopt(h, CURLOPT_PASSWORD, account_.password.c_str());
-        }
-    }
-    curl_easy_setopt(h, CURLOPT_USE_SSL, account_.allow_plaintext ? static_cast<long>(CURLUSESSL_NONE)
-                                                                   : static_cast<long>(CURLUSESSL_ALL));
-    if (!account_.ca_file.empty()) curl_easy_setopt(h, CURLOPT_CAINFO, account_.ca_file.c_str());
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, static_cast<long>(account_.connect_timeout.count()));
+    apply_login(h, account_.login);
     curl_easy_setopt(h, CURLOPT_TIMEOUT, static_cast<long>(account_.timeout.count()));
 
     CURLcode rc = curl_easy_perform(h);
@@ -72,12 +60,12 @@ DeliveryOutcome SmtpUpstream::send(const std::string& envelope_from, const std::
     out.code = static_cast<int>(code);
     if (rc == CURLE_OK) {
         out.delivered = true;
-        out.detail = fmt::format("{} accepted by {}", code, account_.url);
+        out.detail = fmt::format("{} accepted by {}", code, account_.login.url);
         return out;
     }
     out.permanent = code >= 500 && code < 600;
-    out.detail = code ? fmt::format("{} from {}: {}", code, account_.url, curl_failure(rc, error))
-                      : fmt::format("{}: {}", account_.url, curl_failure(rc, error));
+    out.detail = code ? fmt::format("{} from {}: {}", code, account_.login.url, curl_failure(rc, error))
+                      : fmt::format("{}: {}", account_.login.url, curl_failure(rc, error));
     return out;
 }
 

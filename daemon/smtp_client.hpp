@@ -8,17 +8,13 @@
 #include <string>
 #include <vector>
 
+#include "daemon/server_login.hpp"
+
 namespace casemail::daemon {
 
 struct UpstreamAccount {
-    std::string url;  // smtps://host[:port] or smtp://host[:port]
-    std::string user;         // "" = no AUTH
-    std::string password;     // secret
-    std::string oauth2_token; // XOAUTH2 bearer instead of a password; secret
-    bool allow_plaintext = false;
-    std::string ca_file;
+    ServerLogin login;  // smtps://host[:port] or smtp://host[:port]; no user: no AUTH
     std::string helo_name = "casemail";
-    std::chrono::seconds connect_timeout{15};
     std::chrono::seconds timeout{120};
 };
 

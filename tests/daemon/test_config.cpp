@@ -73,8 +73,8 @@ TEST_CASE("config: [[mailbox]] entries") {
         CHECK(m.move_to == "Processed");
         CHECK(m.poll_interval == std::chrono::seconds(30));
         CHECK(m.line == 1);
-        CHECK(m.password_file == (dir / "pw").string());
-        auto secret = read_mailbox_secret(m);
+        CHECK(m.secret.password_file == (dir / "pw").string());
+        auto secret = read_secret(m.secret);
         REQUIRE(secret);
         CHECK(*secret == "s3cret");
     }
