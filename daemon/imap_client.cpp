@@ -85,8 +85,7 @@ ImapSession::~ImapSession() = default;
 
 Result<std::string> ImapSession::command(std::string_view folder, const std::string& cmd) {
     Sink sink;
-    auto first_word = cmd.substr(0, cmd.find(' ', cmd.rfind("UID ", 0) == 0 ? 4 : 0));
-    auto r = impl_->perform(imap::url_path(folder), cmd, sink, first_word.c_str());
+    auto r = impl_->perform(imap::url_path(folder), cmd, sink, imap::command_name(cmd).c_str());
     if (!r) return fail(r.error());
     return std::move(sink.data);
 }

@@ -91,6 +91,11 @@ std::string sequence_set(std::vector<Uid> uids) {
     return out;
 }
 
+std::string command_name(std::string_view command) {
+    auto end = command.find(' ', starts_with_ci(command, "UID ") ? 4 : 0);
+    return std::string(command.substr(0, end));
+}
+
 std::string search_from_command(Uid first) { return fmt::format("UID SEARCH UID {}:*", std::max<Uid>(first, 1)); }
 
 std::string status_command(std::string_view folder) {

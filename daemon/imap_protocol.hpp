@@ -44,6 +44,9 @@ std::string move_command(const std::vector<Uid>& uids, std::string_view destinat
 std::string store_flags_command(const std::vector<Uid>& uids, std::string_view flags);
 std::string uid_expunge_command(const std::vector<Uid>& uids);
 
+// The command's name for messages: "UID MOVE 1:3 \"Processed\"" -> "UID MOVE", "STATUS ..." -> "STATUS".
+std::string command_name(std::string_view command);
+
 // "* SEARCH 4 7 9" lines (several, or none, are possible) -> {4, 7, 9}, sorted. Only UIDs
 // >= first are kept: "UID n:*" always matches the highest UID even when it is below n
 // (RFC 3501 6.4.8), so an empty folder tail still answers one old UID.

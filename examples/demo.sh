@@ -58,3 +58,6 @@ cm case resolve "$phone" --resolution "Lamp replaced on 20 Nov"
 cm case list --status resolved
 echo
 echo "demo store: $CASEMAIL_DB   (try: CASEMAIL_DB=$CASEMAIL_DB $bin case list --json)"
+echo
+echo "== the daemon: casemaild polling a local Dovecot, the relay and the outbox (examples/demo_daemon.py)"
+python3 "$root/examples/demo_daemon.py" "$root/build" "$run/daemon"

@@ -4,6 +4,7 @@ Everything lives in one temporary directory: config, passwd file, maildirs, sock
 As root, Dovecot's login process runs as `dovenull` and mail as `nobody` (Dovecot refuses
 root for both); as another user, everything runs as that user.
 """
+import grp
 import imaplib
 import os
 import pwd
@@ -34,7 +35,7 @@ class Dovecot:
             os.makedirs(os.path.join(self.root, d))
         if os.geteuid() == 0:
             mail = pwd.getpwnam("nobody")
-            login_user, internal_user = "dovenull", "dovecot"
+            login_user, internal_user, internal_group = "dovenull", "dovecot", "dovecot"
             # every directory up to the homes must be traversable by the mail user
             path = self.root
             while path not in ("/", ""):
@@ -44,6 +45,7 @@ class Dovecot:
         else:
             mail = pwd.getpwuid(os.geteuid())
             login_user = internal_user = mail.pw_name
+            internal_group = grp.getgrgid(mail.pw_gid).gr_name
         self.mail_uid, self.mail_gid = mail.pw_uid, mail.pw_gid
         with open(os.path.join(self.root, "passwd"), "w") as f:
             for name, password in self.users.items():
@@ -61,6 +63,7 @@ disable_plaintext_auth = {"yes" if tls else "no"}
 auth_mechanisms = plain login
 default_login_user = {login_user}
 default_internal_user = {internal_user}
+default_internal_group = {internal_group}
 first_valid_uid = {self.mail_uid}
 first_valid_gid = {self.mail_gid}
 mail_location = maildir:~/Maildir

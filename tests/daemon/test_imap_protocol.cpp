@@ -26,6 +26,9 @@ TEST_CASE("imap: commands") {
     CHECK(store_flags_command({7}, "\\Deleted") == "UID STORE 7 +FLAGS.SILENT (\\Deleted)");
     CHECK(uid_expunge_command({7, 8}) == "UID EXPUNGE 7:8");
     CHECK(create_command("311/Done \"x\"") == "CREATE \"311/Done \\\"x\\\"\"");
+    CHECK(command_name("UID MOVE 1:3 \"Processed\"") == "UID MOVE");
+    CHECK(command_name("STATUS \"INBOX\" (UIDVALIDITY)") == "STATUS");
+    CHECK(command_name("CAPABILITY") == "CAPABILITY");
 }
 
 TEST_CASE("imap: folder names are printable ASCII only") {
