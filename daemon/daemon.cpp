@@ -149,6 +149,13 @@ private:
         }
         if (loaded->store_path != config_->store_path)
             log_line(log_fields({{"event", "reload-warning"}, {"reason", "store.path changes need a restart; kept"}}));
+        const auto &was = config_->relay, &now = loaded->relay;
+        if (was.enabled != now.enabled || was.listen_address != now.listen_address || was.port != now.port ||
+            was.allowed_networks != now.allowed_networks || was.users_file != now.users_file ||
+            was.tls_cert != now.tls_cert || was.tls_key != now.tls_key)
+            log_line(log_fields({{"event", "reload-warning"},
+                                 {"reason", "relay listen address, networks, users and TLS apply at the next restart; "
+                                            "its refusal policy and the templates apply now"}}));
         loaded->store_path = config_->store_path;
         try {
             auto s = open_store(*loaded);
