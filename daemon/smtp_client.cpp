@@ -63,7 +63,9 @@ DeliveryOutcome SmtpUpstream::send(const std::string& envelope_from, const std::
         out.detail = fmt::format("{} accepted by {}", code, account_.login.url);
         return out;
     }
-    out.permanent = code >= 500 && code < 600;
+    // A 5xx about the message is final. A refused login is not: credentials get fixed or a
+    // token refreshed, and the message is as good as before.
+    out.permanent = code >= 500 && code < 600 && rc != CURLE_LOGIN_DENIED;
     out.detail = code ? fmt::format("{} from {}: {}", code, account_.login.url, curl_failure(rc, error))
                       : fmt::format("{}: {}", account_.login.url, curl_failure(rc, error));
     return out;

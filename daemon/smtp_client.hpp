@@ -20,7 +20,7 @@ struct UpstreamAccount {
 
 struct DeliveryOutcome {
     bool delivered = false;
-    bool permanent = false;  // a 5xx answer: retrying will not help
+    bool permanent = false;  // a 5xx answer about the message: retrying will not help
     int code = 0;            // the server's last reply code, 0 when none (connection failure)
     std::string detail;      // for logs and the outbox: what the server or libcurl said
 };

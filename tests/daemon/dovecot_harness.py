@@ -5,16 +5,52 @@ As root, Dovecot's login process runs as `dovenull` and mail as `nobody` (Doveco
 root for both); as another user, everything runs as that user.
 """
 import grp
+import http.server
 import imaplib
+import json
 import os
 import pwd
 import shutil
 import socket
 import subprocess
+import threading
 import time
+import urllib.parse
 
 DOVECOT = shutil.which("dovecot") or "/usr/sbin/dovecot"
 DOVEADM = shutil.which("doveadm") or "/usr/bin/doveadm"
+
+
+class Introspection:
+    """An OAuth2 token introspection endpoint (RFC 7662) for Dovecot's oauth2 passdb."""
+
+    def __init__(self, tokens):
+        tokens = dict(tokens)
+        self.requests = []
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(handler):
+                body = handler.rfile.read(int(handler.headers.get("Content-Length", 0))).decode()
+                token = urllib.parse.parse_qs(body).get("token", [""])[0]
+                self.requests.append(token)
+                user = tokens.get(token)
+                out = json.dumps({"active": True, "username": user} if user else {"active": False}).encode()
+                handler.send_response(200)
+                handler.send_header("Content-Type", "application/json")
+                handler.send_header("Content-Length", str(len(out)))
+                handler.end_headers()
+                handler.wfile.write(out)
+
+            def log_message(handler, *args):
+                pass
+
+        self.server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/introspect"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
 
 
 def free_port():
@@ -24,8 +60,10 @@ def free_port():
 
 
 class Dovecot:
-    def __init__(self, root, users, tls=None):
-        """users: {name: password}; tls: (cert, key) PEM files to offer STARTTLS (and require it)."""
+    def __init__(self, root, users, tls=None, oauth2_tokens=None):
+        """users: {name: password}; tls: (cert, key) PEM files to offer STARTTLS (and require it);
+        oauth2_tokens: {bearer token: user} accepted by XOAUTH2/OAUTHBEARER, checked by Dovecot
+        against an OAuth2 introspection endpoint this harness serves on 127.0.0.1."""
         self.root = os.path.join(root, "dovecot")
         self.users = dict(users)
         self.port = free_port()
@@ -50,6 +88,15 @@ class Dovecot:
         with open(os.path.join(self.root, "passwd"), "w") as f:
             for name, password in self.users.items():
                 f.write(f"{name}:{{PLAIN}}{password}\n")
+        oauth2_passdb = ""
+        self.introspection = None
+        if oauth2_tokens is not None:
+            self.introspection = Introspection(oauth2_tokens)
+            with open(os.path.join(self.root, "oauth2.conf.ext"), "w") as f:
+                f.write(f"introspection_mode = post\nintrospection_url = {self.introspection.url}\n"
+                        "username_attribute = username\nactive_attribute = active\nactive_value = true\n")
+            oauth2_passdb = (f"passdb {{\n  driver = oauth2\n  mechanisms = xoauth2 oauthbearer\n"
+                             f"  args = {self.root}/oauth2.conf.ext\n}}\n")
         self.conf = os.path.join(self.root, "dovecot.conf")
         with open(self.conf, "w") as f:
             f.write(f"""
@@ -60,14 +107,14 @@ protocols = imap
 listen = 127.0.0.1
 {f"ssl = required{chr(10)}ssl_cert = <{tls[0]}{chr(10)}ssl_key = <{tls[1]}" if tls else "ssl = no"}
 disable_plaintext_auth = {"yes" if tls else "no"}
-auth_mechanisms = plain login
+auth_mechanisms = plain login{" xoauth2 oauthbearer" if oauth2_tokens is not None else ""}
 default_login_user = {login_user}
 default_internal_user = {internal_user}
 default_internal_group = {internal_group}
 first_valid_uid = {self.mail_uid}
 first_valid_gid = {self.mail_gid}
 mail_location = maildir:~/Maildir
-passdb {{
+{oauth2_passdb}passdb {{
   driver = passwd-file
   args = scheme=PLAIN username_format=%u {self.root}/passwd
 }}
@@ -107,6 +154,8 @@ namespace inbox {{
         raise RuntimeError("dovecot did not start: " + self.log())
 
     def stop(self):
+        if self.introspection:
+            self.introspection.stop()
         if self.proc and self.proc.poll() is None:
             self.proc.terminate()
             try:

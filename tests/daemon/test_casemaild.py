@@ -221,6 +221,38 @@ class TlsTest(CasemailTestCase):
         self.assertNotIn("Login: user=<clerk>", dovecot.log())  # the password never went out in the clear
 
 
+class OAuth2Test(CasemailTestCase):
+    """oauth2_token_file: the XOAUTH2 login Microsoft 365 mailboxes need, against Dovecot's
+    oauth2 passdb; the token file is read again at each connection (rotation without restart)."""
+
+    def test_bearer_token_login_and_rotation(self):
+        dovecot = Dovecot(self.dir, {"clerk": "unused-pw"}, oauth2_tokens={"fresh-token": "clerk"}).start()
+        self.addCleanup(dovecot.stop)
+        dovecot.append("clerk", [mail(1, MAILBOXES["clerk"][0])])
+        token_file = os.path.join(self.dir, "clerk.token")
+        with open(token_file, "w") as f:
+            f.write("expired-token\n")
+        config = os.path.join(self.dir, "casemail.toml")
+        with open(config, "w") as f:
+            f.write(f'[store]\npath = "casemail.db"\n[[mailbox]]\naddress = "{MAILBOXES["clerk"][0]}"\n'
+                    f'queue = "City Clerk"\nurl = "{dovecot.url}"\nuser = "clerk"\n'
+                    f'oauth2_token_file = "clerk.token"\nallow_plaintext = true\n')
+        run = lambda: subprocess.run([CASEMAILD, "--config", config, "--once"], capture_output=True, text=True,
+                                     timeout=60, cwd=self.dir)
+        proc = run()
+        self.assertEqual(proc.returncode, 1)
+        self.assertIn("event=failing", proc.stderr)
+        self.assertNotIn("expired-token", proc.stderr)
+        self.assertEqual(dovecot.introspection.requests, ["expired-token"])
+        with open(token_file, "w") as f:  # the token was refreshed by the city's token service
+            f.write("fresh-token\n")
+        proc = run()
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertIn("action=created", proc.stderr)
+        self.assertIn("Login: user=<clerk>, method=XOAUTH2", dovecot.log())  # what Microsoft 365 speaks
+        self.assertEqual(dovecot.count("clerk", "Processed"), 1)
+
+
 class RunningDaemonTest(CasemaildTestCase):
     def start(self, env=None):
         full_env = dict(os.environ, **(env or {}))

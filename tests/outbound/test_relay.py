@@ -60,12 +60,12 @@ class RelayTestCase(CasemailTestCase):
     def run_cli(self, *args, **kw):
         return super().run_cli("--config", self.config, *args, db=False, **kw)
 
-    def start_sink(self, tls=()):
+    def start_sink(self, *options):
         ready = os.path.join(self.sink_dir, "ready")
         if os.path.exists(ready):
             os.remove(ready)
         with open(os.path.join(self.dir, "sink.log"), "a") as log:
-            self.sink = subprocess.Popen(["/usr/bin/python3", SINK, str(self.sink_port), self.sink_dir, *tls],
+            self.sink = subprocess.Popen(["/usr/bin/python3", SINK, str(self.sink_port), self.sink_dir, *options],
                                          stderr=log)
         self.wait_for(lambda: os.path.exists(ready), what="the SMTP sink to start")
 
@@ -251,7 +251,7 @@ class DeliveryTest(RelayTestCase):
                        check=True, capture_output=True)
         self.write_config(upstream_extra="")  # smtp:// = STARTTLS required, certificate verified
         self.citizen_case()
-        self.start_sink((cert, key))
+        self.start_sink("--tls", cert, key)
         self.start_daemon()
         self.wait_for(lambda: self.outbox()[0]["attempts"] >= 1, what="a delivery attempt")
         self.assertIn("SSL certificate problem", self.outbox()[0]["last_error"])
@@ -262,6 +262,27 @@ class DeliveryTest(RelayTestCase):
         self.start_daemon()
         self.wait_for(lambda: self.outbox()[0]["status"] == "delivered", what="delivery over STARTTLS")
         self.assertEqual(len(self.delivered()), 1)
+
+    def test_upstream_xoauth2_and_a_refused_login_is_retried(self):
+        token_file = os.path.join(self.dir, "upstream.token")
+        with open(token_file, "w") as f:
+            f.write("stale-token\n")
+        self.write_config(upstream_extra='allow_plaintext = true\nuser = "311-relay@city.example"\n'
+                                         'oauth2_token_file = "upstream.token"\n')
+        self.citizen_case()
+        self.start_sink("--xoauth2", "good-token")
+        self.start_daemon()
+        self.wait_for(lambda: self.outbox()[0]["attempts"] >= 1, what="a delivery attempt")
+        entry = self.outbox()[0]
+        self.assertEqual(entry["status"], "pending")  # a refused login is the config's fault, not the message's
+        self.assertIn("Login denied", entry["last_error"])
+        self.assertNotIn("stale-token", self.log())
+        with open(token_file, "w") as f:  # the token service refreshed it: no restart needed
+            f.write("good-token\n")
+        self.wait_for(lambda: self.outbox()[0]["status"] == "delivered", what="delivery after the token refresh")
+        self.assertEqual(self.delivered()[0]["auth"], "311-relay@city.example")
+        with open(os.path.join(self.sink_dir, "auth.log")) as f:
+            self.assertIn("311-relay@city.example ok", f.read())
 
     def test_killed_between_250_and_delivery_delivers_once_after_restart(self):
         token = self.citizen_case()["case"]
