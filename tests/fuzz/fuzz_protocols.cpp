@@ -1,0 +1,94 @@
+// Fuzz target for the daemon's protocol parsers: the relay's SMTP state machine (what any
+// client on the network may send) and the IMAP response parsers (what a server may answer).
+// The first byte picks the parser. Invariants, whatever the input:
+//  - SMTP: every reply is CRLF-terminated lines starting with a 3-digit code; a finished
+//    message never exceeds the size limit nor the recipient limit; a client that never
+//    logged in and is not trusted never gets past MAIL.
+//  - IMAP: SEARCH results are sorted, unique and inside the requested window.
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <string_view>
+
+#include "daemon/imap_protocol.hpp"
+#include "daemon/smtp_protocol.hpp"
+
+namespace {
+
+void require(bool ok, const char* what) {
+    if (!ok) {
+        std::fprintf(stderr, "fuzz invariant broken: %s\n", what);
+        std::abort();
+    }
+}
+
+void check_reply(const std::string& text) {
+    std::size_t i = 0;
+    while (i < text.size()) {
+        auto end = text.find("\r\n", i);
+        require(end != std::string::npos, "reply line without CRLF");
+        require(end - i >= 3 && std::isdigit(static_cast<unsigned char>(text[i])) &&
+                    std::isdigit(static_cast<unsigned char>(text[i + 1])) &&
+                    std::isdigit(static_cast<unsigned char>(text[i + 2])),
+                "reply line without a code");
+        i = end + 2;
+    }
+}
+
+void smtp(std::string_view input, bool trusted) {
+    using namespace casemail::daemon::smtp;
+    Limits limits;
+    limits.max_message_bytes = 2000;
+    limits.max_recipients = 3;
+    limits.max_line_bytes = 200;
+    SessionPolicy policy;
+    policy.client_trusted = trusted;
+    policy.auth_offered = true;
+    policy.tls_offered = true;
+    policy.allow_plaintext_auth = true;
+    Session s(limits, policy, [](const std::string& u, const std::string& p) { return u == "agent" && p == "pw"; });
+    while (!input.empty()) {
+        auto nl = input.find('\n');
+        auto line = input.substr(0, nl);
+        input.remove_prefix(nl == std::string_view::npos ? input.size() : nl + 1);
+        if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+        bool too_long = line.size() + 2 > limits.max_line_bytes;
+        auto r = s.on_line(too_long ? line.substr(0, limits.max_line_bytes) : line, too_long);
+        check_reply(r.text);
+        if (r.message) {
+            require(s.data().size() <= limits.max_message_bytes, "message over the size limit");
+            require(s.envelope().rcpt_to.size() <= limits.max_recipients, "too many recipients");
+            require(trusted || !s.envelope().user.empty(), "untrusted client sent mail without AUTH");
+            s.message_handled();
+        }
+        if (r.start_tls) s.tls_established();
+        if (r.close) break;
+    }
+}
+
+void imap(std::string_view input) {
+    using namespace casemail::daemon::imap;
+    auto search = parse_search(input, 5, 100);
+    if (search) {
+        for (std::size_t i = 0; i < search->size(); ++i) {
+            require((*search)[i] >= 5 && (*search)[i] <= 100, "UID outside the window");
+            require(i == 0 || (*search)[i - 1] < (*search)[i], "UIDs not sorted and unique");
+        }
+    }
+    auto status = parse_status(input);
+    if (status) require(status->uidvalidity != 0, "STATUS without UIDVALIDITY accepted");
+    (void)has_capability(input, "MOVE");
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+    if (size == 0) return 0;
+    std::string_view input(reinterpret_cast<const char*>(data) + 1, size - 1);
+    switch (data[0] % 3) {
+        case 0: smtp(input, false); break;
+        case 1: smtp(input, true); break;
+        default: imap(input); break;
+    }
+    return 0;
+}
