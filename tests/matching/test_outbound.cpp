@@ -132,3 +132,29 @@ TEST_CASE("outbound: no inbound email to thread under") {
     CHECK(out->references.empty());
     CHECK(thread_references(std::vector<std::string>(30, "x"), "p").size() == 20);
 }
+
+TEST_CASE("outbound: a multipart reply with an attachment keeps its body, with or without the note") {
+    const std::string multipart =
+        "From: asmith@city.example\r\nTo: family@example.net\r\nCc: neighbour@example.org\r\n"
+        "Subject: RE: Noise\r\nMIME-Version: 1.0\r\n"
+        "Content-Type: multipart/mixed; boundary=\"agent-b\"\r\n\r\n"
+        "--agent-b\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<p>Inspection on <b>Thursday</b>.</p>\r\n"
+        "--agent-b\r\nContent-Type: application/pdf; name=\"permit.pdf\"\r\n"
+        "Content-Disposition: attachment; filename=\"permit.pdf\"\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+        "JVBERi0xLjQKJcfsj6IK\r\n--agent-b--\r\n";
+    for (bool note : {false, true}) {
+        CAPTURE(note);
+        OutboundPolicy p;
+        p.keep_unresolved_as_text = note;
+        auto r = rewrite(multipart, family_case(), p, {"family@example.net"});
+        auto out = mime::parse_message(r.raw);
+        REQUIRE(out);
+        CHECK(out->defects.empty());
+        REQUIRE(out->attachments.size() == 1);
+        CHECK(out->attachments[0].filename == "permit.pdf");
+        CHECK(out->attachments[0].data.rfind("%PDF-1.4", 0) == 0);
+        CHECK((out->text + out->html).find("Thursday") != std::string::npos);  // the agent's HTML part
+        CHECK((out->text.find("neighbour@example.org") != std::string::npos) == note);
+        CHECK(out->cc.empty());
+    }
+}
