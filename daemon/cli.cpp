@@ -597,15 +597,7 @@ int run_cli(int argc, char** argv) {
             if (!preview) throw BadRequest(preview.error());
             const auto& r = preview->rewritten;
             if (json) {
-                print({{"case", preview->case_token},
-                       {"envelope_from", r.envelope_from},
-                       {"envelope_to", r.envelope_to},
-                       {"headers", {{"From", r.from}, {"Reply-To", r.reply_to}, {"To", r.to}, {"Cc", nullptr},
-                                    {"Subject", r.subject}, {"Message-ID", r.message_id},
-                                    {"In-Reply-To", r.in_reply_to.empty() ? nlohmann::json(nullptr) : nlohmann::json(r.in_reply_to)},
-                                    {"References", r.references.empty() ? nlohmann::json(nullptr) : nlohmann::json(r.references)},
-                                    {"X-311-Case", r.tracking}}},
-                       {"dropped", r.dropped}});
+                print(rewrite_json(preview->case_token, r));
             } else {
                 std::cout << fmt::format("case {}\nenvelope: {} -> {}\ndropped: {}\n\n{}", preview->case_token,
                                          r.envelope_from, mime::join(r.envelope_to, ", "),

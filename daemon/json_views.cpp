@@ -165,4 +165,21 @@ nlohmann::json outbox_entry_json(const store::OutboxEntry& e) {
             {"created_at", e.created_at}};
 }
 
+nlohmann::json rewrite_json(const std::string& token, const matching::Rewritten& r) {
+    auto or_null = [](const std::string& v) { return v.empty() ? nlohmann::json(nullptr) : nlohmann::json(v); };
+    return {{"case", token},
+            {"envelope_from", r.envelope_from},
+            {"envelope_to", r.envelope_to},
+            {"headers", {{"From", r.from},
+                         {"Reply-To", r.reply_to},
+                         {"To", r.to},
+                         {"Cc", nullptr},  // never: every address but the customer's is dropped
+                         {"Subject", r.subject},
+                         {"Message-ID", r.message_id},
+                         {"In-Reply-To", or_null(r.in_reply_to)},
+                         {"References", or_null(r.references)},
+                         {"X-311-Case", r.tracking}}},
+            {"dropped", r.dropped}};
+}
+
 }  // namespace casemail::daemon

@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "matching/outbound.hpp"
 #include "mime/message.hpp"
 #include "store/mailbox_state.hpp"
 #include "store/outbox.hpp"
@@ -23,6 +24,9 @@ nlohmann::json mailbox_state_json(const store::MailboxState& m);
 
 // `casemail outbox list --json`: one entry.
 nlohmann::json outbox_entry_json(const store::OutboxEntry& e);
+
+// `casemail outbound rewrite --json`: what the relay would send for case `token`.
+nlohmann::json rewrite_json(const std::string& token, const matching::Rewritten& r);
 
 // `casemail parse --json` shape (see README).
 nlohmann::json parsed_message_json(const mime::ParsedMessage& m);
