@@ -108,10 +108,8 @@ Queued rewrite_and_record(store::Store& store, const CaseContext& ctx, std::stri
     Queued q;
     q.message_id = new_message_id(settings.message_id_domain);
     q.rewritten = matching::rewrite_reply(raw, parsed, envelope_to, ctx.outbound, settings.policy, q.message_id, store.now());
-    std::vector<std::string> refs;
-    if (!ctx.outbound.last_inbound_message_id.empty())
-        refs = matching::thread_references(ctx.outbound.last_inbound_references, ctx.outbound.last_inbound_message_id);
-    q.email_id = record_outbound_email(store, ctx, q.message_id, q.rewritten.subject, parsed.text, q.rewritten.raw, refs);
+    q.email_id = record_outbound_email(store, ctx, q.message_id, q.rewritten.subject, parsed.text, q.rewritten.raw,
+                                       q.rewritten.reference_ids);
     return q;
 }
 

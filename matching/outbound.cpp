@@ -95,7 +95,8 @@ Rewritten rewrite_reply(std::string_view raw, const mime::ParsedMessage& msg,
     out.tracking = c.ref.token;
     if (!c.last_inbound_message_id.empty()) {
         out.in_reply_to = "<" + c.last_inbound_message_id + ">";
-        out.references = bracketed(thread_references(c.last_inbound_references, c.last_inbound_message_id));
+        out.reference_ids = thread_references(c.last_inbound_references, c.last_inbound_message_id);
+        out.references = bracketed(out.reference_ids);
     }
 
     auto parts = mime::split_raw_message(raw);

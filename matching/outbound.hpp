@@ -54,6 +54,7 @@ struct Rewritten {
     std::vector<std::string> envelope_to;
     // Header values as written (Subject decoded, for display).
     std::string from, reply_to, to, subject, message_id, in_reply_to, references, tracking;
+    std::vector<std::string> reference_ids;  // References without brackets, oldest first
     std::vector<std::string> dropped;  // addresses removed from the recipients, as given
 };
 

@@ -29,6 +29,17 @@ def mail(n, to, msg_id=True, subject=None, sender=None):
     return ("\r\n".join(lines) + f"\r\n\r\nPlease look at request {n}.\r\n").encode()
 
 
+def once_with_clerk_mailbox(test, dovecot, login):
+    """casemaild --once with one mailbox (the clerk's) on `dovecot`; `login` holds the secret and
+    TLS keys of the [[mailbox]] entry."""
+    config = os.path.join(test.dir, "casemail.toml")
+    with open(config, "w") as f:
+        f.write(f'[store]\npath = "casemail.db"\n[[mailbox]]\naddress = "{MAILBOXES["clerk"][0]}"\n'
+                f'queue = "City Clerk"\nurl = "{dovecot.url}"\nuser = "clerk"\n{login}')
+    return subprocess.run([CASEMAILD, "--config", config, "--once"], capture_output=True, text=True, timeout=60,
+                          cwd=test.dir)
+
+
 class CasemaildTestCase(CasemailTestCase):
     passwords = {"clerk": "clerk-pw", "dwp": "dwp-pw", "works": "works-pw"}
 
@@ -191,13 +202,7 @@ class TlsTest(CasemailTestCase):
     def once_against(self, dovecot, extra=""):
         with open(os.path.join(self.dir, "pw"), "w") as f:
             f.write("clerk-pw\n")
-        config = os.path.join(self.dir, "casemail.toml")
-        with open(config, "w") as f:
-            f.write(f'[store]\npath = "casemail.db"\n[[mailbox]]\naddress = "{MAILBOXES["clerk"][0]}"\n'
-                    f'queue = "City Clerk"\nurl = "imap://127.0.0.1:{dovecot.port}"\nuser = "clerk"\n'
-                    f'password_file = "pw"\n{extra}')
-        return subprocess.run([CASEMAILD, "--config", config, "--once"], capture_output=True, text=True, timeout=60,
-                              cwd=self.dir)
+        return once_with_clerk_mailbox(self, dovecot, 'password_file = "pw"\n' + extra)
 
     def test_starttls_required_and_verified(self):
         cert, key = make_certificate(self.dir)
@@ -232,13 +237,8 @@ class OAuth2Test(CasemailTestCase):
         token_file = os.path.join(self.dir, "clerk.token")
         with open(token_file, "w") as f:
             f.write("expired-token\n")
-        config = os.path.join(self.dir, "casemail.toml")
-        with open(config, "w") as f:
-            f.write(f'[store]\npath = "casemail.db"\n[[mailbox]]\naddress = "{MAILBOXES["clerk"][0]}"\n'
-                    f'queue = "City Clerk"\nurl = "{dovecot.url}"\nuser = "clerk"\n'
-                    f'oauth2_token_file = "clerk.token"\nallow_plaintext = true\n')
-        run = lambda: subprocess.run([CASEMAILD, "--config", config, "--once"], capture_output=True, text=True,
-                                     timeout=60, cwd=self.dir)
+        run = lambda: once_with_clerk_mailbox(self, dovecot,
+                                              'oauth2_token_file = "clerk.token"\nallow_plaintext = true\n')
         proc = run()
         self.assertEqual(proc.returncode, 1)
         self.assertIn("event=failing", proc.stderr)

@@ -68,6 +68,7 @@ TEST_CASE("outbound: only the customer receives, headers and envelope alike") {
     CHECK(out->in_reply_to == std::vector<std::string>{"citizen-2@example.net"});
     CHECK(out->references == std::vector<std::string>{"citizen-1@example.net", "casemail-ack@city.example",
                                                       "citizen-2@example.net"});
+    CHECK(r.reference_ids == out->references);
     CHECK(mime::parse_message(r.raw)->text.find("We will send an inspector.") == 0);
     for (const char* gone : {"Received", "Bcc", "Disposition-Notification-To", "X-Originating-IP", "asmith"})
         CHECK(r.raw.find(gone) == std::string::npos);
