@@ -142,46 +142,56 @@ PollReport poll_mailbox(MailboxServer& server, store::Store& store, store::Inges
         }
         report.backlog = static_cast<std::int64_t>(uids->size());
 
-        for (std::size_t i = 0; i < uids->size(); i += settings.batch) {
-            if (stop) {
-                report.interrupted = true;
-                break;
-            }
+        for (std::size_t next = 0; next < uids->size();) {
+            // Fetch a batch first, holding no lock: a slow server must not keep the store's write
+            // lock from the other mailboxes, the relay and the outbox.
             std::vector<Fetched> done;
+            std::vector<std::string> raws;
+            std::size_t bytes = 0;
+            while (next < uids->size() && done.size() < settings.batch && bytes < settings.batch_bytes) {
+                if (stop) {
+                    report.interrupted = true;
+                    break;
+                }
+                imap::Uid uid = (*uids)[next];
+                auto started = std::chrono::steady_clock::now();
+                auto fetched = server.fetch(uid, settings.max_message_bytes);
+                if (!fetched) {
+                    report.error = fmt::format("uid {}: {}", uid, fetched.error());
+                    break;
+                }
+                Fetched f;
+                f.uid = uid;
+                f.left_on_server = fetched->truncated;
+                f.fetch_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
+                bytes += fetched->raw.size();
+                raws.push_back(std::move(fetched->raw));
+                done.push_back(std::move(f));
+                ++next;
+            }
+            // Then store the batch in one transaction.
             {
                 store::Transaction tx(db);
-                for (std::size_t j = i; j < std::min(uids->size(), i + settings.batch); ++j) {
-                    if (stop) {
-                        report.interrupted = true;
-                        break;
-                    }
-                    imap::Uid uid = (*uids)[j];
+                for (std::size_t k = 0; k < done.size(); ++k) {
+                    auto& f = done[k];
                     auto started = std::chrono::steady_clock::now();
-                    auto fetched = server.fetch(uid, settings.max_message_bytes);
-                    if (!fetched) {
-                        report.error = fmt::format("uid {}: {}", uid, fetched.error());
-                        break;
-                    }
-                    Fetched f;
-                    f.fetch_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
-                    f.uid = uid;
-                    f.left_on_server = fetched->truncated;
                     try {
                         f.result = f.left_on_server
-                                       ? ingestor.quarantine(fetched->raw, mailbox,
+                                       ? ingestor.quarantine(raws[k], mailbox,
                                                              fmt::format("larger than {} bytes: the first bytes are kept "
                                                                          "here, the message stays on the server",
                                                                          settings.max_message_bytes))
-                                       : ingestor.ingest(fetched->raw, mailbox);
-                    } catch (const store::Error& e) {  // that message rolled back, the batch stands
-                        report.error = fmt::format("uid {}: store: {}", uid, e.what());
+                                       : ingestor.ingest(raws[k], mailbox);
+                    } catch (const store::Error& e) {  // that message rolled back, the batch before it stands
+                        report.error = fmt::format("uid {}: store: {}", f.uid, e.what());
+                        done.resize(k);
                         break;
                     }
                     if (!f.left_on_server)
-                        store::add_pending_ack(store, mailbox, uidvalidity, uid, f.result.email_id);
-                    store::set_cursor(store, mailbox, uid, 1);
-                    f.ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
-                    done.push_back(std::move(f));
+                        store::add_pending_ack(store, mailbox, uidvalidity, f.uid, f.result.email_id);
+                    store::set_cursor(store, mailbox, f.uid, 1);
+                    f.ms = f.fetch_ms +
+                           std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
                 }
                 tx.commit();
             }
