@@ -246,9 +246,10 @@ Result<bool> prepare_released_reply(store::Store& store, const store::OutboxEntr
     return true;
 }
 
-templates::Values case_values(store::Store& store, const std::string& token) {
-    auto c = store.require_case(token);
-    auto ctx = load_case(store, c.id);
+namespace {
+
+templates::Values values_of(const CaseContext& ctx) {
+    const auto& c = ctx.record;
     return {{"case.token", c.token},
             {"case.title", c.title},
             {"case.status", c.status},
@@ -259,6 +260,12 @@ templates::Values case_values(store::Store& store, const std::string& token) {
             {"queue.name", ctx.queue ? ctx.queue->name : std::string()},
             {"queue.display_name", ctx.outbound.queue_display_name},
             {"queue.mailbox", ctx.outbound.queue_mailbox}};
+}
+
+}  // namespace
+
+templates::Values case_values(store::Store& store, const std::string& token) {
+    return values_of(load_case(store, store.require_case(token).id));
 }
 
 Result<templates::EmailTemplate> load_named_template(const OutboundSettings& settings, const std::string& name) {
@@ -272,7 +279,7 @@ Result<bool> render_acknowledgement(store::Store& store, const store::OutboxEntr
     if (auto why = refusal(ctx, settings); !why.empty()) return fail("not sent: " + why);
     auto tmpl = load_named_template(settings, "acknowledgement");
     if (!tmpl) return fail(tmpl.error());
-    auto rendered = templates::render(*tmpl, case_values(store, ctx.record.token));
+    auto rendered = templates::render(*tmpl, values_of(ctx));
 
     // The citizen's email this acknowledges: thread under it.
     std::string parent_id;
@@ -300,9 +307,7 @@ Result<bool> render_acknowledgement(store::Store& store, const store::OutboxEntr
     head += mime::header_field("Message-ID", "<" + message_id + ">");
     if (!parent_id.empty()) {
         head += mime::header_field("In-Reply-To", "<" + parent_id + ">");
-        std::string r;
-        for (const auto& id : refs) r += (r.empty() ? "<" : " <") + id + ">";
-        head += mime::header_field("References", r);
+        head += mime::header_field("References", mime::format_message_ids(refs));
     }
     head += mime::header_field("X-311-Case", ctx.record.token);
     head += "Auto-Submitted: auto-replied\r\nMIME-Version: 1.0\r\n";

@@ -26,12 +26,6 @@ bool is_content_field(std::string_view name) {
     return mime::to_lower_ascii(name).rfind("content-", 0) == 0;
 }
 
-std::string bracketed(const std::vector<std::string>& ids) {
-    std::string out;
-    for (const auto& id : ids) out += (out.empty() ? "<" : " <") + id + ">";
-    return out;
-}
-
 // A boundary that does not occur in `body`.
 std::string boundary_for(std::string_view body, const std::string& seed) {
     std::string b = "=_casemail_note_" + seed;
@@ -96,7 +90,7 @@ Rewritten rewrite_reply(std::string_view raw, const mime::ParsedMessage& msg,
     if (!c.last_inbound_message_id.empty()) {
         out.in_reply_to = "<" + c.last_inbound_message_id + ">";
         out.reference_ids = thread_references(c.last_inbound_references, c.last_inbound_message_id);
-        out.references = bracketed(out.reference_ids);
+        out.references = mime::format_message_ids(out.reference_ids);
     }
 
     auto parts = mime::split_raw_message(raw);

@@ -126,6 +126,12 @@ std::string header_field(std::string_view name, std::string_view value) {
     return out + "\r\n";
 }
 
+std::string format_message_ids(const std::vector<std::string>& ids) {
+    std::string out;
+    for (const auto& id : ids) out += (out.empty() ? "<" : " <") + without_controls(id) + ">";
+    return out;
+}
+
 std::string base64_lines(std::string_view data) {
     std::string encoded = base64(data);
     std::string out;

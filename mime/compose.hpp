@@ -25,6 +25,9 @@ std::string format_mailbox(std::string_view name, std::string_view address);
 // One header field "Name: value\r\n", folded at white space before 78 columns where possible.
 std::string header_field(std::string_view name, std::string_view value);
 
+// Message-IDs (without brackets) as a References/In-Reply-To value: "<a@b> <c@d>".
+std::string format_message_ids(const std::vector<std::string>& ids);
+
 // Base64 in lines of 76 characters, each ended by CRLF (RFC 2045 6.8).
 std::string base64_lines(std::string_view data);
 

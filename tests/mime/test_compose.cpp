@@ -52,6 +52,8 @@ TEST_CASE("compose: mailboxes") {
 }
 
 TEST_CASE("compose: base64 lines, CRLF, raw split") {
+    CHECK(format_message_ids({}) == "");
+    CHECK(format_message_ids({"a@b", "c@d"}) == "<a@b> <c@d>");
     CHECK(base64_lines("") == "");
     CHECK(base64_lines("hello") == "aGVsbG8=\r\n");
     CHECK(base64_lines(std::string(100, 'x')).find("\r\n") == 76);
