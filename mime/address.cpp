@@ -9,8 +9,11 @@
 namespace casemail::mime {
 namespace {
 
+// std::isalnum in the "C" locale, without the locale lookup.
+bool is_ascii_alnum(unsigned char c) { return (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z'); }
+
 bool is_atext(unsigned char c) {
-    if (std::isalnum(c) || c >= 0x80) return true;  // 0x80+: RFC 6532 UTF-8 local parts
+    if (is_ascii_alnum(c) || c >= 0x80) return true;  // 0x80+: RFC 6532 UTF-8 local parts
     switch (c) {
         case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+':
         case '-': case '/': case '=': case '?': case '^': case '_': case '`': case '{':
@@ -65,7 +68,7 @@ bool valid_domain(std::string_view d) {
         if (label.front() == '-' || label.back() == '-') return false;
         for (char ch : label) {
             auto c = static_cast<unsigned char>(ch);
-            if (!(std::isalnum(c) || c == '-' || c >= 0x80)) return false;
+            if (!(is_ascii_alnum(c) || c == '-' || c >= 0x80)) return false;
         }
         if (dot == std::string_view::npos) break;
         start = dot + 1;
@@ -227,7 +230,7 @@ std::vector<Address> parse_address_list(std::string_view value, std::vector<std:
                 strip_leading_comma = false;
             }
             if (out.size() < max_addresses_per_header)
-                out.push_back({std::string(trim(name)), addr});
+                out.push_back({std::string(trim(name)), std::move(addr)});
             else if (out.size() == max_addresses_per_header)
                 add_defect(defects, "too many addresses in one header; rest ignored");
         } else if (angle && angle->empty()) {
@@ -240,7 +243,7 @@ std::vector<Address> parse_address_list(std::string_view value, std::vector<std:
         bare_broken = false;
     };
     for (std::size_t k = 0; k < tokens.size(); ++k) {
-        const auto& t = tokens[k];
+        auto& t = tokens[k];  // its text is moved out; only later tokens are looked ahead at
         switch (t.kind) {
             case Token::quoted:
                 if (!bare.empty() && bare.back() == '@') {
@@ -249,7 +252,7 @@ std::vector<Address> parse_address_list(std::string_view value, std::vector<std:
                            tokens[k + 1].text.front() == '@' && !angle) {
                     bare += "\"" + t.text + "\"";  // "quoted local"@domain
                 } else {
-                    phrase.push_back(t.text);
+                    phrase.push_back(std::move(t.text));
                 }
                 break;
             case Token::atom:
@@ -263,11 +266,11 @@ std::vector<Address> parse_address_list(std::string_view value, std::vector<std:
                     bare += t.text;
                 } else {
                     if (!bare.empty()) bare_broken = true;
-                    phrase.push_back(t.text);
+                    phrase.push_back(std::move(t.text));
                 }
                 break;
             case Token::comment:
-                comments.push_back(t.text);
+                comments.push_back(std::move(t.text));
                 break;
             case Token::angle:
                 if (angle) {
@@ -282,7 +285,7 @@ std::vector<Address> parse_address_list(std::string_view value, std::vector<std:
                     if (!next_phrase.empty()) phrase.push_back(next_phrase);
                     strip_leading_comma = true;
                 }
-                angle = t.text;
+                angle = std::move(t.text);
                 break;
             case Token::special:
                 if (t.text == ":") {

@@ -212,7 +212,14 @@ std::string decode_transfer(std::string_view body, std::string_view encoding, De
 bool valid_utf8(std::string_view s) {
     std::size_t i = 0, n = s.size();
     while (i < n) {
-        if (i + 8 <= n) {  // skip ASCII eight bytes at a time
+        // Skip ASCII 32 bytes at a time (the compiler vectorises this), then 8 at a time.
+        while (i + 32 <= n) {
+            std::uint64_t words[4];
+            std::memcpy(words, s.data() + i, 32);
+            if ((words[0] | words[1] | words[2] | words[3]) & 0x8080808080808080ull) break;
+            i += 32;
+        }
+        if (i + 8 <= n) {
             std::uint64_t word;
             std::memcpy(&word, s.data() + i, 8);
             if (!(word & 0x8080808080808080ull)) {
@@ -269,7 +276,14 @@ std::string repair_utf8(std::string_view s) {
     return out;
 }
 
+bool utf8_as_labelled(std::string_view in, std::string_view charset) {
+    auto label = trim(charset);
+    return iequals_ascii(label, "utf-8") ? valid_utf8(in) : iequals_ascii(label, "us-ascii") && is_ascii(in);
+}
+
 std::string to_utf8(std::string_view in, std::string_view charset, Defects& defects) {
+    // The common case first, before any allocation.
+    if (utf8_as_labelled(in, charset)) return std::string(in);
     std::string cs = canonical_charset(charset);
     // 7-bit stateful and wide encodings look like ASCII but are not; everything else we accept
     // is an ASCII superset, so pure ASCII needs no conversion.
@@ -307,6 +321,7 @@ std::string to_utf8(std::string_view in, std::string_view charset, Defects& defe
 
 std::string decode_header_text(std::string_view value, Defects& defects,
                                std::string_view fallback_charset) {
+    if (value.find("=?") == std::string_view::npos && is_ascii(value)) return std::string(value);
     // Segments: plain text, or the decoded bytes of an encoded-word with its charset.
     std::string out;
     std::string pending_bytes, pending_charset;  // run of adjacent encoded-words

@@ -37,6 +37,10 @@ std::string repair_utf8(std::string_view s);
 // do not fit it, fall back to best effort (UTF-8 if valid, else windows-1252) with a defect.
 std::string to_utf8(std::string_view in, std::string_view charset, Defects& defects);
 
+// True when to_utf8() would return `in` unchanged and without a defect because the text is
+// already valid for its label (utf-8, or us-ascii): lets a caller keep its buffer.
+bool utf8_as_labelled(std::string_view in, std::string_view charset);
+
 // RFC 2047: decodes encoded-words in an unstructured header value (already unfolded).
 // Adjacent encoded-words separated only by white space are joined without it, and their bytes
 // are joined before charset conversion so a character split between two words survives.

@@ -99,7 +99,10 @@ struct Walk {
     std::optional<std::string> limit_error;
 };
 
-void check_limits(const mimetic::MimeEntity& e, std::size_t depth, Walk& w) {
+// `known_fields`: the root's header fields, already copied out (mimetic copies a field's value
+// on every read).
+void check_limits(const mimetic::MimeEntity& e, std::size_t depth, Walk& w,
+                  const std::vector<Header>* known_fields = nullptr) {
     if (w.limit_error) return;
     ++w.entities;
     w.max_seen_depth = std::max(w.max_seen_depth, depth);
@@ -115,32 +118,39 @@ void check_limits(const mimetic::MimeEntity& e, std::size_t depth, Walk& w) {
         w.limit_error = fmt::format("{} header fields in one part, limit {}", e.header().size(), w.limits.max_headers);
         return;
     }
-    for (const auto& f : e.header()) {
-        if (f.name().size() + f.value().size() > w.limits.max_header_bytes) {
-            w.limit_error = fmt::format("header field '{}' longer than the limit of {} bytes",
-                                        printable(std::string(f.name().c_str()), 40), w.limits.max_header_bytes);
-            return;
-        }
+    auto too_long = [&](std::string_view name, std::size_t value_size) {
+        if (name.size() + value_size <= w.limits.max_header_bytes) return false;
+        w.limit_error = fmt::format("header field '{}' longer than the limit of {} bytes", printable(name, 40),
+                                    w.limits.max_header_bytes);
+        return true;
+    };
+    if (known_fields) {
+        for (const auto& f : *known_fields)
+            if (too_long(f.name, f.value.size())) return;
+    } else {
+        for (const auto& f : e.header())
+            if (too_long(std::string_view(f.name().c_str(), f.name().size()), f.value().size())) return;
     }
     for (const auto* child : e.body().parts()) check_limits(*child, depth + 1, w);
 }
 
-// CRLF and lone CR become LF. Copies runs between CRs in bulk: this is on every text body.
+// CRLF and lone CR become LF, in place (the text only shrinks). Moves runs between CRs in
+// bulk: this is on every text body.
 std::string crlf_to_lf(std::string s) {
     auto cr = s.find('\r');
     if (cr == std::string::npos) return s;
-    std::string out;
-    out.reserve(s.size());
-    std::size_t start = 0;
+    std::size_t out = cr;  // write position; everything before the first CR stays
     while (cr != std::string::npos) {
-        out.append(s, start, cr - start);
-        out += '\n';
-        start = cr + 1;
+        s[out++] = '\n';
+        std::size_t start = cr + 1;
         if (start < s.size() && s[start] == '\n') ++start;
         cr = s.find('\r', start);
+        std::size_t run = (cr == std::string::npos ? s.size() : cr) - start;
+        std::memmove(s.data() + out, s.data() + start, run);
+        out += run;
     }
-    out.append(s, start, std::string::npos);
-    return out;
+    s.resize(out);
+    return s;
 }
 
 std::string strip_angle(std::string_view s) {
@@ -220,7 +230,8 @@ void visit(const mimetic::MimeEntity& e, Walk& w, std::string_view parent_type,
     bool is_text_body = (ct.value == "text/plain" || ct.value == "text/html") && filename.empty() &&
                         disp.value != "attachment";
     if (is_text_body) {
-        std::string text = to_utf8(decoded, ct.param("charset"), defects);
+        auto charset = ct.param("charset");
+        std::string text = utf8_as_labelled(decoded, charset) ? std::move(decoded) : to_utf8(decoded, charset, defects);
         if (ct.value == "text/html") {
             if (w.msg.html.empty()) w.msg.html = std::move(text);
         } else {
@@ -254,16 +265,17 @@ void detect_flags(ParsedMessage& m, const HeaderParams& content_type) {
         // Only the few headers below matter; skip the rest before lower-casing anything.
         char first = static_cast<char>(std::tolower(static_cast<unsigned char>(h.name.empty() ? ' ' : h.name[0])));
         if (first != 'a' && first != 'x' && first != 'p' && first != 'l' && first != 'r') continue;
-        std::string v = to_lower_ascii(trim(h.value));
-        if (iequals_ascii(h.name, "Auto-Submitted") && !v.empty() && v != "no")
-            set_flag(m.flags.auto_reply, "Auto-Submitted: " + std::string(trim(h.value)));
+        auto v = trim(h.value);
+        if (iequals_ascii(h.name, "Auto-Submitted") && !v.empty() && !iequals_ascii(v, "no"))
+            set_flag(m.flags.auto_reply, "Auto-Submitted: " + std::string(v));
         else if (iequals_ascii(h.name, "X-Autoreply") || iequals_ascii(h.name, "X-Autorespond"))
-            set_flag(m.flags.auto_reply, h.name + ": " + std::string(trim(h.value)));
+            set_flag(m.flags.auto_reply, h.name + ": " + std::string(v));
         else if (iequals_ascii(h.name, "Precedence")) {
-            if (v == "auto_reply") set_flag(m.flags.auto_reply, "Precedence: " + v);
-            else if (v == "bulk" || v == "junk" || v == "list") set_flag(m.flags.bulk, "Precedence: " + v);
+            auto lower = to_lower_ascii(v);
+            if (lower == "auto_reply") set_flag(m.flags.auto_reply, "Precedence: " + lower);
+            else if (lower == "bulk" || lower == "junk" || lower == "list") set_flag(m.flags.bulk, "Precedence: " + lower);
         } else if (iequals_ascii(h.name, "List-Id")) {
-            set_flag(m.flags.bulk, "List-Id: " + std::string(trim(h.value)));
+            set_flag(m.flags.bulk, "List-Id: " + std::string(v));
         } else if (iequals_ascii(h.name, "Return-Path") && (v == "<>" || v.empty())) {
             set_flag(m.flags.bounce, "Return-Path: <>");
         }
@@ -350,7 +362,8 @@ Result<ParsedMessage> parse_message(std::string_view raw, const Limits& limits) 
     // line break after the last body line to see a closing boundary.
     std::string owned;
     std::string_view input = raw;
-    bool has_separator = raw.find("\n\n") != std::string_view::npos || raw.find("\n\r\n") != std::string_view::npos ||
+    // CRLF first: in most mail it ends the header, while "\n\n" is searched to the end.
+    bool has_separator = raw.find("\n\r\n") != std::string_view::npos || raw.find("\n\n") != std::string_view::npos ||
                          raw.find("\r\r") != std::string_view::npos;
     if (!has_separator || (raw.back() != '\n' && raw.back() != '\r')) {
         owned.reserve(raw.size() + 4);
@@ -374,10 +387,10 @@ Result<ParsedMessage> parse_message(std::string_view raw, const Limits& limits) 
     }
 
     Walk w{limits, msg, input, "windows-1252", {}, 0, 0, std::nullopt};
-    check_limits(root, 0, w);
+    msg.headers = fields_of(root);
+    check_limits(root, 0, w, &msg.headers);
     if (w.limit_error) return fail(*w.limit_error);
 
-    msg.headers = fields_of(root);
     if (msg.headers.empty()) add_defect(defects, "no header fields found");
     const auto top_ct = parse_header_params(msg.header("Content-Type").value_or(""), defects);
     if (auto cs = to_lower_ascii(top_ct.param("charset")); !cs.empty() && cs != "utf-8" && cs != "us-ascii")
@@ -416,10 +429,12 @@ Result<ParsedMessage> parse_message(std::string_view raw, const Limits& limits) 
 
     visit(root, w, "", &msg.headers, &top_ct);
     std::string text;
-    for (const auto& p : w.plain_parts) {
-        if (!text.empty()) text += "\n\n";
-        text += p;
-    }
+    if (w.plain_parts.size() == 1) text = std::move(w.plain_parts.front());
+    else
+        for (const auto& p : w.plain_parts) {
+            if (!text.empty()) text += "\n\n";
+            text += p;
+        }
     if (trim(text).empty() && !msg.html.empty()) text = html_to_text(msg.html);
     msg.text = std::move(text);
     detect_flags(msg, top_ct);

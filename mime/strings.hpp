@@ -14,8 +14,17 @@ std::string_view trim(std::string_view s);
 // ASCII letters lower-cased; other bytes (UTF-8 included) unchanged.
 std::string to_lower_ascii(std::string_view s);
 
-// Equal ignoring ASCII case.
-bool iequals_ascii(std::string_view a, std::string_view b);
+// Equal ignoring ASCII case. Inline: header lookups call it for every field.
+inline bool iequals_ascii(std::string_view a, std::string_view b) {
+    if (a.size() != b.size()) return false;
+    for (std::size_t i = 0; i < a.size(); ++i) {
+        char x = a[i], y = b[i];
+        if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
+        if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
+        if (x != y) return false;
+    }
+    return true;
+}
 
 // RFC 5322 quoted-string: `s[i]` is the opening '"'. Returns the content with quoted-pairs
 // ('\x') unescaped and advances `i` past the closing quote; `closed` is false when the input

@@ -203,94 +203,100 @@ std::string html_to_text(std::string_view html) {
     return cleaned.substr(lead);
 }
 
+namespace {
+
+bool all_digits(std::string_view s) {
+    return !s.empty() && std::all_of(s.begin(), s.end(), [](char ch) { return ch >= '0' && ch <= '9'; });
+}
+
+// Callers check all_digits and the length first, so this cannot overflow.
+int to_int(std::string_view digits) {
+    int v = 0;
+    for (char ch : digits) v = v * 10 + (ch - '0');
+    return v;
+}
+
+}  // namespace
+
+// Views into `value`, no allocation: this runs on every message.
 std::optional<std::chrono::system_clock::time_point> parse_rfc5322_date(std::string_view value) {
     // Tokenise into words and numbers, ignoring comments, commas and extra white space.
-    std::vector<std::string> words;
-    std::size_t i = 0;
+    std::array<std::string_view, 16> words;
+    std::size_t count = 0;
     int paren = 0;
-    std::string cur;
-    auto push = [&] {
-        if (!cur.empty()) words.push_back(cur);
-        cur.clear();
+    std::size_t word_start = std::string_view::npos;
+    auto push = [&](std::size_t end) {
+        if (word_start != std::string_view::npos && end > word_start) words[count++] = value.substr(word_start, end - word_start);
+        word_start = std::string_view::npos;
     };
-    for (; i < value.size() && words.size() < 16; ++i) {
+    for (std::size_t i = 0; i < value.size() && count < words.size(); ++i) {
         char c = value[i];
-        if (c == '(') { push(); ++paren; continue; }
+        if (c == '(') { push(i); ++paren; continue; }
         if (c == ')') { if (paren) --paren; continue; }
         if (paren) continue;
-        if (c == ' ' || c == '\t' || c == ',' || c == '\r' || c == '\n') { push(); continue; }
-        cur += c;
+        if (c == ' ' || c == '\t' || c == ',' || c == '\r' || c == '\n') { push(i); continue; }
+        if (word_start == std::string_view::npos) word_start = i;
     }
-    push();
-    static constexpr std::array<const char*, 12> months = {"jan", "feb", "mar", "apr", "may", "jun",
-                                                           "jul", "aug", "sep", "oct", "nov", "dec"};
+    if (count < words.size()) push(value.size());
+    static constexpr std::array<std::string_view, 12> months = {"jan", "feb", "mar", "apr", "may", "jun",
+                                                                "jul", "aug", "sep", "oct", "nov", "dec"};
+    static constexpr std::array<std::string_view, 7> day_names = {"mon", "tue", "wed", "thu", "fri", "sat", "sun"};
     std::size_t w = 0;
-    auto is_num = [](const std::string& s) {
-        return !s.empty() && std::all_of(s.begin(), s.end(), [](char ch) { return std::isdigit(static_cast<unsigned char>(ch)); });
-    };
-    static constexpr std::array<const char*, 7> days = {"mon", "tue", "wed", "thu", "fri", "sat", "sun"};
-    if (w < words.size() && words[w].size() >= 3 &&
-        std::any_of(days.begin(), days.end(), [&](const char* d) { return to_lower_ascii(words[w]).starts_with(d); }))
+    if (count > 0 && words[0].size() >= 3 &&
+        std::any_of(day_names.begin(), day_names.end(), [&](std::string_view d) { return iequals_ascii(words[0].substr(0, 3), d); }))
         ++w;  // day name
-    if (words.size() < w + 4) return std::nullopt;
+    if (count < w + 4) return std::nullopt;
     // day month year time [zone]; some clients write month day
-    std::string d = words[w], m = words[w + 1], y = words[w + 2], t = words[w + 3];
-    if (!is_num(d) && is_num(m)) std::swap(d, m);
-    if (!is_num(d) || !is_num(y) || d.size() > 2 || y.size() > 4) return std::nullopt;
-    std::string ml = to_lower_ascii(m).substr(0, 3);
+    std::string_view d = words[w], m = words[w + 1], y = words[w + 2], t = words[w + 3];
+    if (!all_digits(d) && all_digits(m)) std::swap(d, m);
+    if (!all_digits(d) || !all_digits(y) || d.size() > 2 || y.size() > 4 || m.size() < 3) return std::nullopt;
     int month = -1;
     for (int k = 0; k < 12; ++k)
-        if (ml == months[static_cast<std::size_t>(k)]) month = k;
+        if (iequals_ascii(m.substr(0, 3), months[static_cast<std::size_t>(k)])) month = k;
     if (month < 0) return std::nullopt;
     // Years past 2200 are refused: system_clock counts nanoseconds in 64 bits (up to 2262).
-    int year = std::stoi(y);
+    int year = to_int(y);
     if (y.size() <= 2) year += year < 50 ? 2000 : 1900;  // RFC 5322 §4.3
     else if (y.size() == 3) year += 1900;
-    int hh = 0, mm = 0, ss = 0;
+    int clock[3] = {0, 0, 0};
     {
-        int parts[3] = {0, 0, 0};
         int n = 0;
-        std::string num;
-        for (char ch : t + ":") {
-            if (ch == ':') {
-                if (!is_num(num) || num.size() > 2 || n >= 3) return std::nullopt;
-                parts[n++] = std::stoi(num);
-                num.clear();
-            } else {
-                num += ch;
-            }
+        std::size_t start = 0;
+        for (;;) {
+            auto colon = t.find(':', start);
+            auto num = t.substr(start, colon == std::string_view::npos ? t.npos : colon - start);
+            if (!all_digits(num) || num.size() > 2 || n >= 3) return std::nullopt;
+            clock[n++] = to_int(num);
+            if (colon == std::string_view::npos) break;
+            start = colon + 1;
         }
         if (n < 2) return std::nullopt;
-        hh = parts[0]; mm = parts[1]; ss = parts[2];
     }
-    int day = std::stoi(d);
+    int day = to_int(d);
+    int hh = clock[0], mm = clock[1], ss = clock[2];
     if (day < 1 || day > 31 || hh > 23 || mm > 59 || ss > 60 || year < 1900 || year > 2200)
         return std::nullopt;
     long offset_minutes = 0;
-    if (w + 4 < words.size()) {
-        std::string z = words[w + 4];
-        if ((z[0] == '+' || z[0] == '-') && z.size() == 5 && is_num(z.substr(1))) {
-            int v = std::stoi(z.substr(1));
+    if (w + 4 < count) {
+        std::string_view z = words[w + 4];
+        if ((z[0] == '+' || z[0] == '-') && z.size() == 5 && all_digits(z.substr(1))) {
+            int v = to_int(z.substr(1));
             offset_minutes = (v / 100) * 60 + v % 100;
             if (z[0] == '-') offset_minutes = -offset_minutes;
         } else {
-            static const std::pair<const char*, int> zones[] = {
+            static constexpr std::pair<std::string_view, int> zones[] = {
                 {"ut", 0}, {"utc", 0}, {"gmt", 0}, {"z", 0},      {"est", -5}, {"edt", -4},
                 {"cst", -6}, {"cdt", -5}, {"mst", -7}, {"mdt", -6}, {"pst", -8}, {"pdt", -7}};
-            std::string zl = to_lower_ascii(z);
-            for (const auto& [name, hours] : zones)
-                if (zl == name) offset_minutes = hours * 60;
+            for (const auto& [name, zone_hours] : zones)
+                if (iequals_ascii(z, name)) offset_minutes = zone_hours * 60;
         }
     }
-    std::tm tm{};
-    tm.tm_year = year - 1900;
-    tm.tm_mon = month;
-    tm.tm_mday = day;
-    tm.tm_hour = hh;
-    tm.tm_min = mm;
-    tm.tm_sec = ss == 60 ? 59 : ss;
-    auto t0 = timegm(&tm);
-    return std::chrono::system_clock::from_time_t(t0 - offset_minutes * 60);
+    // Day 31 of a 30-day month rolls over into the next month, as timegm() did before.
+    using namespace std::chrono;
+    auto first_of_month = sys_days(year_month_day(std::chrono::year(year), std::chrono::month(static_cast<unsigned>(month + 1)), std::chrono::day(1)));
+    auto when = first_of_month + days(day - 1) + hours(hh) + minutes(mm) + seconds(ss == 60 ? 59 : ss) -
+                minutes(offset_minutes);
+    return time_point_cast<system_clock::duration>(when);
 }
 
 }  // namespace casemail::mime

@@ -128,6 +128,12 @@ TEST_CASE("dates") {
     CHECK(iso("32 Nov 2026 10:00:00 +0000") == "none");
     CHECK(iso("3 Nov 9999 10:00:00 +0000") == "none");  // found by the fuzzer: overflowed the clock
     CHECK(iso("") == "none");
+    CHECK(iso("Mon (Monday), 2 Mar 2026 23:59:60 EST (Eastern)") == "2026-03-03T04:59:59Z");
+    CHECK(iso("31 Nov 2026 00:00 +0000") == "2026-12-01T00:00:00Z");  // rolls over, as timegm
+    CHECK(iso("3 Nov 126 1:2:3 Z") == "2026-11-03T01:02:03Z");         // obsolete 3-digit year
+    CHECK(iso("3 Nov 2026 10:00:00:00 +0000") == "none");
+    CHECK(iso("3 No 2026 10:00 +0000") == "none");
+    CHECK(iso("3 Nov 2026 10:x +0000") == "none");
 }
 
 TEST_CASE("html to text") {
