@@ -1,6 +1,5 @@
 #include "mime/strings.hpp"
 
-
 namespace casemail::mime {
 
 namespace {
