@@ -1,28 +1,22 @@
 // End-to-end ingest throughput: a generated mix (70% 4 KB text, 20% with a ~75 KB attachment,
 // 10% HTML-only; 30% replies to existing cases, half by token and half by In-Reply-To) into a
 // store pre-filled with 100,000 contacts and 100,000 cases, then grown to 1,000,000 cases.
-// Durability as in the daemon: WAL, synchronous=FULL; checkpoints from a thread of their own
-// (--inline-checkpoints: as the CLI does); 200 messages per transaction (the daemon commits an
-// IMAP batch of up to 50: --batch 50).
+// Durability as in the daemon: WAL, synchronous=FULL; 200 messages per transaction (the
+// daemon commits an IMAP batch of up to 50: --batch 50).
 //
 // --storage-floor measures instead what storing only the raw messages and the decoded
 // attachments of the same mix costs (see storage_floor).
 //
-// Usage: bench_ingest [MESSAGES] [--big-cases N] [--batch N] [--normal] [--inline-checkpoints]
-//                    [--storage-floor]
+// Usage: bench_ingest [MESSAGES] [--big-cases N] [--batch N] [--normal] [--storage-floor]
 //        (defaults 5000, 1000000, 200)
 #include <algorithm>
 #include <chrono>
-#include <condition_variable>
 #include <cstdlib>
 #include <cstdio>
 #include <filesystem>
-#include <mutex>
-#include <optional>
 #include <random>
 #include <string>
 #include <sys/resource.h>
-#include <thread>
 #include <unistd.h>
 #include <vector>
 
@@ -139,48 +133,7 @@ std::vector<std::string> generate(int count, int existing_cases, int run) {
     return out;
 }
 
-// casemaild's checkpoint job: its own connection, a passive checkpoint every second.
-class BackgroundCheckpointer {
-public:
-    BackgroundCheckpointer(const std::string& path, const store::OpenOptions& options)
-        : db_(store::Database::open(path, options)), thread_([this] { loop(); }) {}
-    BackgroundCheckpointer(const BackgroundCheckpointer&) = delete;
-    BackgroundCheckpointer& operator=(const BackgroundCheckpointer&) = delete;
-    ~BackgroundCheckpointer() { stop(); }
-
-    // Stops the thread; returns its CPU seconds.
-    double stop() {
-        {
-            std::lock_guard lock(mutex_);
-            stopping_ = true;
-        }
-        wake_.notify_all();
-        if (thread_.joinable()) thread_.join();
-        return cpu_seconds_;
-    }
-
-private:
-    void loop() {
-        std::unique_lock lock(mutex_);
-        while (!wake_.wait_for(lock, std::chrono::seconds(1), [this] { return stopping_; })) {
-            lock.unlock();
-            db_.checkpoint();
-            lock.lock();
-        }
-        auto t = thread_cpu();
-        cpu_seconds_ = t.user + t.system;
-    }
-
-    store::Database db_;
-    std::mutex mutex_;
-    std::condition_variable wake_;
-    bool stopping_ = false;
-    double cpu_seconds_ = 0;
-    std::thread thread_;  // last: starts once everything it uses exists
-};
-
-void run(store::Store& s, int messages, int existing_cases, int run_no, int per_transaction,
-         const store::OpenOptions* background_checkpoints) {
+void run(store::Store& s, int messages, int existing_cases, int run_no, int per_transaction) {
     auto batch = generate(messages, existing_cases, run_no);
     std::size_t bytes = 0;
     for (const auto& m : batch) bytes += m.size();
@@ -188,8 +141,6 @@ void run(store::Store& s, int messages, int existing_cases, int run_no, int per_
     bool profile = std::getenv("CASEMAIL_BENCH_PROFILE") != nullptr;
     s.db().profile_statements(profile);
     int created = 0, linked = 0, other = 0;
-    std::optional<BackgroundCheckpointer> checkpointer;
-    if (background_checkpoints) checkpointer.emplace(s.db().path(), *background_checkpoints);
     auto t0 = std::chrono::steady_clock::now();
     auto cpu0 = thread_cpu();
     for (std::size_t i = 0; i < batch.size();) {
@@ -203,7 +154,6 @@ void run(store::Store& s, int messages, int existing_cases, int run_no, int per_
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     auto cpu1 = thread_cpu();
     double user = cpu1.user - cpu0.user, sys = cpu1.system - cpu0.system, cpu = user + sys;
-    double checkpoint_cpu = checkpointer ? checkpointer->stop() : 0;
     if (profile) {
         int shown = 0;
         for (const auto& [sql, t] : s.db().statement_profile())
@@ -214,8 +164,6 @@ void run(store::Store& s, int messages, int existing_cases, int run_no, int per_
                 "= %5.0f msgs per cpu-s  (%d created, %d linked, %d other)\n",
                 existing_cases, messages, secs, messages / secs, bytes / secs / 1e6, cpu, user, sys, messages / cpu,
                 created, linked, other);
-    if (checkpointer)
-        std::printf("%9s checkpoint thread: cpu %.2f s (on the other core)\n", "", checkpoint_cpu);
 }
 
 // The floor under any ingest pipeline with this data model: the same messages, only the two
@@ -277,11 +225,9 @@ int main(int argc, char** argv) {
         if (std::string(argv[i]) == "--batch") per_transaction = std::max(1, std::atoi(argv[i + 1]));
     }
     bool floor_only = false;  // --storage-floor: only the floor runs
-    bool inline_checkpoints = false;  // --inline-checkpoints: as the CLI, not as casemaild
     for (int i = 1; i < argc; ++i) {
         if (std::string(argv[i]) == "--normal") normal = true;
         if (std::string(argv[i]) == "--storage-floor") floor_only = true;
-        if (std::string(argv[i]) == "--inline-checkpoints") inline_checkpoints = true;
     }
     auto dir = std::filesystem::temp_directory_path() / fmt::format("casemail-bench-{}", ::getpid());
     std::filesystem::create_directories(dir);
@@ -293,24 +239,21 @@ int main(int argc, char** argv) {
     } else {
         store::StoreOptions options;  // WAL, synchronous=FULL: the daemon's settings
         if (normal) options.open.durability = store::Durability::normal;
-        if (!inline_checkpoints) options.open.autocheckpoint_pages = store::backstop_checkpoint_pages;
-        const store::OpenOptions* background = inline_checkpoints ? nullptr : &options.open;
         auto s = store::Store::open((dir / "bench.db").string(), options);
         s.add_queue("Public Works", mailbox);
         std::printf("ingest: mix 70%% 4 KB text / 20%% ~100 KB attachment / 10%% HTML-only, 30%% replies; "
-                    "WAL + synchronous=%s, %d msgs per transaction, one core, checkpoints %s\n",
-                    normal ? "NORMAL" : "FULL", per_transaction,
-                    inline_checkpoints ? "inline" : "from a thread of their own (as casemaild)");
+                    "WAL + synchronous=%s, %d msgs per transaction, one core\n", normal ? "NORMAL" : "FULL",
+                    per_transaction);
         auto t0 = std::chrono::steady_clock::now();
         prefill(s, 100000, 100000);
         std::printf("  (prefill 100,000 contacts + 100,000 cases: %.1f s)\n",
                     std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-        run(s, messages, 100000, 1, per_transaction, background);
+        run(s, messages, 100000, 1, per_transaction);
         t0 = std::chrono::steady_clock::now();
         prefill(s, 100000, big);
         std::printf("  (grow to %d cases: %.1f s)\n", big,
                     std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-        run(s, messages, big, 2, per_transaction, background);
+        run(s, messages, big, 2, per_transaction);
     }
     std::filesystem::remove_all(dir);
     return 0;

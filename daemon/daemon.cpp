@@ -27,23 +27,11 @@ namespace casemail::daemon {
 namespace asio = boost::asio;
 namespace {
 
-// casemaild checkpoints the WAL from its own job every checkpoint_interval, so the commits
-// that IMAP moves and SMTP 250s wait for only append to the WAL (a connection still
-// checkpoints inline past store::backstop_checkpoint_pages).
-constexpr std::chrono::seconds checkpoint_interval{1};
-
-store::OpenOptions open_options() {
-    store::OpenOptions o;
-    o.create = true;
-    o.durability = store::Durability::full;  // IMAP acknowledgements depend on the commit
-    o.autocheckpoint_pages = store::backstop_checkpoint_pages;
-    return o;
-}
-
 store::Store open_store(const Config& cfg) {
     store::StoreOptions opts;
     opts.token_prefix = cfg.token_prefix;
-    opts.open = open_options();
+    opts.open.create = true;
+    opts.open.durability = store::Durability::full;  // IMAP acknowledgements depend on the commit
     return store::Store::open(cfg.store_path, opts);
 }
 
@@ -87,8 +75,7 @@ class Daemon {
 public:
     Daemon(DaemonOptions options, std::shared_ptr<const Config> config)
         : options_(std::move(options)), config_(std::move(config)), signals_(ctx_, SIGTERM, SIGINT, SIGHUP),
-          watchdog_(ctx_), outbox_timer_(ctx_), checkpoint_timer_(ctx_), pool_(config_->mailboxes.size() + 3),
-          rng_(std::random_device{}()) {}
+          watchdog_(ctx_), outbox_timer_(ctx_), pool_(config_->mailboxes.size() + 2), rng_(std::random_device{}()) {}
 
     int run() {
         wait_for_signal();
@@ -103,10 +90,8 @@ public:
         if (auto interval = watchdog_ping_interval()) ping_watchdog(*interval);
         if (workers_.empty() && options_.once) once_polled();
         if (!options_.once) start_outbox();
-        schedule_checkpoint();
         ctx_.run();
         pool_.join();
-        final_checkpoint();
         log_line(log_fields({{"event", "stopped"}, {"failed_mailboxes", std::to_string(failed_)}}));
         return options_.once && failed_ > 0 ? 1 : 0;
     }
@@ -141,7 +126,6 @@ private:
         for (auto& [key, w] : workers_) w->timer.cancel();
         watchdog_.cancel();
         outbox_timer_.cancel();
-        checkpoint_timer_.cancel();
         if (relay_) relay_->stop();
         signals_.cancel();
     }
@@ -426,58 +410,13 @@ private:
         });
     }
 
-    void schedule_checkpoint() {
-        checkpoint_timer_.expires_after(checkpoint_interval);
-        checkpoint_timer_.async_wait([this](const boost::system::error_code& ec) {
-            if (!ec && !stopping_) start_checkpoint();
-        });
-    }
-
-    // Passive: copies what no reader still needs, never waits for the writers.
-    void start_checkpoint() {
-        auto path = config_->store_path;
-        asio::post(pool_, [this, path, guard = asio::make_work_guard(ctx_)] {
-            std::optional<std::string> error;
-            try {
-                if (!checkpoint_db_) checkpoint_db_ = std::make_unique<store::Database>(store::Database::open(path, open_options()));
-                checkpoint_db_->checkpoint();
-            } catch (const std::exception& e) {
-                error = e.what();
-                checkpoint_db_.reset();
-            }
-            asio::post(ctx_, [this, error] {
-                if (error) log_line(log_fields({{"event", "checkpoint-failed"}, {"reason", *error},
-                                                {"effect", "retried in a second; commits checkpoint inline past 256 MB"}}));
-                if (!stopping_) schedule_checkpoint();
-            });
-        });
-    }
-
-    // At exit, with every job done: the WAL is copied and emptied, so a stopped casemaild
-    // leaves one self-contained database file (a backup of it alone is complete).
-    void final_checkpoint() {
-        try {
-            if (!checkpoint_db_) checkpoint_db_ = std::make_unique<store::Database>(store::Database::open(config_->store_path, open_options()));
-            auto r = checkpoint_db_->checkpoint(true);
-            log_line(log_fields({{"event", r.busy ? "checkpoint-busy" : "checkpointed"},
-                                 {"wal_frames", std::to_string(r.wal_frames)},
-                                 {"copied_frames", std::to_string(r.checkpointed_frames)}}));
-        } catch (const std::exception& e) {
-            log_line(log_fields({{"event", "checkpoint-failed"}, {"reason", e.what()},
-                                 {"effect", "the WAL is kept; the next start copies it"}}));
-        }
-        checkpoint_db_.reset();
-    }
-
     DaemonOptions options_;
     std::shared_ptr<const Config> config_;
     asio::io_context ctx_;
     asio::signal_set signals_;
     asio::steady_timer watchdog_;
     asio::steady_timer outbox_timer_;
-    asio::steady_timer checkpoint_timer_;
     asio::thread_pool pool_;
-    std::unique_ptr<store::Database> checkpoint_db_;  // used by the one checkpoint job in flight, then at exit
     std::unique_ptr<SmtpRelay> relay_;
     std::unique_ptr<store::Store> relay_store_;   // used on the loop only
     std::unique_ptr<store::Store> outbox_store_;  // used by the one outbox job in flight

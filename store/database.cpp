@@ -133,7 +133,6 @@ Database Database::open(const std::string& path, const OpenOptions& options) {
             throw Error(SQLITE_ERROR, fmt::format("store '{}': cannot enable WAL mode", path));
     }
     d.exec(fmt::format("PRAGMA cache_size = -{}", options.cache_kib));
-    d.exec(fmt::format("PRAGMA wal_autocheckpoint = {}", options.autocheckpoint_pages));
     d.exec("PRAGMA temp_store = MEMORY");
     d.exec(options.durability == Durability::full ? "PRAGMA synchronous = FULL"
                                                   : "PRAGMA synchronous = NORMAL");
@@ -184,19 +183,6 @@ std::vector<std::pair<std::string, double>> Database::statement_profile() const 
     if (profile_) out.assign(profile_->begin(), profile_->end());
     std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
     return out;
-}
-
-CheckpointResult Database::checkpoint(bool truncate) {
-    CheckpointResult r;
-    int rc = sqlite3_wal_checkpoint_v2(db_.get(), nullptr,
-                                       truncate ? SQLITE_CHECKPOINT_TRUNCATE : SQLITE_CHECKPOINT_PASSIVE,
-                                       &r.wal_frames, &r.checkpointed_frames);
-    if (rc == SQLITE_BUSY) {
-        r.busy = true;
-    } else if (rc != SQLITE_OK) {
-        throw Error(rc, fmt::format("checkpoint of '{}' failed: {}", path_, sqlite3_errmsg(db_.get())));
-    }
-    return r;
 }
 
 std::int64_t Database::last_insert_rowid() const { return sqlite3_last_insert_rowid(db_.get()); }

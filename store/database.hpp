@@ -119,23 +119,6 @@ struct OpenOptions {
     int new_page_size = 16384;
     // Reads through mmap instead of pread (SQLite's mmap_size), bytes.
     std::int64_t mmap_bytes = std::int64_t{256} << 20;
-    // WAL pages after which the committing connection checkpoints (SQLite's
-    // wal_autocheckpoint). casemaild raises it to a backstop and checkpoints from its own
-    // thread instead, so a commit before an IMAP or SMTP acknowledgement does not also copy
-    // the WAL into the database (inline checkpoints cost 30% of the storage floor in
-    // bench_ingest --storage-floor).
-    int autocheckpoint_pages = 1000;
-};
-
-// autocheckpoint_pages for connections whose WAL is checkpointed by a job of its own (as
-// casemaild does): a backstop, 256 MB at 16 KB pages, should that job fall behind or fail.
-inline constexpr int backstop_checkpoint_pages = 16384;
-
-// What one checkpoint did, in WAL frames (pages).
-struct CheckpointResult {
-    int wal_frames = 0;          // frames in the WAL
-    int checkpointed_frames = 0; // of which now copied into the database
-    bool busy = false;           // a reader or writer kept it from finishing
 };
 
 class Database {
@@ -158,11 +141,6 @@ public:
     // the returned report is read. For benchmarks and slow-query hunting, not for production.
     void profile_statements(bool on);
     std::vector<std::pair<std::string, double>> statement_profile() const;  // (sql, seconds), slowest first
-
-    // Copies the WAL into the database (sqlite3_wal_checkpoint_v2). `truncate`: wait for
-    // writers and readers, then empty the WAL file (at shutdown); otherwise passive: copy what
-    // no reader still needs and never wait. Throws Error on an I/O failure.
-    CheckpointResult checkpoint(bool truncate = false);
 
     std::int64_t last_insert_rowid() const;
     int changes() const;

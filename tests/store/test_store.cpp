@@ -63,40 +63,6 @@ TEST_CASE("store pragmas are WAL with foreign keys and synchronous FULL") {
     CHECK(sync.int64(0) == 2);  // FULL
 }
 
-TEST_CASE("with inline checkpoints raised, the WAL waits for checkpoint(); truncate empties it") {
-    TempStore t;
-    StoreOptions opts;
-    opts.open.autocheckpoint_pages = 100000;  // what casemaild sets: a backstop only
-    auto s = Store::open(t.path, opts);
-    auto pages = s.db().prepare("PRAGMA wal_autocheckpoint");
-    REQUIRE(pages.step());
-    CHECK(pages.int64(0) == 100000);
-    pages.reset();
-    auto wal_size = [&] { return std::filesystem::file_size(t.path + "-wal"); };
-    for (int i = 0; i < 3000; ++i) registered(s, fmt::format("c{}@example.org", i), std::string(8000, 'n'));
-    auto before = wal_size();
-    // Past SQLite's default of 1,000 pages (16 MB here), where an inline checkpoint would have
-    // restarted the WAL from its beginning.
-    CHECK(before > 20u * 1024 * 1024);
-
-    // A second connection, as casemaild's checkpointer thread has.
-    auto checkpointer = Database::open(t.path, opts.open);
-    auto passive = checkpointer.checkpoint();
-    CHECK_FALSE(passive.busy);
-    CHECK(passive.wal_frames > 0);
-    CHECK(passive.checkpointed_frames == passive.wal_frames);
-    // The next write starts the WAL over instead of growing it.
-    registered(s, "after@example.org");
-    CHECK(wal_size() == before);
-    auto again = checkpointer.checkpoint();
-    CHECK(again.wal_frames < passive.wal_frames);
-
-    auto truncated = checkpointer.checkpoint(true);
-    CHECK_FALSE(truncated.busy);
-    CHECK(wal_size() == 0);
-    CHECK(s.list_contacts().size() == 3001);  // and nothing was lost
-}
-
 TEST_CASE("ten thousand token allocations are unique and well formed") {
     TempStore t;
     auto s = Store::open(t.path);
