@@ -216,6 +216,31 @@ TEST_CASE("hostile input is handled in bounded time") {
         REQUIRE_FALSE(r.has_value());
         CHECK(r.error().find("longer than the limit") != std::string::npos);
     }
+    // mimetic grew its header buffer 128 bytes at a time: an 8 MB field took 16 s, 30 MB
+    // would take minutes. These ran in about 0.5 s each once that was fixed.
+    SUBCASE("a 30 MB header field is refused in bounded time") {
+        std::string m = "From: a@example.org\r\nSubject: " + std::string(30u << 20, 'x') + "\r\n\r\nb\r\n";
+        Result<ParsedMessage> r = fail("not run");
+        CHECK(seconds([&] { r = parse_message(m); }) < 10.0);
+        REQUIRE_FALSE(r.has_value());
+        CHECK(r.error().find("header field 'Subject' longer than") != std::string::npos);
+    }
+    SUBCASE("a 30 MB first line without a colon is body, in bounded time") {
+        std::string m = std::string(30u << 20, 'x') + "\r\n\r\nb\r\n";
+        Result<ParsedMessage> r = fail("not run");
+        CHECK(seconds([&] { r = parse_message(m); }) < 10.0);
+        REQUIRE(r.has_value());
+        CHECK(r->text.size() > (30u << 20));
+    }
+    SUBCASE("a forwarded message whose header has a 10 MB field, in bounded time") {
+        std::string m = "Subject: fwd\r\nContent-Type: multipart/mixed; boundary=\"b\"\r\n\r\n--b\r\n"
+                        "Content-Type: message/rfc822\r\n\r\nSubject: " + std::string(10u << 20, 'y') +
+                        "\r\n\r\ninner\r\n--b--\r\n";
+        Result<ParsedMessage> r = fail("not run");
+        CHECK(seconds([&] { r = parse_message(m); }) < 10.0);
+        REQUIRE_FALSE(r.has_value());
+        CHECK(r.error().find("longer than the limit") != std::string::npos);
+    }
     SUBCASE("20 MB of boundary lines is refused before any parts are built") {
         std::string m = "Content-Type: multipart/mixed; boundary=\"x\"\r\n\r\n";
         m.reserve(20u << 20);
