@@ -174,13 +174,8 @@ void run(store::Store& s, int messages, int existing_cases, int run_no, int per_
 // checkpoints to another thread.
 void storage_floor(const std::filesystem::path& path, int messages, int per_transaction, bool inline_checkpoint) {
     auto batch = generate(messages, 100000, 3);
-    std::vector<std::vector<const mime::Attachment*>> attachments(batch.size());
     std::vector<mime::ParsedMessage> parsed;
-    parsed.reserve(batch.size());
-    for (std::size_t i = 0; i < batch.size(); ++i) {
-        parsed.push_back(*mime::parse_message(batch[i]));
-        for (const auto& a : parsed.back().attachments) attachments[i].push_back(&a);
-    }
+    for (const auto& m : batch) parsed.push_back(*mime::parse_message(m));
     auto db = store::Database::open(path.string(), store::OpenOptions{});
     db.exec("CREATE TABLE raw_message(id INTEGER PRIMARY KEY, raw BLOB NOT NULL, raw_sha256 TEXT NOT NULL UNIQUE)");
     db.exec("CREATE TABLE blob(sha256 TEXT PRIMARY KEY, content BLOB NOT NULL) WITHOUT ROWID");
@@ -198,8 +193,8 @@ void storage_floor(const std::filesystem::path& path, int messages, int per_tran
             add_raw.bind_all(bytes(batch[i]), mime::sha256_hex(batch[i]));
             add_raw.run();
             add_raw.reset();
-            for (const auto* a : attachments[i]) {
-                add_blob.bind_all(a->sha256, bytes(a->data));
+            for (const auto& a : parsed[i].attachments) {
+                add_blob.bind_all(a.sha256, bytes(a.data));
                 add_blob.run();
                 add_blob.reset();
             }
