@@ -34,21 +34,24 @@ void grow_header_buffer(char*& buf, std::size_t& bufsz, std::size_t pos) {
     buf = grown;
     bufsz = size;
 }
+
+inline void append_header_byte(char*& buf, std::size_t& bufsz, char c, std::size_t& pos) {
+    if (pos >= bufsz) grow_header_buffer(buf, bufsz, pos);
+    buf[pos++] = c;
+}
 }  // namespace
 
 template <>
 inline void mimetic::IteratorParser<const char*, std::input_iterator_tag>::append(char*& buf, std::size_t& bufsz,
                                                                                  char c, std::size_t& pos) {
-    if (pos >= bufsz) grow_header_buffer(buf, bufsz, pos);
-    buf[pos++] = c;
+    append_header_byte(buf, bufsz, c, pos);
 }
 
 template <>
 inline void mimetic::IteratorParser<std::string::iterator, std::input_iterator_tag>::append(char*& buf,
                                                                                            std::size_t& bufsz, char c,
                                                                                            std::size_t& pos) {
-    if (pos >= bufsz) grow_header_buffer(buf, bufsz, pos);
-    buf[pos++] = c;
+    append_header_byte(buf, bufsz, c, pos);
 }
 
 namespace casemail::mime {
