@@ -25,6 +25,7 @@ struct Fetched {
     double ms = 0;        // fetch and ingest
     double fetch_ms = 0;  // of which the IMAP fetch
     bool left_on_server = false;  // too large: kept truncated, the original stays on the server
+    std::string raw;              // as fetched, until the batch is stored
 };
 
 }  // namespace
@@ -146,7 +147,6 @@ PollReport poll_mailbox(MailboxServer& server, store::Store& store, store::Inges
             // Fetch a batch first, holding no lock: a slow server must not keep the store's write
             // lock from the other mailboxes, the relay and the outbox.
             std::vector<Fetched> done;
-            std::vector<std::string> raws;
             std::size_t bytes = 0;
             while (next < uids->size() && done.size() < settings.batch && bytes < settings.batch_bytes) {
                 if (stop) {
@@ -165,7 +165,7 @@ PollReport poll_mailbox(MailboxServer& server, store::Store& store, store::Inges
                 f.left_on_server = fetched->truncated;
                 f.fetch_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
                 bytes += fetched->raw.size();
-                raws.push_back(std::move(fetched->raw));
+                f.raw = std::move(fetched->raw);
                 done.push_back(std::move(f));
                 ++next;
             }
@@ -177,11 +177,11 @@ PollReport poll_mailbox(MailboxServer& server, store::Store& store, store::Inges
                     auto started = std::chrono::steady_clock::now();
                     try {
                         f.result = f.left_on_server
-                                       ? ingestor.quarantine(raws[k], mailbox,
+                                       ? ingestor.quarantine(f.raw, mailbox,
                                                              fmt::format("larger than {} bytes: the first bytes are kept "
                                                                          "here, the message stays on the server",
                                                                          settings.max_message_bytes))
-                                       : ingestor.ingest(raws[k], mailbox);
+                                       : ingestor.ingest(f.raw, mailbox);
                     } catch (const store::Error& e) {  // that message rolled back, the batch before it stands
                         report.error = fmt::format("uid {}: store: {}", f.uid, e.what());
                         done.resize(k);
