@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <utility>
+
 #include "mime/address.hpp"
 #include "mime/decode.hpp"
 #include "mime/strings.hpp"
@@ -47,7 +49,7 @@ void Session::reset_transaction() {
     envelope_.mail_from.clear();
     envelope_.rcpt_to.clear();
     data_.clear();
-    data_too_big_ = data_line_too_long_ = false;
+    data_too_big_ = data_line_too_long_ = data_bare_line_end_ = false;
     if (state_ != State::fresh) state_ = State::greeted;
 }
 
@@ -67,9 +69,9 @@ Reply Session::bad_command(std::string text) {
     return {std::move(text)};
 }
 
-Reply Session::on_line(std::string_view l, bool too_long) {
+Reply Session::on_line(std::string_view l, bool too_long, bool bare_line_end) {
     switch (state_) {
-        case State::data: return data_line(l, too_long);
+        case State::data: return data_line(l, too_long, bare_line_end);
         case State::auth_plain:
         case State::auth_login_user:
         case State::auth_login_password: {
@@ -219,18 +221,21 @@ Reply Session::command(std::string_view l, bool too_long) {
     return bad_command(line(500, "5.5.2 command not recognized"));
 }
 
-Reply Session::data_line(std::string_view l, bool too_long) {
-    if (!too_long && l == ".") {
-        if (data_too_big_ || data_line_too_long_) {
+Reply Session::data_line(std::string_view l, bool too_long, bool bare_line_end) {
+    if (!too_long && !bare_line_end && l == ".") {
+        if (data_too_big_ || data_line_too_long_ || data_bare_line_end_) {
             auto r = data_too_big_
                          ? line(552, fmt::format("5.3.4 message too big (limit {} bytes)", limits_.max_message_bytes))
-                         : line(500, fmt::format("5.5.2 a line of the message is longer than {} bytes", limits_.max_line_bytes));
+                     : data_line_too_long_
+                         ? line(500, fmt::format("5.5.2 a line of the message is longer than {} bytes", limits_.max_line_bytes))
+                         : line(554, "5.6.0 bare CR or LF, or NUL, in the message: only CRLF may end a line (RFC 5321 2.3.8)");
             reset_transaction();
             return {r};
         }
         return {"", false, false, true};
     }
     if (too_long) data_line_too_long_ = true;
+    if (bare_line_end) data_bare_line_end_ = true;
     if (!l.empty() && l[0] == '.') l.remove_prefix(1);  // RFC 5321 4.5.2 transparency
     if (data_too_big_ || data_.size() + l.size() + 2 > limits_.max_message_bytes) {
         data_too_big_ = true;
@@ -240,6 +245,46 @@ Reply Session::data_line(std::string_view l, bool too_long) {
     data_.append(l);
     data_.append("\r\n");
     return {};
+}
+
+namespace {
+
+bool has_bare_line_end(std::string_view text) { return text.find_first_of(std::string_view("\r\n\0", 3)) != std::string_view::npos; }
+
+}  // namespace
+
+void LineReader::feed(std::string_view bytes) {
+    buffer_.erase(0, pos_);
+    pos_ = 0;
+    buffer_.append(bytes);
+}
+
+std::optional<Line> LineReader::next(bool in_data) {
+    for (;;) {
+        std::string_view rest(buffer_.data() + pos_, buffer_.size() - pos_);
+        std::size_t end = in_data ? rest.find("\r\n") : rest.find('\n');
+        if (end == std::string_view::npos) return overflow(rest, in_data);
+        std::string_view text = rest.substr(0, end);
+        pos_ += end + (in_data ? 2 : 1);
+        if (!in_data && !text.empty() && text.back() == '\r') text.remove_suffix(1);
+        if (std::exchange(discarding_, false)) continue;  // the tail of a line already reported
+        bool too_long = text.size() + 2 > max_line_;
+        return Line{too_long ? text.substr(0, max_line_) : text, too_long, in_data && has_bare_line_end(text)};
+    }
+}
+
+// No line end in `rest` yet: report a line that already outgrew the limit, and drop what of
+// it is buffered (keeping a final CR, which may be the first half of the CRLF that ends it).
+std::optional<Line> LineReader::overflow(std::string_view rest, bool in_data) {
+    if (rest.size() <= max_line_) return std::nullopt;
+    std::optional<Line> report;
+    if (!std::exchange(discarding_, true)) {
+        cut_.assign(rest.substr(0, max_line_));
+        report = Line{cut_, true, in_data && has_bare_line_end(cut_)};
+    }
+    std::size_t keep = in_data && rest.back() == '\r' ? 1 : 0;
+    pos_ = buffer_.size() - keep;
+    return report;
 }
 
 }  // namespace casemail::daemon::smtp

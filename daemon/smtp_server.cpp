@@ -178,23 +178,11 @@ struct SmtpRelay::Impl : std::enable_shared_from_this<SmtpRelay::Impl> {
         };
         if (!co_await write(s.greeting())) co_return;
 
-        std::string in;
+        smtp::LineReader reader(settings.limits.max_line_bytes);
         std::array<char, 16384> chunk{};
-        bool discarding = false;  // inside an over-long line
-        const std::size_t max_line = settings.limits.max_line_bytes;
         while (!stopped) {
-            // One complete line from the buffer, or read more.
-            auto nl = in.find('\n');
-            if (nl == std::string::npos) {
-                if (in.size() > max_line) {  // over-long line: keep its start, drop the rest
-                    if (!discarding) {
-                        discarding = true;
-                        auto r = s.on_line(std::string_view(in).substr(0, max_line), true);
-                        if (!r.text.empty() && !co_await write(r.text)) co_return;
-                        if (r.close) break;
-                    }
-                    in.clear();
-                }
+            auto next = reader.next(s.in_data());
+            if (!next) {
                 idle.expires_after(settings.idle_timeout);
                 idle.async_wait([&](const boost::system::error_code& tec) {
                     if (!tec) {
@@ -214,19 +202,14 @@ struct SmtpRelay::Impl : std::enable_shared_from_this<SmtpRelay::Impl> {
                     break;
                 }
                 if (rec) break;  // client went away
-                in.append(chunk.data(), n);
+                reader.feed(std::string_view(chunk.data(), n));
                 continue;
             }
-            std::string_view view(in.data(), nl);
-            if (!view.empty() && view.back() == '\r') view.remove_suffix(1);
-            bool too_long = view.size() + 2 > max_line;
-            smtp::Reply r;
-            if (discarding) {  // the tail of a line already reported as too long
-                discarding = false;
-            } else {
-                r = s.on_line(too_long ? view.substr(0, max_line) : view, too_long);
-            }
-            in.erase(0, nl + 1);
+            bool was_in_data = s.in_data();
+            auto r = s.on_line(next->text, next->too_long, next->bare_line_end);
+            if (was_in_data && !s.in_data() && !r.message)  // refused at its end: size, line length, bare line end
+                log(log_fields({{"relay", "message"}, {"client", client}, {"action", "rejected"},
+                                {"reason", r.text.substr(0, r.text.find("\r\n"))}}));
             if (r.message) {
                 auto [code, text] = handler(s.envelope(), s.data(), client);
                 s.message_handled();
@@ -235,7 +218,7 @@ struct SmtpRelay::Impl : std::enable_shared_from_this<SmtpRelay::Impl> {
             if (!r.text.empty() && !co_await write(r.text)) break;
             if (r.close) break;
             if (r.start_tls) {
-                if (!in.empty()) break;  // RFC 3207 5: no pipelining across STARTTLS (injection)
+                if (reader.has_buffered()) break;  // RFC 3207 5: no pipelining across STARTTLS (injection)
                 secure.emplace(*socket, tls);
                 boost::system::error_code hec;
                 co_await secure->async_handshake(asio::ssl::stream_base::server, asio::redirect_error(asio::use_awaitable, hec));

@@ -210,3 +210,125 @@ TEST_CASE("relay: networks and passwords") {
     CHECK_FALSE(check_password("", agent_hash));
     CHECK_FALSE(check_password("plain", "plain"));  // only crypt(3) hashes
 }
+
+namespace {
+
+// A client's bytes through LineReader and Session, `chunks` as the reads that delivered them.
+struct Wire {
+    Session s{Limits{}, Client::trusted(), {}};
+    LineReader reader{1000};
+    std::string replies;
+    std::vector<std::string> messages;
+
+    void receive(std::string_view bytes) {
+        reader.feed(bytes);
+        while (auto line = reader.next(s.in_data())) {
+            auto r = s.on_line(line->text, line->too_long, line->bare_line_end);
+            replies += r.text;
+            if (r.message) {
+                messages.push_back(s.data());
+                s.message_handled();
+                replies += "250 2.0.0 queued\r\n";
+            }
+        }
+    }
+    int count(std::string_view reply_start) const {
+        int n = 0;
+        for (std::size_t i = 0; (i = replies.find(reply_start, i)) != std::string::npos; ++i)
+            if (i == 0 || replies[i - 1] == '\n') ++n;
+        return n;
+    }
+};
+
+bool has_bare_line_end(const std::string& data) {
+    for (std::size_t i = 0; i < data.size(); ++i) {
+        if (data[i] == '\n' && (i == 0 || data[i - 1] != '\r')) return true;
+        if (data[i] == '\r' && (i + 1 == data.size() || data[i + 1] != '\n')) return true;
+    }
+    return false;
+}
+
+const std::string transaction_head =
+    "EHLO agent\r\nMAIL FROM:<asmith@city.example>\r\nRCPT TO:<ann@example.org>\r\nDATA\r\nSubject: x\r\n\r\nhello";
+const std::string smuggled =
+    "MAIL FROM:<evil@attacker.example>\r\nRCPT TO:<victim@example.org>\r\nDATA\r\nSubject: smuggled\r\n\r\nbad\r\n";
+
+}  // namespace
+
+TEST_CASE("smtp smuggling: only CRLF . CRLF ends DATA, in one write and split at every byte") {
+    // The published variants (SEC Consult, 2023): an end of data other than CRLF . CRLF.
+    const std::pair<const char*, std::string> variants[] = {
+        {"LF . LF", "\n.\n"},         {"LF . CRLF", "\n.\r\n"},   {"CR . CRLF", "\r.\r\n"},
+        {"CRLF . CR", "\r\n.\r"},     {"CRLF . LF", "\r\n.\n"},   {"NUL before the dot", std::string("\r\n\0.\r\n", 6)},
+    };
+    for (const auto& [name, end] : variants) {
+        const std::string wire = transaction_head + end + smuggled + ".\r\nQUIT\r\n";
+        auto check = [&](const Wire& w, const std::string& how) {
+            INFO(name << ", " << how);
+            CHECK(w.messages.empty());                      // nothing accepted: no 250 for any message
+            CHECK(w.count("250 2.1.0") == 1);               // the smuggled MAIL FROM was never a command
+            CHECK(w.count("554 5.6.0") == 1);               // the real end refuses the whole message
+            CHECK(w.count("221 ") == 1);                    // and the session goes on after it
+        };
+        SUBCASE(name) {
+            Wire one;
+            one.receive(wire);
+            check(one, "one write");
+            for (std::size_t cut = 1; cut < wire.size(); ++cut) {
+                Wire two;
+                two.receive(std::string_view(wire).substr(0, cut));
+                two.receive(std::string_view(wire).substr(cut));
+                check(two, "split at byte " + std::to_string(cut));
+            }
+            Wire bytewise;
+            for (char c : wire) bytewise.receive(std::string_view(&c, 1));
+            check(bytewise, "one byte per read");
+        }
+    }
+}
+
+TEST_CASE("smtp framing: proper messages pass whole, pipelined after their end") {
+    const std::string wire = transaction_head + "\r\n..dot\r\n.\r\n" +
+                             "MAIL FROM:<asmith@city.example>\r\nRCPT TO:<bob@example.org>\r\nDATA\r\nsecond\r\n.\r\nQUIT\n";
+    for (std::size_t cut = 0; cut <= wire.size(); ++cut) {
+        INFO("split at byte " << cut);
+        Wire w;
+        w.receive(std::string_view(wire).substr(0, cut));
+        w.receive(std::string_view(wire).substr(cut));
+        REQUIRE(w.messages.size() == 2);
+        CHECK(w.messages[0] == "Subject: x\r\n\r\nhello\r\n.dot\r\n");
+        CHECK(w.messages[1] == "second\r\n");
+        for (const auto& m : w.messages) CHECK_FALSE(has_bare_line_end(m));
+        CHECK(w.count("221 ") == 1);  // a command may still end with a bare LF
+    }
+}
+
+TEST_CASE("smtp framing: an over-long line is reported once, at N and N+1") {
+    LineReader r(10);  // 8 bytes + CRLF fit
+    r.feed("12345678\r\n123456789\r\nok\n");
+    auto a = r.next(false);
+    REQUIRE(a);
+    CHECK(a->text == "12345678");
+    CHECK_FALSE(a->too_long);
+    auto b = r.next(false);
+    REQUIRE(b);
+    CHECK(b->too_long);
+    CHECK(b->text == "123456789");
+    auto c = r.next(false);
+    REQUIRE(c);
+    CHECK(c->text == "ok");
+    CHECK_FALSE(r.next(false));
+
+    LineReader d(10);  // in DATA, an over-long line still needs CRLF to end
+    d.feed("0123456789abc\nstill the same line\r");
+    auto cut = d.next(true);
+    REQUIRE(cut);
+    CHECK(cut->too_long);
+    CHECK(cut->text == "0123456789");
+    CHECK_FALSE(d.next(true));
+    d.feed("\n.\r\n");  // the CR kept from the last read and this LF end the long line
+    auto dot = d.next(true);
+    REQUIRE(dot);
+    CHECK(dot->text == ".");
+    CHECK_FALSE(dot->bare_line_end);
+}

@@ -2,7 +2,8 @@
 // client on the network may send) and the IMAP response parsers (what a server may answer).
 // The first byte picks the parser. Invariants, whatever the input:
 //  - SMTP: every reply is CRLF-terminated lines starting with a 3-digit code; a finished
-//    message never exceeds the size limit nor the recipient limit; a client that never
+//    message never exceeds the size limit nor the recipient limit and never holds a bare CR,
+//    LF or NUL, whichever byte LineReader's two reads are split at; a client that never
 //    logged in and is not trusted never gets past MAIL.
 //  - IMAP: SEARCH results are sorted, unique and inside the requested window.
 #include <cstdint>
@@ -35,6 +36,15 @@ void check_reply(const std::string& text) {
     }
 }
 
+bool has_bare_line_end(const std::string& data) {
+    for (std::size_t i = 0; i < data.size(); ++i) {
+        if (data[i] == '\0') return true;
+        if (data[i] == '\n' && (i == 0 || data[i - 1] != '\r')) return true;
+        if (data[i] == '\r' && (i + 1 == data.size() || data[i + 1] != '\n')) return true;
+    }
+    return false;
+}
+
 void smtp(std::string_view input, bool trusted) {
     using namespace casemail::daemon::smtp;
     Limits limits;
@@ -47,22 +57,24 @@ void smtp(std::string_view input, bool trusted) {
     policy.tls_offered = true;
     policy.allow_plaintext_auth = true;
     Session s(limits, policy, [](const std::string& u, const std::string& p) { return u == "agent" && p == "pw"; });
-    while (!input.empty()) {
-        auto nl = input.find('\n');
-        auto line = input.substr(0, nl);
-        input.remove_prefix(nl == std::string_view::npos ? input.size() : nl + 1);
-        if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-        bool too_long = line.size() + 2 > limits.max_line_bytes;
-        auto r = s.on_line(too_long ? line.substr(0, limits.max_line_bytes) : line, too_long);
-        check_reply(r.text);
-        if (r.message) {
-            require(s.data().size() <= limits.max_message_bytes, "message over the size limit");
-            require(s.envelope().rcpt_to.size() <= limits.max_recipients, "too many recipients");
-            require(trusted || !s.envelope().user.empty(), "untrusted client sent mail without AUTH");
-            s.message_handled();
+    LineReader reader(limits.max_line_bytes);
+    // Two reads, split where the input's first byte says.
+    std::size_t cut = input.empty() ? 0 : static_cast<unsigned char>(input[0]) % input.size();
+    for (auto part : {input.substr(0, cut), input.substr(cut)}) {
+        reader.feed(part);
+        while (auto line = reader.next(s.in_data())) {
+            auto r = s.on_line(line->text, line->too_long, line->bare_line_end);
+            check_reply(r.text);
+            if (r.message) {
+                require(!has_bare_line_end(s.data()), "a message with a bare CR or LF was accepted");
+                require(s.data().size() <= limits.max_message_bytes, "message over the size limit");
+                require(s.envelope().rcpt_to.size() <= limits.max_recipients, "too many recipients");
+                require(trusted || !s.envelope().user.empty(), "untrusted client sent mail without AUTH");
+                s.message_handled();
+            }
+            if (r.start_tls) s.tls_established();
+            if (r.close) return;
         }
-        if (r.start_tls) s.tls_established();
-        if (r.close) break;
     }
 }
 

@@ -6,6 +6,7 @@ import email.policy
 import glob
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -378,3 +379,70 @@ class LimitsTest(RelayTestCase):
             replies += a.recv(4096)
         self.assertIn(b"500 5.5.2 line too long", replies)
         a.close()
+
+
+class SmugglingTest(RelayTestCase):
+    """SMTP smuggling (SEC Consult, 2023): only CRLF . CRLF ends DATA; anything else is data,
+    and a message with a bare CR or LF is refused whole."""
+    VARIANTS = [b"\n.\n", b"\n.\r\n", b"\r.\r\n", b"\r\n.\r", b"\r\n.\n", b"\r\n\x00.\r\n"]
+
+    def reply(self, sock, buf):
+        """The next final reply line ("250 ...", not "250-..."), reading as needed."""
+        while True:
+            m = re.search(rb"^(\d{3}) [^\r\n]*\r\n", buf[0], re.M)
+            if m:
+                buf[0] = buf[0][m.end():]
+                return m.group(0).decode()
+            chunk = sock.recv(4096)
+            self.assertTrue(chunk, "the relay closed the connection")
+            buf[0] += chunk
+
+    def send(self, sock, data, bytewise):
+        if not bytewise:
+            sock.sendall(data)
+            return
+        for i in range(len(data)):
+            sock.sendall(data[i:i + 1])
+
+    def transaction(self, sock, buf, token, body_end, bytewise=False):
+        sock.sendall(b"MAIL FROM:<asmith@city.example>\r\nRCPT TO:<family@example.net>\r\nDATA\r\n")
+        for code in ("250", "250", "354"):
+            self.assertTrue(self.reply(sock, buf).startswith(code))
+        smuggled = (f"MAIL FROM:<asmith@city.example>\r\nRCPT TO:<victim@example.org>\r\nDATA\r\n"
+                    f"Subject: RE: smuggled [{token}]\r\n\r\nsmuggled\r\n").encode()
+        self.send(sock, f"Subject: RE: noise [{token}]\r\n\r\nhello".encode() + body_end + smuggled + b".\r\n",
+                  bytewise)
+        return self.reply(sock, buf)
+
+    def test_smuggling_variants_are_refused_and_nothing_bare_reaches_the_upstream(self):
+        token = self.citizen_case()["case"]
+        self.start_sink()
+        self.start_daemon()
+        self.wait_for(lambda: len(self.delivered()) == 1, what="the acknowledgement")
+        sock = socket.create_connection(("127.0.0.1", self.relay_port), timeout=10)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        buf = [b""]
+        self.assertTrue(self.reply(sock, buf).startswith("220"))
+        sock.sendall(b"EHLO agent\r\n")
+        self.reply(sock, buf)
+        for variant in self.VARIANTS:
+            for bytewise in (False, True):
+                with self.subTest(variant=variant, bytewise=bytewise):
+                    self.assertTrue(self.transaction(sock, buf, token, variant, bytewise).startswith("554 5.6.0"))
+        # The same connection still works, and a proper message goes through.
+        self.assertTrue(self.transaction(sock, buf, token, b"\r\n").startswith("250 2.0.0 queued"))
+        sock.sendall(b"QUIT\r\n")
+        self.assertTrue(self.reply(sock, buf).startswith("221"))
+        sock.close()
+        self.wait_for(lambda: len(self.delivered()) == 2, what="the proper reply")
+        time.sleep(1.5)  # another outbox run: nothing else was queued
+        sent = self.delivered()
+        self.assertEqual(len(sent), 2)
+        self.assertEqual([e["kind"] for e in self.outbox()], ["ack", "reply"])
+        reply = sent[1]
+        self.assertEqual(reply["rcpt_tos"], ["family@example.net"])
+        self.assertIn("RCPT TO:<victim@example.org>", reply["data"])  # without a false end, commands are body text
+        for m in sent:
+            self.assertEqual(m["rcpt_tos"], ["family@example.net"])
+            self.assertIsNone(re.search(r"\r(?!\n)|(?<!\r)\n", m["data"]), m["data"])
+        self.assertEqual(self.log().count("554 5.6.0"), 2 * len(self.VARIANTS))
