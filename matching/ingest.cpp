@@ -6,10 +6,40 @@
 #include "matching/subject.hpp"
 #include "mime/address.hpp"
 #include "mime/decode.hpp"
+#include "mime/digest.hpp"
 #include "mime/printable.hpp"
 
 namespace casemail::matching {
 namespace {
+
+// The case of one Message-ID of the reply chain. A reused id (several different messages, on
+// different cases) stops the search: an older reference must not stand in for a guess.
+enum class ChainStep { unknown, found, reused };
+ChainStep chain_step(const std::string& id, const char* method, Lookups& lookups, Correlation& out,
+                     std::vector<std::string>& defects) {
+    auto cases = lookups.cases_by_message_id(id);
+    if (cases.empty() || (cases.size() == 1 && !cases.front())) return ChainStep::unknown;
+    if (cases.size() == 1) {
+        out = {cases.front(), method, {}};
+        return ChainStep::found;
+    }
+    std::string names;
+    for (const auto& c : cases) names += (names.empty() ? "" : ", ") + (c ? c->token : std::string("an email on no case"));
+    mime::add_defect(defects, fmt::format("{} <{}> is carried by several different messages ({}): no case is guessed",
+                                          method, mime::printable(id, 100), names));
+    out.reused_message_id = id;
+    return ChainStep::reused;
+}
+
+Correlation chain_case(const mime::ParsedMessage& msg, Lookups& lookups, std::vector<std::string>& defects) {
+    Correlation out;
+    for (const auto& id : msg.in_reply_to)
+        if (chain_step(id, "In-Reply-To", lookups, out, defects) != ChainStep::unknown) return out;
+    // Newest reference first: the nearest known ancestor decides.
+    for (auto it = msg.references.rbegin(); it != msg.references.rend(); ++it)
+        if (chain_step(*it, "References", lookups, out, defects) != ChainStep::unknown) return out;
+    return out;
+}
 
 }  // namespace
 
@@ -18,7 +48,7 @@ Correlation correlate(const mime::ParsedMessage& msg, std::string_view token_pre
     Correlation by_token;
     for (const auto& token : find_subject_tokens(msg.subject, token_prefix)) {
         if (auto c = lookups.case_by_token(token)) {
-            by_token = {c, "subject token " + token};
+            by_token = {c, "subject token " + token, {}};
             break;
         }
         mime::add_defect(defects, "unknown case token in subject: " + token);
@@ -26,25 +56,10 @@ Correlation correlate(const mime::ParsedMessage& msg, std::string_view token_pre
     if (!by_token.found && !msg.tracking.empty()) {
         std::string token;
         for (char ch : msg.tracking) token += static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
-        if (auto c = lookups.case_by_token(token)) by_token = {c, "X-311-Case " + token};
+        if (auto c = lookups.case_by_token(token)) by_token = {c, "X-311-Case " + token, {}};
         else mime::add_defect(defects, "unknown case token in X-311-Case: " + mime::printable(msg.tracking, 40));
     }
-    Correlation by_chain;
-    for (const auto& id : msg.in_reply_to) {
-        if (auto c = lookups.case_by_message_id(id)) {
-            by_chain = {c, "In-Reply-To"};
-            break;
-        }
-    }
-    if (!by_chain.found) {
-        // Newest reference first: the nearest known ancestor decides.
-        for (auto it = msg.references.rbegin(); it != msg.references.rend(); ++it) {
-            if (auto c = lookups.case_by_message_id(*it)) {
-                by_chain = {c, "References"};
-                break;
-            }
-        }
-    }
+    Correlation by_chain = chain_case(msg, lookups, defects);
     if (by_token.found) {
         if (by_chain.found && by_chain.found->id != by_token.found->id)
             mime::add_defect(defects, fmt::format("token {} differs from the reply chain's case {}; token wins",
@@ -52,6 +67,17 @@ Correlation correlate(const mime::ParsedMessage& msg, std::string_view token_pre
         return by_token;
     }
     return by_chain;
+}
+
+std::string message_fingerprint(const mime::ParsedMessage& msg) {
+    std::string key = "casemail-fingerprint-1\n" + msg.message_id + "\n";
+    for (const auto& a : msg.from) key += mime::normalize_address(a.address) + ",";
+    key += "\n";
+    key += msg.date ? std::to_string(std::chrono::duration_cast<std::chrono::seconds>(msg.date->time_since_epoch()).count())
+                    : msg.header("Date").value_or("");
+    key += "\n" + msg.subject + "\n" + mime::sha256_hex(msg.text) + "\n" + mime::sha256_hex(msg.html) + "\n";
+    for (const auto& a : msg.attachments) key += a.sha256 + ",";
+    return mime::sha256_hex(key);
 }
 
 namespace {
@@ -187,6 +213,14 @@ IngestPlan plan_ingest(const mime::ParsedMessage& msg, const QueueRef& mailbox_q
     plan.reason = parent ? fmt::format("follow-up to closed case {} ({})", correlation.found->token,
                                        correlation.method)
                          : "new case";
+    // A reply to a reused Message-ID: an agent decides where it belongs, and the citizen gets
+    // no receipt for a case that may be a duplicate of their own.
+    if (!correlation.reused_message_id.empty()) {
+        plan.flag_needs_review = true;
+        plan.reason = fmt::format("new case for review: the reply chain names <{}>, a Message-ID reused by "
+                                  "different messages",
+                                  mime::printable(correlation.reused_message_id, 100));
+    }
     std::vector<ContactRef> registered;
     for (const auto& c : sender_contacts)
         if (c.is_registered) registered.push_back(c);
@@ -219,7 +253,7 @@ IngestPlan plan_ingest(const mime::ParsedMessage& msg, const QueueRef& mailbox_q
     }
 
     // ---- acknowledgement
-    if (rules.auto_ack && sender && !is_no_reply_address(sender_norm)) {
+    if (rules.auto_ack && sender && !is_no_reply_address(sender_norm) && !plan.flag_needs_review) {
         int sent = lookups.acks_since(sender_norm, now - std::chrono::hours(1));
         if (sent < rules.ack_limit_per_hour) {
             plan.queue_ack = true;

@@ -6,7 +6,11 @@
 //  - loop/bounce/bulk guard: auto-replies, bounces, bulk mail, mail from our own mailboxes
 //    and mail with our own Message-ID domain never create a case nor an acknowledgement;
 //  - correlation: subject token, then X-311-Case, then In-Reply-To, then References (newest
-//    first); only an existing token counts; a token beats a conflicting reply chain;
+//    first); only an existing token counts; a token beats a conflicting reply chain; a
+//    Message-ID carried by several different messages on different cases names no case: a
+//    reply to it opens a case for review instead of joining a guessed one;
+//  - the same message: a re-fetch, or one mail delivered to two 311 mailboxes, has the same
+//    fingerprint (message_fingerprint); a different message reusing a Message-ID does not;
 //  - resolved cases: inside the window link and flag for review (or new case/reactivate by
 //    configuration); after it, or for a cancelled case, a new case with the old as parent;
 //  - identity: a new case's customer is the single registered active contact with the sender's
@@ -55,8 +59,9 @@ public:
     virtual ~Lookups() = default;
     // Exact token (already upper-cased); nothing for an unknown or malformed token.
     virtual std::optional<CaseRef> case_by_token(const std::string& token) = 0;
-    // The case of a stored email (either direction) with this Message-ID, if it has one.
-    virtual std::optional<CaseRef> case_by_message_id(const std::string& message_id) = 0;
+    // The cases of the stored emails (either direction) carrying this Message-ID, distinct, at
+    // most three; nullopt stands for emails on no case. Empty when the id is unknown.
+    virtual std::vector<std::optional<CaseRef>> cases_by_message_id(const std::string& message_id) = 0;
     // Active contacts whose normalised address equals `address_norm`, by id.
     virtual std::vector<ContactRef> active_contacts(const std::string& address_norm) = 0;
     virtual std::optional<QueueRef> queue_by_address(const std::string& address_norm) = 0;
@@ -95,7 +100,7 @@ struct IngestPlan {
     std::vector<std::string> defects;
 
     std::optional<CaseRef> linked_case;  // action linked
-    bool flag_needs_review = false;
+    bool flag_needs_review = false;      // linked: to a resolved case; created: reply to a reused id
     bool reactivate = false;
 
     // action created
@@ -119,12 +124,19 @@ struct IngestPlan {
 struct Correlation {
     std::optional<CaseRef> found;
     std::string method;  // "subject token 311-...", "X-311-Case ...", "In-Reply-To", "References"
+    // The reply chain names a Message-ID that several different messages carry: no case.
+    std::string reused_message_id;
 };
 
 // The case `msg` belongs to, in the order above (inbound and agents' replies alike). Unknown
 // tokens and a token that contradicts the reply chain are noted in `defects`.
 Correlation correlate(const mime::ParsedMessage& msg, std::string_view token_prefix, Lookups& lookups,
                       std::vector<std::string>& defects);
+
+// What makes two copies the same message: Message-ID, sender, date, subject and content
+// (text, HTML, attachments). Trace fields added on the way (Received, Delivered-To,
+// Return-Path) differ between copies and do not count. Lower-case hex SHA-256.
+std::string message_fingerprint(const mime::ParsedMessage& msg);
 
 // Decides what to do with `msg`, received at the mailbox of `mailbox_queue`, at time `now`.
 IngestPlan plan_ingest(const mime::ParsedMessage& msg, const QueueRef& mailbox_queue,

@@ -4,6 +4,8 @@
 #include <fmt/format.h>
 
 #include "mime/address.hpp"
+#include "matching/ingest.hpp"
+#include "mime/decode.hpp"
 #include "mime/digest.hpp"
 #include "mime/printable.hpp"
 #include "mime/strings.hpp"
@@ -34,14 +36,15 @@ public:
         return read_case_ref(*st);
     }
 
-    std::optional<matching::CaseRef> case_by_message_id(const std::string& message_id) override {
+    std::vector<std::optional<matching::CaseRef>> cases_by_message_id(const std::string& message_id) override {
         auto st = db_.cached(
             R"(SELECT c.id, c.token, c.status, c.resolved_at, c.customer_contact_id
-               FROM email e JOIN "case" c ON c.id = e.case_id
-               WHERE e.message_id = ?1 ORDER BY e.id DESC LIMIT 1)");
+               FROM (SELECT DISTINCT case_id FROM email WHERE message_id = ?1 LIMIT 3) e
+               LEFT JOIN "case" c ON c.id = e.case_id)");
         st->bind(1, message_id);
-        if (!st->step()) return std::nullopt;
-        return read_case_ref(*st);
+        std::vector<std::optional<matching::CaseRef>> out;
+        while (st->step()) out.push_back(st->is_null(0) ? std::nullopt : std::optional(read_case_ref(*st)));
+        return out;
     }
 
     std::vector<matching::ContactRef> active_contacts(const std::string& address_norm) override {
@@ -116,6 +119,60 @@ void store_attachments(Database& db, Id email_id, const mime::ParsedMessage& msg
     }
 }
 
+// An earlier inbound email that is this same message.
+struct PriorCopy {
+    Id email_id = 0;
+    std::string reason;
+};
+
+std::optional<Id> same_bytes(Database& db, const std::string& raw_sha256, Id exclude) {
+    auto st = db.cached("SELECT id FROM email WHERE direction = 'in' AND raw_sha256 = ?1 AND id <> ?2 ORDER BY id LIMIT 1");
+    st->bind_all(raw_sha256, exclude);
+    if (!st->step()) return std::nullopt;
+    return st->int64(0);
+}
+
+// Emails stored before fingerprints existed get theirs when their Message-ID comes again.
+std::optional<std::string> backfill_fingerprint(Database& db, Id email_id, const mime::Limits& limits) {
+    auto st = db.cached("SELECT raw FROM email WHERE id = ?1");
+    st->bind(1, email_id);
+    if (!st->step()) return std::nullopt;
+    auto bytes = st->blob(0);
+    st->reset();
+    auto parsed = mime::parse_message(std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()), limits);
+    if (!parsed) return std::nullopt;
+    auto fingerprint = matching::message_fingerprint(*parsed);
+    auto up = db.cached("UPDATE email SET fingerprint = ?2 WHERE id = ?1");
+    up->bind_all(email_id, fingerprint);
+    up->run();
+    return fingerprint;
+}
+
+// The copy of this message stored before (same bytes; or same Message-ID and fingerprint),
+// if any. A different message reusing a known Message-ID is not a copy: it gets a defect.
+std::optional<PriorCopy> find_prior_copy(Database& db, const std::string& raw_sha256, const std::string& message_id,
+                                         const std::optional<std::string>& fingerprint, Id exclude,
+                                         const mime::Limits& limits, std::vector<std::string>& defects) {
+    if (auto id = same_bytes(db, raw_sha256, exclude)) return PriorCopy{*id, "identical message already ingested"};
+    if (message_id.empty() || !fingerprint) return std::nullopt;
+    std::vector<std::pair<Id, std::optional<std::string>>> carriers;
+    {
+        auto st = db.cached(
+            "SELECT id, fingerprint FROM email WHERE direction = 'in' AND message_id = ?1 AND id <> ?2 ORDER BY id");
+        st->bind_all(message_id, exclude);
+        while (st->step()) carriers.emplace_back(st->int64(0), st->opt_text(1));
+    }
+    for (auto& [id, print] : carriers) {
+        if (!print) print = backfill_fingerprint(db, id, limits);
+        if (print == fingerprint)
+            return PriorCopy{id, "the same message (Message-ID, sender, date, subject and content) already ingested"};
+    }
+    if (!carriers.empty())
+        mime::add_defect(defects, fmt::format("Message-ID reused by a different message (email {} has it)",
+                                              carriers.front().first));
+    return std::nullopt;
+}
+
 void set_email_outcome(Database& db, Id email_id, std::optional<Id> case_id, const std::string& status,
                        const std::string& reason, const std::vector<std::string>& defects) {
     auto st = db.cached(
@@ -154,9 +211,13 @@ IngestResult Ingestor::store_and_process(std::string_view raw, const std::string
     NewEmail e;
     e.direction = "in";
     e.raw = std::string(raw);
+    e.raw_sha256 = mime::sha256_hex(raw);
     e.mailbox = queue.mailbox;
     if (parsed) {
-        if (!parsed->message_id.empty()) e.message_id = parsed->message_id;
+        if (!parsed->message_id.empty()) {
+            e.message_id = parsed->message_id;
+            e.fingerprint = matching::message_fingerprint(*parsed);
+        }
         e.in_reply_to = parsed->in_reply_to;
         e.references = parsed->references;
         e.subject = parsed->subject;
@@ -164,25 +225,15 @@ IngestResult Ingestor::store_and_process(std::string_view raw, const std::string
     }
     IngestResult result;
     result.message_id = parsed ? parsed->message_id : std::string();
-    Id email_id = 0;
-    try {
-        email_id = store_.insert_email(e);
-    } catch (const ConstraintError&) {
-        // Seen before: report what happened to it the first time, change nothing.
-        auto st = db.cached(
-            R"(SELECT e.id, c.token, c.customer_contact_id FROM email e LEFT JOIN "case" c ON c.id = e.case_id
-               WHERE e.direction = 'in' AND (e.message_id = ?1 OR (?1 IS NULL AND e.message_id IS NULL AND e.raw_sha256 = ?2))
-               ORDER BY e.id LIMIT 1)");
-        st->bind_all(e.message_id, mime::sha256_hex(raw));
-        result.action = "duplicate";
-        result.reason = e.message_id ? "Message-ID already ingested" : "identical message already ingested";
-        if (st->step()) {
-            result.email_id = st->int64(0);
-            result.case_token = st->opt_text(1);
-            result.customer_id = st->opt_int64(2);
-        }
-        return result;  // the savepoint rolls back: nothing changed
+    std::vector<std::string> copy_defects;
+    if (auto prior = find_prior_copy(db, e.raw_sha256, result.message_id, e.fingerprint, 0, options_.limits,
+                                     copy_defects)) {
+        // Seen before: report what happened to it the first time. Nothing changes but the
+        // fingerprints computed for older copies.
+        sp.release();
+        return duplicate_of(prior->email_id, prior->reason, result.message_id);
     }
+    Id email_id = store_.insert_email(e);
 
     if (!parsed) {
         set_email_outcome(db, email_id, std::nullopt, "quarantined", quarantine_reason, {});
@@ -196,12 +247,29 @@ IngestResult Ingestor::store_and_process(std::string_view raw, const std::string
         result.reason = quarantine_reason;
         return result;
     }
-    result = process(email_id, *parsed, queue);
+    result = process(email_id, *parsed, queue, copy_defects);
     sp.release();
     return result;
 }
 
-IngestResult Ingestor::process(Id email_id, const mime::ParsedMessage& msg, const matching::QueueRef& queue) {
+IngestResult Ingestor::duplicate_of(Id prior_email_id, const std::string& why, const std::string& message_id) {
+    IngestResult result;
+    result.action = "duplicate";
+    result.message_id = message_id;
+    result.reason = fmt::format("{} (email {})", why, prior_email_id);
+    result.email_id = prior_email_id;
+    auto st = store_.db().cached(R"(SELECT c.token, c.customer_contact_id FROM email e JOIN "case" c ON c.id = e.case_id
+                                   WHERE e.id = ?1)");
+    st->bind(1, prior_email_id);
+    if (st->step()) {
+        result.case_token = st->text(0);
+        result.customer_id = st->int64(1);
+    }
+    return result;
+}
+
+IngestResult Ingestor::process(Id email_id, const mime::ParsedMessage& msg, const matching::QueueRef& queue,
+                               const std::vector<std::string>& copy_defects) {
     auto& db = store_.db();
     SqliteLookups lookups(db);
     auto plan = matching::plan_ingest(msg, queue, options_.rules, lookups, store_.now());
@@ -213,6 +281,7 @@ IngestResult Ingestor::process(Id email_id, const mime::ParsedMessage& msg, cons
     result.email_id = email_id;
     result.reason = plan.reason;
     result.defects = msg.defects;
+    result.defects.insert(result.defects.end(), copy_defects.begin(), copy_defects.end());
     result.defects.insert(result.defects.end(), plan.defects.begin(), plan.defects.end());
 
     std::optional<Id> case_id;
@@ -238,6 +307,7 @@ IngestResult Ingestor::process(Id email_id, const mime::ParsedMessage& msg, cons
         c.origin = "email";
         c.queue_id = plan.queue_id;
         c.parent_case_id = plan.parent_case_id;
+        c.needs_review = plan.flag_needs_review;
         auto rec = store_.create_case(c, actor);
         case_id = rec.id;
         result.case_token = rec.token;
@@ -321,24 +391,27 @@ IngestResult Ingestor::retry_quarantined(Id quarantine_id) {
     auto rel = db.cached("UPDATE quarantine SET retried_at = ?2, released_at = ?2 WHERE id = ?1");
     rel->bind_all(quarantine_id, now);
     rel->run();
-    std::optional<std::string> message_id;
-    if (!parsed->message_id.empty()) message_id = parsed->message_id;
-    auto up = db.cached(
-        "UPDATE email SET message_id = ?2, in_reply_to = ?3, refs = ?4, subject = ?5, body_text = ?6 WHERE id = ?1");
-    up->bind_all(email_id, message_id, mime::join(parsed->in_reply_to, " "), mime::join(parsed->references, " "), parsed->subject,
-                parsed->text);
-    try {
-        up->run();
-    } catch (const ConstraintError&) {
-        // The same message arrived again meanwhile and was processed: this copy is a duplicate.
-        set_email_outcome(db, email_id, std::nullopt, "duplicate", "Message-ID already ingested", parsed->defects);
-        sp.release();
-        result.action = "duplicate";
-        result.message_id = parsed->message_id;
-        result.reason = "Message-ID already ingested";
-        return result;
+    std::optional<std::string> message_id, fingerprint;
+    if (!parsed->message_id.empty()) {
+        message_id = parsed->message_id;
+        fingerprint = matching::message_fingerprint(*parsed);
     }
-    result = process(email_id, *parsed, queue);
+    std::vector<std::string> copy_defects;
+    if (auto prior = find_prior_copy(db, mime::sha256_hex(raw), parsed->message_id, fingerprint, email_id,
+                                     options_.limits, copy_defects)) {
+        // The same message arrived again meanwhile and was processed: this copy is a duplicate.
+        auto dup = duplicate_of(prior->email_id, prior->reason, parsed->message_id);
+        set_email_outcome(db, email_id, std::nullopt, "duplicate", dup.reason, parsed->defects);
+        sp.release();
+        return dup;
+    }
+    auto up = db.cached(
+        "UPDATE email SET message_id = ?2, in_reply_to = ?3, refs = ?4, subject = ?5, body_text = ?6, fingerprint = ?7 "
+        "WHERE id = ?1");
+    up->bind_all(email_id, message_id, mime::join(parsed->in_reply_to, " "), mime::join(parsed->references, " "),
+                 parsed->subject, parsed->text, fingerprint);
+    up->run();
+    result = process(email_id, *parsed, queue, copy_defects);
     sp.release();
     return result;
 }

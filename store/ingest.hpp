@@ -3,6 +3,9 @@
 //
 // Contract: ingest() never throws for anything a sender wrote. Unparseable mail is stored and
 // quarantined with its reason; a re-fetched message is a "duplicate" and changes nothing.
+// "Duplicate" means the same message: the same bytes, or the same Message-ID with the same
+// sender, date, subject and content (one mail delivered to two 311 mailboxes). A different
+// message that reuses a known Message-ID is stored and processed with a defect.
 // Each message runs in its own savepoint, so a store error on one message rolls back that
 // message only; the caller commits (one transaction may hold many messages) and only then
 // acknowledges anything to the outside world (IMAP flag, CLI output).
@@ -63,7 +66,10 @@ public:
 private:
     IngestResult store_and_process(std::string_view raw, const std::string& mailbox,
                                    const mime::ParsedMessage* parsed, const std::string& quarantine_reason);
-    IngestResult process(Id email_id, const mime::ParsedMessage& msg, const matching::QueueRef& queue);
+    IngestResult process(Id email_id, const mime::ParsedMessage& msg, const matching::QueueRef& queue,
+                         const std::vector<std::string>& copy_defects);
+    // "duplicate" of the email `prior_email_id`, with what happened to that one.
+    IngestResult duplicate_of(Id prior_email_id, const std::string& why, const std::string& message_id);
     matching::QueueRef queue_for(const std::string& mailbox);
 
     Store& store_;

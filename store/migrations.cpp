@@ -286,6 +286,16 @@ CREATE INDEX outbox_ack_rate ON outbox(to_address_norm, kind, created_at);
 CREATE INDEX outbox_due ON outbox(status, next_attempt_at);
 )sql";
 
+// A Message-ID is no longer unique: scanners, phone clients and ticketing systems reuse them,
+// and a different message with a known id must be kept, not dropped as a duplicate. The same
+// message is now recognised by its fingerprint (matching::message_fingerprint: id, sender,
+// date, subject, content); rows from before this migration get theirs when an id collides.
+constexpr std::string_view migration_5 = R"sql(
+ALTER TABLE email ADD COLUMN fingerprint TEXT;
+DROP INDEX email_unique_message_id;
+CREATE UNIQUE INDEX email_unique_fingerprint ON email(direction, fingerprint) WHERE fingerprint IS NOT NULL;
+)sql";
+
 }  // namespace
 
 const std::vector<Migration>& migrations() {
@@ -295,6 +305,7 @@ const std::vector<Migration>& migrations() {
         {2, "quarantine, outbox, email status reason and defects", migration_2},
         {3, "IMAP mailbox state and acknowledgement journal", migration_3},
         {4, "outbox: envelope, recorded email, retries, holds, pass-through", migration_4},
+        {5, "emails: a Message-ID may be reused; the same message is found by its fingerprint", migration_5},
     };
     return all;
 }

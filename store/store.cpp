@@ -277,12 +277,12 @@ CaseRecord Store::create_case(const NewCase& c, const std::string& actor) {
         R"sql(INSERT INTO "case"(token, token_sequence, title, description, customer_contact_id,
               property_account_id, business_account_id, origin, request_type, category, priority,
               queue_id, anonymous, wants_updates, confidential, parent_case_id, created_at,
-              updated_at)
-              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?17))sql");
+              updated_at, needs_review)
+              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?17, ?18))sql");
     st->bind_all(token, static_cast<std::int64_t>(seq), c.title, c.description,
                 c.customer_contact_id, c.property_account_id, c.business_account_id, c.origin,
                 c.request_type, c.category, c.priority, c.queue_id, c.anonymous, c.wants_updates,
-                c.confidential, c.parent_case_id, now);
+                c.confidential, c.parent_case_id, now, c.needs_review);
     st->run();
     Id id = db_.last_insert_rowid();
     record_event(actor, "created", id, c.customer_contact_id, std::nullopt,
@@ -445,13 +445,14 @@ void Store::edit_case(const std::string& token, const CaseEdit& edit, const std:
 Id Store::insert_email(const NewEmail& e) {
     auto st = db_.cached(
         "INSERT INTO email(case_id, direction, message_id, in_reply_to, refs, subject, body_text, "
-        "raw, raw_sha256, mailbox, received_at, status) "
-        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)");
+        "raw, raw_sha256, mailbox, received_at, status, fingerprint) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)");
     std::span<const unsigned char> raw(reinterpret_cast<const unsigned char*>(e.raw.data()),
                                        e.raw.size());
     st->bind_all(e.case_id, e.direction, e.message_id, mime::join(e.in_reply_to, " "),
-                mime::join(e.references, " "), e.subject, e.body_text, raw, mime::sha256_hex(e.raw),
-                e.mailbox, now_text(), e.status);
+                mime::join(e.references, " "), e.subject, e.body_text, raw,
+                e.raw_sha256.empty() ? mime::sha256_hex(e.raw) : e.raw_sha256,
+                e.mailbox, now_text(), e.status, e.fingerprint);
     st->run();
     return db_.last_insert_rowid();
 }

@@ -82,6 +82,7 @@ struct NewCase {
     bool anonymous = false;
     bool wants_updates = true;
     bool confidential = false;
+    bool needs_review = false;
 };
 
 struct CaseRecord {
@@ -124,9 +125,11 @@ struct NewEmail {
     std::optional<Id> case_id;
     std::string direction = "in";
     std::optional<std::string> message_id;
+    std::optional<std::string> fingerprint;  // matching::message_fingerprint, inbound with a Message-ID
     std::vector<std::string> in_reply_to, references;
     std::string subject, body_text;
     std::string raw;
+    std::string raw_sha256;  // computed by insert_email when empty
     std::optional<std::string> mailbox;
     std::string status = "received";
 };
@@ -205,7 +208,7 @@ public:
     void reactivate_case(const std::string& token, const std::string& actor);
     void edit_case(const std::string& token, const CaseEdit& edit, const std::string& actor);
 
-    // Emails. insert_email throws ConstraintError for a duplicate (direction, Message-ID) or,
+    // Emails. insert_email throws ConstraintError for a duplicate (direction, fingerprint) or,
     // without a Message-ID, a duplicate (direction, sha256).
     Id insert_email(const NewEmail& e);
     Id add_party(Id email_id, const Party& p);

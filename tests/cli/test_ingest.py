@@ -219,6 +219,38 @@ class ResolvedWindowTest(IngestTestCase):
         self.assertEqual(self.ok_json("case", "show", token)["status"], "active")
 
 
+class ReusedMessageIdTest(IngestTestCase):
+    """Scanners, phone clients and ticketing systems reuse Message-IDs; other helpdesks lost mail
+    that way. Only the same message is a duplicate."""
+
+    def test_a_different_message_with_a_known_id_becomes_its_own_case(self):
+        scan = mail("scanner@city.example", "Scanned document", "1@scanner", body="Page 1.", name="Scanner")
+        tree = (b"From: Dana Cruz <dana@example.org>\r\nTo: " + PW.encode() +
+                b"\r\nSubject: tree down on Pine Ave\r\nDate: Tue, 3 Nov 2026 11:30:00 +0000\r\n"
+                b"Message-ID: <1@scanner>\r\n\r\nA tree is down across Pine Ave.\r\n")
+        first = self.ingest(scan)
+        second = self.ingest(tree)
+        self.assertEqual((first["action"], second["action"]), ("created", "created"))
+        self.assertNotEqual(first["case"], second["case"])
+        self.assertTrue(any("Message-ID reused by a different message" in d for d in second["defects"]), second)
+        self.assertEqual(self.ok_json("case", "show", second["case"])["title"], "tree down on Pine Ave")
+        # the same messages again, re-fetched or delivered to a second 311 mailbox: duplicates
+        self.assertEqual(self.ingest(tree)["action"], "duplicate")
+        copy = self.ingest(b"Received: from mx2.city.example\r\nDelivered-To: " + DWP.encode() + b"\r\n" + tree, DWP)
+        self.assertEqual((copy["action"], copy["case"]), ("duplicate", second["case"]))
+        self.assertEqual(self.ingest(scan)["case"], first["case"])
+        self.assertEqual(len(self.ok_json("case", "list")), 2)
+        # a reply naming the reused id is not given to either case
+        reply = self.ingest(mail("dana@example.org", "Re: tree down on Pine Ave", "r1@example.org",
+                                 extra="In-Reply-To: <1@scanner>\r\n"))
+        self.assertEqual(reply["action"], "created")
+        self.assertNotIn(reply["case"], (first["case"], second["case"]))
+        show = self.ok_json("case", "show", reply["case"])
+        self.assertTrue(show["needs_review"])
+        self.assertEqual(self.sql("SELECT count(*) FROM outbox o JOIN \"case\" c ON c.id = o.case_id "
+                                  "WHERE c.token = ?", reply["case"])[0][0], 0)  # no receipt for it
+
+
 class QuarantineAndBulkTest(IngestTestCase):
     def test_quarantine_list_and_retry(self):
         cfg = os.path.join(self.dir, "tight.toml")

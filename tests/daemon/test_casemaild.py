@@ -123,6 +123,23 @@ class PollTest(CasemaildTestCase):
         self.assertIsNotNone(status["311DWP@city.example"]["uidvalidity"])
         self.assertIsNotNone(status["311DWP@city.example"]["last_poll_at"])
 
+    def test_a_reused_message_id_loses_no_mail(self):
+        clerk, works, dwp = MAILBOXES["clerk"][0], MAILBOXES["works"][0], MAILBOXES["dwp"][0]
+        scan = (f"From: Scanner <scanner@city.example>\r\nTo: {clerk}\r\nSubject: Scanned document\r\n"
+                f"Date: Mon, 23 Nov 2026 09:00:00 +0000\r\nMessage-ID: <1@scanner>\r\n\r\nPage 1.\r\n").encode()
+        tree = (f"From: Dana Cruz <dana@example.org>\r\nTo: {works}, {dwp}\r\nSubject: tree down on Pine Ave\r\n"
+                f"Date: Mon, 23 Nov 2026 10:15:00 +0000\r\nMessage-ID: <1@scanner>\r\n\r\nA tree is down.\r\n").encode()
+        self.dovecot.append("clerk", [scan])
+        self.assertEqual(self.actions(self.once()), ["created"])
+        self.dovecot.append("works", [b"Delivered-To: " + works.encode() + b"\r\n" + tree])
+        self.dovecot.append("dwp", [b"Delivered-To: " + dwp.encode() + b"\r\n" + tree])
+        log = self.once()
+        self.assertEqual(sorted(self.actions(log)), ["created", "duplicate"], log)  # the tree, once
+        titles = sorted(c["title"] for c in self.ok_json("case", "list"))
+        self.assertEqual(titles, ["Scanned document", "tree down on Pine Ave"])
+        for user in ("clerk", "works", "dwp"):
+            self.assertEqual(self.dovecot.count(user, "INBOX"), 0)
+
     def test_uidvalidity_reset_makes_no_duplicates(self):
         self.write_config(after="flag")
         self.dovecot.append("clerk", [mail(i, MAILBOXES["clerk"][0], msg_id=(i % 2 == 0)) for i in range(6)])

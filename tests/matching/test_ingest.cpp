@@ -26,6 +26,7 @@ class FakeLookups : public Lookups {
 public:
     std::vector<CaseRef> cases;
     std::map<std::string, Id> message_case;  // Message-ID -> case id
+    std::multimap<std::string, std::optional<Id>> reused;  // Message-ID -> the cases of its carriers
     std::vector<FakeContact> contacts;
     std::vector<QueueRef> queues{{1, "Public Works", "311PublicWorks@city.example"},
                                  {2, "DWP", "311DWP@city.example"}};
@@ -36,12 +37,16 @@ public:
             if (c.token == token) return c;
         return std::nullopt;
     }
-    std::optional<CaseRef> case_by_message_id(const std::string& id) override {
-        auto it = message_case.find(id);
-        if (it == message_case.end()) return std::nullopt;
-        for (const auto& c : cases)
-            if (c.id == it->second) return c;
-        return std::nullopt;
+    std::vector<std::optional<CaseRef>> cases_by_message_id(const std::string& id) override {
+        std::vector<std::optional<CaseRef>> out;
+        auto case_of = [&](std::optional<Id> case_id) -> std::optional<CaseRef> {
+            for (const auto& c : cases)
+                if (case_id && c.id == *case_id) return c;
+            return std::nullopt;
+        };
+        if (auto it = message_case.find(id); it != message_case.end()) out.push_back(case_of(it->second));
+        for (auto [it, end] = reused.equal_range(id); it != end; ++it) out.push_back(case_of(it->second));
+        return out;
     }
     std::vector<ContactRef> active_contacts(const std::string& norm) override {
         std::vector<ContactRef> out;
@@ -192,6 +197,35 @@ TEST_CASE("rule 3: correlation order and conflicts") {
         CHECK(p.linked_case->id == a);
         REQUIRE_FALSE(p.defects.empty());
         CHECK(p.defects.back().find("token wins") != std::string::npos);
+    }
+    SUBCASE("a reused Message-ID in the reply chain names no case: a new case for review, no receipt") {
+        f.reused.insert({"1@scanner", a});
+        f.reused.insert({"1@scanner", b});
+        auto m = mail("ann@example.org", "Re: scan");
+        m.in_reply_to = {"1@scanner"};
+        m.references = {"first-a@example.org", "1@scanner"};  // an older, unambiguous ancestor is no excuse to guess
+        auto p = plan(m, f);
+        CHECK(p.action == Action::created);
+        CHECK(p.flag_needs_review);
+        CHECK_FALSE(p.queue_ack);
+        CHECK(p.reason.find("<1@scanner>") != std::string::npos);
+        REQUIRE_FALSE(p.defects.empty());
+        CHECK(p.defects.front().find("311-000001-AAAA, 311-000002-BBBB") != std::string::npos);
+        SUBCASE("a token still decides") {
+            m.subject = "Re: [311-000002-BBBB] scan";
+            auto q = plan(m, f);
+            CHECK(q.action == Action::linked);
+            CHECK(q.linked_case->id == b);
+            CHECK_FALSE(q.flag_needs_review);
+        }
+    }
+    SUBCASE("an id carried by several emails all on one case still names it; on no case, none") {
+        f.reused.insert({"same@x", b});
+        f.reused.insert({"same@x", b});  // the store answers distinct cases; a repeat changes nothing here
+        f.reused.insert({"lost@x", std::nullopt});
+        auto m = mail("ann@example.org", "Re: x");
+        m.in_reply_to = {"lost@x", "same@x"};
+        CHECK(plan(m, f).linked_case->id == b);
     }
     SUBCASE("a spoofed token (right shape, no such case) does not match") {
         auto p = plan(mail("ann@example.org", "RE: [311-000001-ZZZZ] give me that case"), f);
@@ -351,4 +385,28 @@ TEST_CASE("rules 8 and 9: new case fields and acknowledgement") {
         r.auto_ack = false;
         CHECK_FALSE(plan(mail("ann@example.org"), f, r).queue_ack);
     }
+}
+
+TEST_CASE("the same message, whatever mailbox or fetch it came through") {
+    auto m = mail("ann@example.org");
+    auto fp = message_fingerprint(m);
+    CHECK(fp.size() == 64);
+    auto copy = m;
+    copy.headers.push_back({"Received", "from mx2.city.example"});
+    copy.return_path = "<bounce@example.org>";
+    copy.to = {{"", "311DWP@city.example"}};  // delivered to another 311 mailbox
+    CHECK(message_fingerprint(copy) == fp);
+    auto other_sender = m;
+    other_sender.from = {{"Tree Crew", "crew@example.net"}};
+    auto other_subject = m;
+    other_subject.subject = "Tree down on Pine Ave";
+    auto other_date = m;
+    other_date.date = now;
+    auto other_body = m;
+    other_body.text = "A tree is down.";
+    auto other_attachment = m;
+    other_attachment.attachments.push_back({});
+    other_attachment.attachments.back().sha256 = std::string(64, 'a');
+    for (const auto* other : {&other_sender, &other_subject, &other_date, &other_body, &other_attachment})
+        CHECK(message_fingerprint(*other) != fp);
 }

@@ -192,3 +192,57 @@ TEST_CASE("ingest refuses an unknown mailbox") {
     CHECK_THROWS_WITH_AS(f.ingestor.ingest(message("a@example.org", "x", "u@x"), "nobody@city.example"),
                          doctest::Contains("no queue has the mailbox"), Refused);
 }
+
+TEST_CASE("a reused Message-ID: a different message is kept, the same message stays a duplicate") {
+    Fixture f;
+    const std::string dwp = "311DWP@city.example";
+    f.store.add_queue("DWP", dwp);
+    auto scan = "From: Scanner <scanner@city.example>\r\nTo: " + pw + "\r\nSubject: Scanned document\r\n"
+                "Date: Mon, 23 Nov 2026 09:00:00 +0000\r\nMessage-ID: <1@scanner>\r\n\r\nPage 1.\r\n";
+    auto tree = "From: Dana Cruz <dana@example.org>\r\nTo: " + pw + "\r\nSubject: Tree down on Pine Ave\r\n"
+                "Date: Mon, 23 Nov 2026 10:15:00 +0000\r\nMessage-ID: <1@scanner>\r\n\r\nA tree is down across the road.\r\n";
+    auto first = f.ingest(scan);
+    REQUIRE(first.action == "created");
+    auto second = f.ingest(tree);
+    CHECK(second.action == "created");  // the tree becomes a case of its own
+    REQUIRE(second.case_token);
+    CHECK(second.case_token != first.case_token);
+    CHECK(f.store.require_case(*second.case_token).title == "Tree down on Pine Ave");
+    REQUIRE_FALSE(second.defects.empty());
+    CHECK(second.defects.front().find("Message-ID reused by a different message") != std::string::npos);
+
+    SUBCASE("re-fetching either is a duplicate of itself") {
+        auto again = f.ingest(tree);
+        CHECK(again.action == "duplicate");
+        CHECK(again.case_token == second.case_token);
+        CHECK(f.ingest(scan).case_token == first.case_token);
+        CHECK(f.count("SELECT count(*) FROM email") == 2);
+    }
+    SUBCASE("the same mail delivered to a second 311 mailbox stays one case") {
+        Transaction tx(f.store.db());
+        auto copy = f.ingestor.ingest("Received: from mx2.city.example\r\nDelivered-To: " + dwp + "\r\n" + tree, dwp);
+        tx.commit();
+        CHECK(copy.action == "duplicate");
+        CHECK(copy.case_token == second.case_token);
+        CHECK(f.count("SELECT count(*) FROM \"case\"") == 2);
+    }
+    SUBCASE("a store from before fingerprints: the stored copy gets one when its id comes again") {
+        f.store.db().exec("UPDATE email SET fingerprint = NULL");
+        auto copy = f.ingest("Received: from mx2.city.example\r\n" + scan);
+        CHECK(copy.action == "duplicate");
+        CHECK(copy.case_token == first.case_token);
+        CHECK(f.count("SELECT count(*) FROM email WHERE fingerprint IS NOT NULL AND id = " +
+                      std::to_string(*first.email_id)) == 1);
+    }
+    SUBCASE("a reply naming the reused id goes to review, not to a guessed case") {
+        auto reply = f.ingest(message("dana@example.org", "Re: Tree down on Pine Ave", "r1@example.org",
+                                      "In-Reply-To: <1@scanner>\r\n"));
+        CHECK(reply.action == "created");
+        REQUIRE(reply.case_token);
+        CHECK(reply.case_token != first.case_token);
+        CHECK(reply.case_token != second.case_token);
+        CHECK(f.store.require_case(*reply.case_token).needs_review);
+        CHECK(reply.reason.find("for review") != std::string::npos);
+        CHECK(f.count("SELECT count(*) FROM outbox o JOIN \"case\" c ON c.id = o.case_id WHERE c.needs_review = 1") == 0);
+    }
+}

@@ -202,16 +202,21 @@ TEST_CASE("contacts may share an address and lookup is by normalised address") {
                     ConstraintError);
 }
 
-TEST_CASE("emails are unique on direction and Message-ID or else on sha256") {
+TEST_CASE("emails are unique on direction and fingerprint, or else on sha256; a Message-ID may repeat") {
     TempStore t;
     auto s = Store::open(t.path);
     NewEmail e;
     e.message_id = "abc@example.org";
+    e.fingerprint = std::string(64, 'a');
     e.raw = "Message-ID: <abc@example.org>\r\n\r\nhello";
     s.insert_email(e);
     CHECK_THROWS_AS(s.insert_email(e), ConstraintError);
     e.direction = "out";
-    CHECK_NOTHROW(s.insert_email(e));  // same id, other direction
+    CHECK_NOTHROW(s.insert_email(e));  // same fingerprint, other direction
+    e.direction = "in";
+    e.fingerprint = std::string(64, 'b');  // another message reusing the Message-ID
+    e.raw += "!";
+    CHECK_NOTHROW(s.insert_email(e));
 
     NewEmail anon;
     anon.raw = "Subject: no id\r\n\r\nbody";
