@@ -5,7 +5,7 @@
 #include <set>
 #include <toml++/toml.h>
 
-#include "daemon/imap_protocol.hpp"
+#include "daemon/protocol/imap.hpp"
 #include "daemon/smtp_server.hpp"
 #include "matching/token.hpp"
 #include "mime/address.hpp"
@@ -142,7 +142,7 @@ void read_relay(Validator& v, const toml::table& t, const std::string& config_pa
                     v.error(&item, "relay.allowed_networks", "entries must be strings");
                     continue;
                 }
-                if (auto n = parse_network(*text); !n) v.error(&item, "relay.allowed_networks", n.error());
+                if (auto n = protocol::parse_network(*text); !n) v.error(&item, "relay.allowed_networks", n.error());
                 else r.allowed_networks.push_back(*text);
             }
     }
@@ -237,13 +237,13 @@ void read_mailbox(Validator& v, const toml::table& t, const std::string& config_
     if (m.secret.count() != 1) v.error(&t, key, "needs exactly one of password_file, password_env, oauth2_token_file");
     v.bool_key(t, key, "allow_plaintext", m.allow_plaintext);
     v.string_key(t, key, "ca_file", m.ca_file);
-    if (v.string_key(t, key, "folder", m.folder) && !imap::valid_folder_name(m.folder))
+    if (v.string_key(t, key, "folder", m.folder) && !protocol::imap::valid_folder_name(m.folder))
         v.error(t.get("folder"), key + ".folder", "must be 1-200 printable ASCII characters");
     std::string after;
     if (v.string_key(t, key, "after_processing", after)) {
         if (after == "flag") m.after_processing = AfterProcessing::flag;
         else if (after == "delete") m.after_processing = AfterProcessing::remove;
-        else if (after.rfind("move:", 0) == 0 && imap::valid_folder_name(after.substr(5)) && after.substr(5) != m.folder) {
+        else if (after.rfind("move:", 0) == 0 && protocol::imap::valid_folder_name(after.substr(5)) && after.substr(5) != m.folder) {
             m.after_processing = AfterProcessing::move;
             m.move_to = after.substr(5);
         } else {

@@ -299,7 +299,7 @@ private:
         const auto& rc = config_->relay;
         rs.listen_address = rc.listen_address;
         rs.port = static_cast<unsigned short>(rc.port);
-        for (const auto& n : rc.allowed_networks) rs.allowed_networks.push_back(*parse_network(n));
+        for (const auto& n : rc.allowed_networks) rs.allowed_networks.push_back(*protocol::parse_network(n));
         if (!rc.users_file.empty()) rs.users = *load_users_file(rc.users_file);  // checked at start
         rs.tls_cert = rc.tls_cert;
         rs.tls_key = rc.tls_key;
@@ -312,7 +312,7 @@ private:
         rs.hostname = rc.hostname;
         relay_ = std::make_unique<SmtpRelay>(
             ctx_, rs,
-            [this](const smtp::Envelope& env, const std::string& data, const std::string& client) {
+            [this](const protocol::smtp::Envelope& env, const std::string& data, const std::string& client) {
                 return relay_message(env, data, client);
             },
             log_line);
@@ -330,7 +330,7 @@ private:
     }
 
     // On the loop: store the message durably (one commit, synchronous=FULL) before the reply.
-    std::pair<int, std::string> relay_message(const smtp::Envelope& env, const std::string& data, const std::string& client) {
+    std::pair<int, std::string> relay_message(const protocol::smtp::Envelope& env, const std::string& data, const std::string& client) {
         try {
             if (!relay_store_) relay_store_ = std::make_unique<store::Store>(open_store(*config_));
             store::Transaction tx(relay_store_->db());

@@ -71,7 +71,7 @@ ImapSession::ImapSession(ImapAccount account, const std::atomic<bool>* stop) : i
     curl_easy_setopt(h, CURLOPT_ERRORBUFFER, impl_->error);
     // libcurl silently clips a response line longer than half its buffer (16 KB by default)
     // to its first bytes and last 40: a long "* SEARCH" line would lose UIDs. The largest
-    // buffer plus search windows of imap::search_window UIDs keep every line whole.
+    // buffer plus search windows of protocol::imap::search_window UIDs keep every line whole.
     curl_easy_setopt(h, CURLOPT_BUFFERSIZE, static_cast<long>(CURL_MAX_READ_SIZE));
     apply_login(h, a.login);
     curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
@@ -85,60 +85,60 @@ ImapSession::~ImapSession() = default;
 
 Result<std::string> ImapSession::command(std::string_view folder, const std::string& cmd) {
     Sink sink;
-    auto r = impl_->perform(imap::url_path(folder), cmd, sink, imap::command_name(cmd).c_str());
+    auto r = impl_->perform(protocol::imap::url_path(folder), cmd, sink, protocol::imap::command_name(cmd).c_str());
     if (!r) return fail(r.error());
     return std::move(sink.data);
 }
 
-Result<imap::FolderStatus> ImapSession::status(std::string_view folder) {
-    auto r = command("", imap::status_command(folder));
+Result<protocol::imap::FolderStatus> ImapSession::status(std::string_view folder) {
+    auto r = command("", protocol::imap::status_command(folder));
     if (!r) return fail(r.error());
-    return imap::parse_status(*r);
+    return protocol::imap::parse_status(*r);
 }
 
-Result<std::vector<imap::Uid>> ImapSession::search_from(std::string_view folder, imap::Uid first, imap::Uid uidnext) {
-    std::vector<imap::Uid> all;
+Result<std::vector<protocol::imap::Uid>> ImapSession::search_from(std::string_view folder, protocol::imap::Uid first, protocol::imap::Uid uidnext) {
+    std::vector<protocol::imap::Uid> all;
     if (uidnext == 0) {  // unknown: one open-ended search
-        auto r = command(folder, imap::search_from_command(first));
+        auto r = command(folder, protocol::imap::search_from_command(first));
         if (!r) return fail(r.error());
-        return imap::parse_search(*r, first);
+        return protocol::imap::parse_search(*r, first);
     }
-    for (imap::Uid lo = std::max<imap::Uid>(first, 1); lo < uidnext;) {
-        imap::Uid hi = lo + std::min<imap::Uid>(imap::search_window - 1, uidnext - 1 - lo);
-        auto r = command(folder, imap::search_range_command(lo, hi));
+    for (protocol::imap::Uid lo = std::max<protocol::imap::Uid>(first, 1); lo < uidnext;) {
+        protocol::imap::Uid hi = lo + std::min<protocol::imap::Uid>(protocol::imap::search_window - 1, uidnext - 1 - lo);
+        auto r = command(folder, protocol::imap::search_range_command(lo, hi));
         if (!r) return fail(r.error());
-        auto uids = imap::parse_search(*r, lo, hi);
+        auto uids = protocol::imap::parse_search(*r, lo, hi);
         if (!uids) return fail(uids.error());
         all.insert(all.end(), uids->begin(), uids->end());
-        if (hi == std::numeric_limits<imap::Uid>::max()) break;
+        if (hi == std::numeric_limits<protocol::imap::Uid>::max()) break;
         lo = hi + 1;
     }
     return all;
 }
 
-Result<FetchedMessage> ImapSession::fetch(std::string_view folder, imap::Uid uid, std::size_t max_bytes) {
+Result<FetchedMessage> ImapSession::fetch(std::string_view folder, protocol::imap::Uid uid, std::size_t max_bytes) {
     Sink sink;
     sink.cap = max_bytes;
     // A URL fetch (RFC 5092 ";UID="): libcurl reads the literal itself. It asks for BODY[],
     // which sets \Seen; the processed mark is the move or flag after the commit.
-    auto r = impl_->perform(fmt::format("{};UID={}", imap::url_path(folder), uid), "", sink, "UID FETCH");
+    auto r = impl_->perform(fmt::format("{};UID={}", protocol::imap::url_path(folder), uid), "", sink, "UID FETCH");
     if (!r) return fail(r.error());
     return FetchedMessage{std::move(sink.data), sink.truncated};
 }
 
 Result<bool> ImapSession::ensure_folder(std::string_view folder) {
-    auto listed = command("", fmt::format("LIST \"\" {}", imap::quoted(folder).value()));
+    auto listed = command("", protocol::imap::list_command(folder));
     if (!listed) return fail(listed.error());
     if (listed->find("* LIST") != std::string::npos) return true;
-    auto created = command("", imap::create_command(folder));
+    auto created = command("", protocol::imap::create_command(folder));
     if (!created) return fail(created.error());
     return true;
 }
 
 Result<bool> ImapSession::has_capability(std::string_view capability) {
-    auto r = command("", "CAPABILITY");
+    auto r = command("", protocol::imap::capability_command);
     if (!r) return fail(r.error());
-    return imap::has_capability(*r, capability);
+    return protocol::imap::has_capability(*r, capability);
 }
 
 }  // namespace casemail::daemon

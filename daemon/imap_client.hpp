@@ -14,7 +14,7 @@
 #include <string_view>
 #include <vector>
 
-#include "daemon/imap_protocol.hpp"
+#include "daemon/protocol/imap.hpp"
 #include "daemon/server_login.hpp"
 #include "mime/result.hpp"
 
@@ -38,12 +38,12 @@ public:
     ImapSession(const ImapSession&) = delete;
     ImapSession& operator=(const ImapSession&) = delete;
 
-    Result<imap::FolderStatus> status(std::string_view folder);
+    Result<protocol::imap::FolderStatus> status(std::string_view folder);
     // UIDs >= first in `folder`, ascending, searched in windows below `uidnext` (from STATUS;
     // 0 when unknown: one open-ended search).
-    Result<std::vector<imap::Uid>> search_from(std::string_view folder, imap::Uid first, imap::Uid uidnext);
+    Result<std::vector<protocol::imap::Uid>> search_from(std::string_view folder, protocol::imap::Uid first, protocol::imap::Uid uidnext);
     // The whole message (RFC 3501 BODY[]); bigger than max_bytes: truncated (see FetchedMessage).
-    Result<FetchedMessage> fetch(std::string_view folder, imap::Uid uid, std::size_t max_bytes);
+    Result<FetchedMessage> fetch(std::string_view folder, protocol::imap::Uid uid, std::size_t max_bytes);
     // Creates `folder`; a folder that already exists is not an error.
     Result<bool> ensure_folder(std::string_view folder);
     Result<bool> has_capability(std::string_view capability);

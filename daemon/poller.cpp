@@ -15,12 +15,12 @@ namespace {
 // per message: 500 UIDs at once failed with "Too large response headers" against Dovecot.
 constexpr std::size_t max_uids_per_command = 100;
 
-std::vector<imap::Uid> as_uids(const std::vector<std::int64_t>& v) {
-    return std::vector<imap::Uid>(v.begin(), v.end());
+std::vector<protocol::imap::Uid> as_uids(const std::vector<std::int64_t>& v) {
+    return std::vector<protocol::imap::Uid>(v.begin(), v.end());
 }
 
 struct Fetched {
-    imap::Uid uid = 0;
+    protocol::imap::Uid uid = 0;
     store::IngestResult result;
     double ms = 0;        // fetch and ingest
     double fetch_ms = 0;  // of which the IMAP fetch
@@ -32,10 +32,10 @@ struct Fetched {
 
 Result<bool> ImapMailbox::prepare() {
     if (prepared_) return true;
-    auto caps = session_.command("", "CAPABILITY");
+    auto caps = session_.command("", protocol::imap::capability_command);
     if (!caps) return fail(caps.error());
-    has_move_ = imap::has_capability(*caps, "MOVE");
-    has_uidplus_ = imap::has_capability(*caps, "UIDPLUS");
+    has_move_ = protocol::imap::has_capability(*caps, "MOVE");
+    has_uidplus_ = protocol::imap::has_capability(*caps, "UIDPLUS");
     if (config_.after_processing == AfterProcessing::move) {
         auto ok = session_.ensure_folder(config_.move_to);
         if (!ok) return fail(fmt::format("cannot create folder '{}': {}", config_.move_to, ok.error()));
@@ -44,39 +44,39 @@ Result<bool> ImapMailbox::prepare() {
     return true;
 }
 
-Result<imap::FolderStatus> ImapMailbox::status() {
+Result<protocol::imap::FolderStatus> ImapMailbox::status() {
     if (auto ok = prepare(); !ok) return fail(ok.error());
     return session_.status(config_.folder);
 }
 
-Result<std::vector<imap::Uid>> ImapMailbox::search_from(imap::Uid first, imap::Uid uidnext) {
+Result<std::vector<protocol::imap::Uid>> ImapMailbox::search_from(protocol::imap::Uid first, protocol::imap::Uid uidnext) {
     return session_.search_from(config_.folder, first, uidnext);
 }
 
-Result<FetchedMessage> ImapMailbox::fetch(imap::Uid uid, std::size_t max_bytes) {
+Result<FetchedMessage> ImapMailbox::fetch(protocol::imap::Uid uid, std::size_t max_bytes) {
     return session_.fetch(config_.folder, uid, max_bytes);
 }
 
-Result<bool> ImapMailbox::mark_processed(const std::vector<imap::Uid>& all) {
+Result<bool> ImapMailbox::mark_processed(const std::vector<protocol::imap::Uid>& all) {
     for (std::size_t i = 0; i < all.size(); i += max_uids_per_command) {
-        std::vector<imap::Uid> uids(all.begin() + i, all.begin() + std::min(all.size(), i + max_uids_per_command));
+        std::vector<protocol::imap::Uid> uids(all.begin() + i, all.begin() + std::min(all.size(), i + max_uids_per_command));
         std::vector<std::string> commands;
         // Without UIDPLUS a plain EXPUNGE would also remove messages someone else marked
         // \Deleted; the STORE still marks ours, and EXPUNGE is the only way to finish.
-        std::string expunge = has_uidplus_ ? imap::uid_expunge_command(uids) : "EXPUNGE";
+        std::string expunge = has_uidplus_ ? protocol::imap::uid_expunge_command(uids) : protocol::imap::expunge_command;
         switch (config_.after_processing) {
             case AfterProcessing::flag:
-                commands = {imap::store_flags_command(uids, "\\Seen $CasemailProcessed")};
+                commands = {protocol::imap::store_flags_command(uids, "\\Seen $CasemailProcessed")};
                 break;
             case AfterProcessing::move:
                 if (has_move_)
-                    commands = {imap::move_command(uids, config_.move_to)};
+                    commands = {protocol::imap::move_command(uids, config_.move_to)};
                 else
-                    commands = {fmt::format("UID COPY {} {}", imap::sequence_set(uids), imap::quoted(config_.move_to).value()),
-                                imap::store_flags_command(uids, "\\Deleted"), expunge};
+                    commands = {protocol::imap::copy_command(uids, config_.move_to),
+                                protocol::imap::store_flags_command(uids, "\\Deleted"), expunge};
                 break;
             case AfterProcessing::remove:
-                commands = {imap::store_flags_command(uids, "\\Deleted"), expunge};
+                commands = {protocol::imap::store_flags_command(uids, "\\Deleted"), expunge};
                 break;
         }
         for (const auto& c : commands)
@@ -135,7 +135,7 @@ PollReport poll_mailbox(MailboxServer& server, store::Store& store, store::Inges
             log(log_fields({{"mailbox", mailbox}, {"event", "acknowledged-pending"}, {"count", std::to_string(pending.size())}}));
         }
 
-        auto first = static_cast<imap::Uid>(state.last_uid + 1);
+        auto first = static_cast<protocol::imap::Uid>(state.last_uid + 1);
         auto uids = server.search_from(first, status->uidnext);
         if (!uids) {
             report.error = uids.error();
@@ -153,7 +153,7 @@ PollReport poll_mailbox(MailboxServer& server, store::Store& store, store::Inges
                     report.interrupted = true;
                     break;
                 }
-                imap::Uid uid = (*uids)[next];
+                protocol::imap::Uid uid = (*uids)[next];
                 auto started = std::chrono::steady_clock::now();
                 auto fetched = server.fetch(uid, settings.max_message_bytes);
                 if (!fetched) {

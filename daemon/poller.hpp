@@ -25,22 +25,22 @@ namespace casemail::daemon {
 class MailboxServer {
 public:
     virtual ~MailboxServer() = default;
-    virtual Result<imap::FolderStatus> status() = 0;
+    virtual Result<protocol::imap::FolderStatus> status() = 0;
     // UIDs >= first, ascending; `uidnext` from status() bounds the search (0: unknown).
-    virtual Result<std::vector<imap::Uid>> search_from(imap::Uid first, imap::Uid uidnext) = 0;
-    virtual Result<FetchedMessage> fetch(imap::Uid uid, std::size_t max_bytes) = 0;
+    virtual Result<std::vector<protocol::imap::Uid>> search_from(protocol::imap::Uid first, protocol::imap::Uid uidnext) = 0;
+    virtual Result<FetchedMessage> fetch(protocol::imap::Uid uid, std::size_t max_bytes) = 0;
     // Flag, move or delete, as configured. Must be idempotent (a retry after a crash).
-    virtual Result<bool> mark_processed(const std::vector<imap::Uid>& uids) = 0;
+    virtual Result<bool> mark_processed(const std::vector<protocol::imap::Uid>& uids) = 0;
 };
 
 // MailboxServer for one configured mailbox on an ImapSession.
 class ImapMailbox final : public MailboxServer {
 public:
     ImapMailbox(ImapSession& session, const MailboxConfig& config) : session_(session), config_(config) {}
-    Result<imap::FolderStatus> status() override;
-    Result<std::vector<imap::Uid>> search_from(imap::Uid first, imap::Uid uidnext) override;
-    Result<FetchedMessage> fetch(imap::Uid uid, std::size_t max_bytes) override;
-    Result<bool> mark_processed(const std::vector<imap::Uid>& uids) override;
+    Result<protocol::imap::FolderStatus> status() override;
+    Result<std::vector<protocol::imap::Uid>> search_from(protocol::imap::Uid first, protocol::imap::Uid uidnext) override;
+    Result<FetchedMessage> fetch(protocol::imap::Uid uid, std::size_t max_bytes) override;
+    Result<bool> mark_processed(const std::vector<protocol::imap::Uid>& uids) override;
 
 private:
     Result<bool> prepare();

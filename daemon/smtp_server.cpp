@@ -24,56 +24,6 @@ namespace casemail::daemon {
 namespace asio = boost::asio;
 using asio::ip::tcp;
 
-Result<Network> parse_network(const std::string& text) {
-    auto slash = text.find('/');
-    boost::system::error_code ec;
-    auto addr = asio::ip::make_address(text.substr(0, slash), ec);
-    if (ec) return fail(fmt::format("'{}' is not an IP address or network", mime::printable(text, 60)));
-    Network n;
-    if (addr.is_v4()) {
-        auto b = addr.to_v4().to_bytes();
-        n.base.assign(b.begin(), b.end());
-    } else {
-        auto b = addr.to_v6().to_bytes();
-        n.base.assign(b.begin(), b.end());
-    }
-    int max = static_cast<int>(n.base.size() * 8);
-    n.prefix = max;
-    if (slash != std::string::npos) {
-        auto bits = text.substr(slash + 1);
-        if (bits.empty() || bits.size() > 3 || bits.find_first_not_of("0123456789") != std::string::npos ||
-            std::stoi(bits) > max)
-            return fail(fmt::format("'{}': prefix length must be 0-{}", mime::printable(text, 60), max));
-        n.prefix = std::stoi(bits);
-    }
-    return n;
-}
-
-bool in_networks(const std::string& text, const std::vector<Network>& networks) {
-    boost::system::error_code ec;
-    auto addr = asio::ip::make_address(text, ec);
-    if (ec) return false;
-    std::vector<unsigned char> bytes;
-    if (addr.is_v6() && addr.to_v6().is_v4_mapped()) addr = asio::ip::make_address_v4(asio::ip::v4_mapped, addr.to_v6());
-    if (addr.is_v4()) {
-        auto b = addr.to_v4().to_bytes();
-        bytes.assign(b.begin(), b.end());
-    } else {
-        auto b = addr.to_v6().to_bytes();
-        bytes.assign(b.begin(), b.end());
-    }
-    for (const auto& n : networks) {
-        if (n.base.size() != bytes.size()) continue;
-        bool match = true;
-        for (int bit = 0; bit < n.prefix && match; ++bit) {
-            unsigned char mask = static_cast<unsigned char>(0x80 >> (bit % 8));
-            match = (bytes[bit / 8] & mask) == (n.base[bit / 8] & mask);
-        }
-        if (match) return true;
-    }
-    return false;
-}
-
 bool check_password(const std::string& password, const std::string& hash) {
     if (hash.empty() || hash[0] != '$') return false;  // only real crypt(3) hashes
     crypt_data data{};
@@ -156,13 +106,13 @@ struct SmtpRelay::Impl : std::enable_shared_from_this<SmtpRelay::Impl> {
         boost::system::error_code ec;
         auto remote = socket->remote_endpoint(ec);
         std::string client = ec ? std::string("?") : remote.address().to_string();
-        smtp::SessionPolicy policy;
+        protocol::smtp::SessionPolicy policy;
         policy.hostname = settings.hostname;
-        policy.client_trusted = in_networks(client, settings.allowed_networks);
+        policy.client_trusted = protocol::in_networks(client, settings.allowed_networks);
         policy.auth_offered = !settings.users.empty();
         policy.tls_offered = tls_ready;
         policy.allow_plaintext_auth = settings.allow_plaintext_auth;
-        smtp::Session s(settings.limits, policy, [this](const std::string& user, const std::string& password) {
+        protocol::smtp::Session s(settings.limits, policy, [this](const std::string& user, const std::string& password) {
             auto it = settings.users.find(user);
             return it != settings.users.end() && check_password(password, it->second);
         });
@@ -178,7 +128,7 @@ struct SmtpRelay::Impl : std::enable_shared_from_this<SmtpRelay::Impl> {
         };
         if (!co_await write(s.greeting())) co_return;
 
-        smtp::LineReader reader(settings.limits.max_line_bytes);
+        protocol::smtp::LineReader reader(settings.limits.max_line_bytes);
         std::array<char, 16384> chunk{};
         while (!stopped) {
             auto next = reader.next(s.in_data());

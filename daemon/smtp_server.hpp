@@ -1,5 +1,5 @@
 // The relay's network shell: a Boost.Asio acceptor and one coroutine per SMTP session on the
-// daemon's io_context, driving smtp::Session (smtp_protocol.hpp). Every read waits at most
+// daemon's io_context, driving protocol::smtp::Session (smtp_protocol.hpp). Every read waits at most
 // idle_timeout (then 421 4.4.2); connections beyond max_connections get 421 4.3.2; a
 // session's error is logged and contained, the acceptor keeps running.
 #pragma once
@@ -15,28 +15,20 @@
 #include <vector>
 
 #include "daemon/log.hpp"
-#include "daemon/smtp_protocol.hpp"
+#include "daemon/protocol/network.hpp"
+#include "daemon/protocol/smtp.hpp"
 #include "mime/result.hpp"
 
 namespace casemail::daemon {
 
-struct Network {
-    std::vector<unsigned char> base;  // 4 or 16 bytes
-    int prefix = 0;
-};
-// "127.0.0.0/8", "::1/128", "10.1.2.3" (a host).
-Result<Network> parse_network(const std::string& text);
-// `address` as text ("127.0.0.1", "::ffff:10.0.0.1" counts as 10.0.0.1).
-bool in_networks(const std::string& address, const std::vector<Network>& networks);
-
 struct RelaySettings {
     std::string listen_address = "127.0.0.1";
     unsigned short port = 2525;
-    std::vector<Network> allowed_networks;  // trusted without AUTH
+    std::vector<protocol::Network> allowed_networks;  // trusted without AUTH
     std::map<std::string, std::string> users;  // user -> crypt(3) hash
     std::string tls_cert, tls_key;           // PEM files; STARTTLS offered when set
     bool allow_plaintext_auth = false;
-    smtp::Limits limits;
+    protocol::smtp::Limits limits;
     std::size_t max_connections = 20;
     std::chrono::seconds idle_timeout{300};
     std::string hostname = "casemail";
@@ -48,7 +40,7 @@ bool check_password(const std::string& password, const std::string& hash);
 Result<std::map<std::string, std::string>> load_users_file(const std::string& path);
 
 // Called on the io_context for each complete message: the SMTP reply (code, text).
-using MessageHandler = std::function<std::pair<int, std::string>(const smtp::Envelope&, const std::string& data,
+using MessageHandler = std::function<std::pair<int, std::string>(const protocol::smtp::Envelope&, const std::string& data,
                                                                  const std::string& client)>;
 
 class SmtpRelay {

@@ -26,9 +26,9 @@ struct Crash : std::runtime_error {
 class FakeServer final : public MailboxServer {
 public:
     std::uint32_t uidvalidity = 100;
-    std::map<imap::Uid, std::string> inbox;  // unprocessed
-    std::map<imap::Uid, std::string> done;   // marked processed
-    imap::Uid next_uid = 1;
+    std::map<protocol::imap::Uid, std::string> inbox;  // unprocessed
+    std::map<protocol::imap::Uid, std::string> done;   // marked processed
+    protocol::imap::Uid next_uid = 1;
     int ops = 0;
     int crash_at = -1;      // throw Crash at this operation number
     int fail_at = -1;       // answer a failure at this operation number
@@ -38,18 +38,18 @@ public:
 
     void deliver(const std::string& raw) { inbox[next_uid++] = raw; }
 
-    Result<imap::FolderStatus> status() override {
+    Result<protocol::imap::FolderStatus> status() override {
         if (auto f = fault("STATUS")) return fail(*f);
-        return imap::FolderStatus{uidvalidity, next_uid, static_cast<std::uint32_t>(inbox.size())};
+        return protocol::imap::FolderStatus{uidvalidity, next_uid, static_cast<std::uint32_t>(inbox.size())};
     }
-    Result<std::vector<imap::Uid>> search_from(imap::Uid first, imap::Uid) override {
+    Result<std::vector<protocol::imap::Uid>> search_from(protocol::imap::Uid first, protocol::imap::Uid) override {
         if (auto f = fault("SEARCH")) return fail(*f);
-        std::vector<imap::Uid> out;
+        std::vector<protocol::imap::Uid> out;
         for (const auto& [uid, raw] : inbox)
             if (uid >= first) out.push_back(uid);
         return out;
     }
-    Result<FetchedMessage> fetch(imap::Uid uid, std::size_t max_bytes) override {
+    Result<FetchedMessage> fetch(protocol::imap::Uid uid, std::size_t max_bytes) override {
         if (auto f = fault("FETCH")) return fail(*f);
         ++fetches;
         if (db && db->in_transaction()) ++fetches_in_transaction;
@@ -58,7 +58,7 @@ public:
         if (it->second.size() > max_bytes) return FetchedMessage{it->second.substr(0, max_bytes + 1), true};
         return FetchedMessage{it->second, false};
     }
-    Result<bool> mark_processed(const std::vector<imap::Uid>& uids) override {
+    Result<bool> mark_processed(const std::vector<protocol::imap::Uid>& uids) override {
         if (auto f = fault("MOVE")) return fail(*f);
         for (auto uid : uids) {
             if (auto it = inbox.find(uid); it != inbox.end()) {
@@ -71,7 +71,7 @@ public:
     // A new UIDVALIDITY: the server renumbered what it still holds.
     void renumber() {
         ++uidvalidity;
-        std::map<imap::Uid, std::string> again;
+        std::map<protocol::imap::Uid, std::string> again;
         next_uid = 1;
         for (auto& [uid, raw] : inbox) again[next_uid++] = raw;
         inbox = std::move(again);

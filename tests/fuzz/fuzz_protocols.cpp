@@ -11,8 +11,8 @@
 #include <cstdlib>
 #include <string_view>
 
-#include "daemon/imap_protocol.hpp"
-#include "daemon/smtp_protocol.hpp"
+#include "daemon/protocol/imap.hpp"
+#include "daemon/protocol/smtp.hpp"
 
 namespace {
 
@@ -46,7 +46,7 @@ bool has_bare_line_end(const std::string& data) {
 }
 
 void smtp(std::string_view input, bool trusted) {
-    using namespace casemail::daemon::smtp;
+    using namespace casemail::protocol::smtp;
     Limits limits;
     limits.max_message_bytes = 2000;
     limits.max_recipients = 3;
@@ -79,7 +79,7 @@ void smtp(std::string_view input, bool trusted) {
 }
 
 void imap(std::string_view input) {
-    using namespace casemail::daemon::imap;
+    using namespace casemail::protocol::imap;
     auto search = parse_search(input, 5, 100);
     if (search) {
         for (std::size_t i = 0; i < search->size(); ++i) {

@@ -2,8 +2,9 @@
 // MOVE, RFC 4315 UIDPLUS). Pure: strings in, values out; no network.
 //
 // libcurl runs custom IMAP commands (UID SEARCH, STATUS, UID MOVE...) and hands back the raw
-// untagged lines ("* SEARCH 4 7 9"); everything that builds those commands or reads those
-// lines lives here, so it is unit-tested without a server. Servers are untrusted: a malformed
+// untagged lines ("* SEARCH 4 7 9"); every command casemail sends is built here and every
+// untagged answer it reads is parsed here, so both are unit-tested without a server. (The
+// message itself comes from libcurl's own URL FETCH, not from a command built here.) Servers are untrusted: a malformed
 // response is a failure with a reason, never an exception or a guess.
 #pragma once
 
@@ -15,7 +16,7 @@
 
 #include "mime/result.hpp"
 
-namespace casemail::daemon::imap {
+namespace casemail::protocol::imap {
 
 using Uid = std::uint32_t;
 
@@ -43,6 +44,10 @@ std::string create_command(std::string_view folder);
 std::string move_command(const std::vector<Uid>& uids, std::string_view destination);
 std::string store_flags_command(const std::vector<Uid>& uids, std::string_view flags);
 std::string uid_expunge_command(const std::vector<Uid>& uids);
+std::string copy_command(const std::vector<Uid>& uids, std::string_view destination);
+std::string list_command(std::string_view folder);  // LIST "" "folder": does it exist?
+inline constexpr const char* capability_command = "CAPABILITY";
+inline constexpr const char* expunge_command = "EXPUNGE";  // removes every \Deleted message: only without UIDPLUS
 
 // The command's name for messages: "UID MOVE 1:3 \"Processed\"" -> "UID MOVE", "STATUS ..." -> "STATUS".
 std::string command_name(std::string_view command);
@@ -64,4 +69,4 @@ Result<FolderStatus> parse_status(std::string_view response);
 // "* CAPABILITY IMAP4rev1 MOVE UIDPLUS ..." -> true when `capability` is listed.
 bool has_capability(std::string_view response, std::string_view capability);
 
-}  // namespace casemail::daemon::imap
+}  // namespace casemail::protocol::imap

@@ -1,9 +1,9 @@
 // IMAP command building and response parsing: every line libcurl hands back is untrusted.
 #include <doctest/doctest.h>
 
-#include "daemon/imap_protocol.hpp"
+#include "daemon/protocol/imap.hpp"
 
-using namespace casemail::daemon::imap;
+using namespace casemail::protocol::imap;
 
 TEST_CASE("imap: sequence sets are compact and ordered") {
     struct Row { std::vector<Uid> in; std::string out; };

@@ -1,4 +1,4 @@
-#include "daemon/smtp_protocol.hpp"
+#include "daemon/protocol/smtp.hpp"
 
 #include <fmt/format.h>
 
@@ -8,7 +8,7 @@
 #include "mime/decode.hpp"
 #include "mime/strings.hpp"
 
-namespace casemail::daemon::smtp {
+namespace casemail::protocol::smtp {
 namespace {
 
 std::string line(int code, std::string_view text) { return fmt::format("{} {}\r\n", code, text); }
@@ -287,4 +287,4 @@ std::optional<Line> LineReader::overflow(std::string_view rest, bool in_data) {
     return report;
 }
 
-}  // namespace casemail::daemon::smtp
+}  // namespace casemail::protocol::smtp

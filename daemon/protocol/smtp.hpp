@@ -1,7 +1,7 @@
 // The relay's SMTP server side as a pure state machine (RFC 5321, with SIZE RFC 1870,
 // 8BITMIME RFC 6152, PIPELINING RFC 2920, ENHANCEDSTATUSCODES RFC 2034, STARTTLS RFC 3207,
 // AUTH PLAIN/LOGIN RFC 4954/4616). Lines in, replies out; the network shell
-// (smtp_server.cpp) reads lines, writes replies and hands complete messages over.
+// (daemon/relay/smtp_server.cpp) reads bytes, writes replies and hands complete messages over.
 //
 // Never an open relay: a client outside the trusted networks must authenticate before MAIL
 // (530). Every limit answers with its own code: message size 552 5.3.4, recipients 452 4.5.3,
@@ -21,7 +21,7 @@
 #include <string_view>
 #include <vector>
 
-namespace casemail::daemon::smtp {
+namespace casemail::protocol::smtp {
 
 struct Limits {
     std::size_t max_message_bytes = 25u << 20;
@@ -134,4 +134,4 @@ private:
 // False when the path is malformed.
 bool parse_path(std::string_view text, std::string& address, std::string& parameters);
 
-}  // namespace casemail::daemon::smtp
+}  // namespace casemail::protocol::smtp

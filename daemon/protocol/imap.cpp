@@ -1,4 +1,4 @@
-#include "daemon/imap_protocol.hpp"
+#include "daemon/protocol/imap.hpp"
 
 #include <algorithm>
 #include <charconv>
@@ -6,7 +6,7 @@
 
 #include "mime/printable.hpp"
 
-namespace casemail::daemon::imap {
+namespace casemail::protocol::imap {
 namespace {
 
 bool is_space(char c) { return c == ' ' || c == '\t'; }
@@ -116,6 +116,12 @@ std::string uid_expunge_command(const std::vector<Uid>& uids) {
     return "UID EXPUNGE " + sequence_set(uids);
 }
 
+std::string copy_command(const std::vector<Uid>& uids, std::string_view destination) {
+    return fmt::format("UID COPY {} {}", sequence_set(uids), quoted(destination).value());
+}
+
+std::string list_command(std::string_view folder) { return "LIST \"\" " + quoted(folder).value(); }
+
 std::string search_range_command(Uid first, Uid last) {
     return fmt::format("UID SEARCH UID {}:{}", std::max<Uid>(first, 1), std::max<Uid>(last, 1));
 }
@@ -199,4 +205,4 @@ bool has_capability(std::string_view response, std::string_view capability) {
     return false;
 }
 
-}  // namespace casemail::daemon::imap
+}  // namespace casemail::protocol::imap
