@@ -102,7 +102,7 @@ std::string relative_to(const std::string& config_path, const std::string& file)
 
 // password_file, password_env, oauth2_token_file; files relative to the config, like the store.
 void read_secret_keys(Validator& v, const toml::table& t, const std::string& prefix, const std::string& config_path,
-                      SecretSource& s) {
+                      common::SecretSource& s) {
     v.string_key(t, prefix, "password_file", s.password_file);
     v.string_key(t, prefix, "password_env", s.password_env);
     v.string_key(t, prefix, "oauth2_token_file", s.oauth2_token_file);
@@ -388,11 +388,11 @@ Result<bool> check_daemon_requirements(const Config& cfg) {
     std::string errors;
     for (std::size_t i = 0; i < cfg.mailboxes.size(); ++i) {
         const auto& m = cfg.mailboxes[i];
-        if (auto secret = read_secret(m.secret); !secret)
+        if (auto secret = common::read_secret(m.secret); !secret)
             errors += fmt::format("{}{}:{}: key 'mailbox[{}].{}': mailbox {}: {}", errors.empty() ? "" : "\n", cfg.source,
                                   m.line, i + 1, m.secret.key(), m.address, secret.error());
     }
-    if (auto secret = read_secret(cfg.upstream.secret); !secret)
+    if (auto secret = common::read_secret(cfg.upstream.secret); !secret)
         errors += fmt::format("{}{}:{}: key 'upstream.{}': {}", errors.empty() ? "" : "\n", cfg.source,
                               cfg.upstream.line, cfg.upstream.secret.key(), secret.error());
     if (auto ack = load_named_template(outbound_settings(cfg), "acknowledgement"); !ack)
@@ -404,37 +404,14 @@ Result<bool> check_daemon_requirements(const Config& cfg) {
     return true;
 }
 
-const char* SecretSource::key() const {
-    return !password_file.empty() ? "password_file"
-         : !password_env.empty()  ? "password_env"
-         : !oauth2_token_file.empty() ? "oauth2_token_file" : "";
-}
-
-Result<std::string> read_secret(const SecretSource& source) {
-    auto from_file = [](const std::string& file, const char* key) -> Result<std::string> {
-        std::ifstream in(file, std::ios::binary);
-        if (!in) return fail(fmt::format("{} '{}' cannot be read: {}", key, file, std::strerror(errno)));
-        std::string secret((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-        while (!secret.empty() && (secret.back() == '\n' || secret.back() == '\r')) secret.pop_back();
-        if (secret.empty()) return fail(fmt::format("{} '{}' is empty", key, file));
-        return secret;
-    };
-    if (!source.password_file.empty()) return from_file(source.password_file, "password_file");
-    if (!source.oauth2_token_file.empty()) return from_file(source.oauth2_token_file, "oauth2_token_file");
-    if (source.password_env.empty()) return std::string();
-    const char* value = std::getenv(source.password_env.c_str());
-    if (!value || !*value)
-        return fail(fmt::format("environment variable {} (password_env) is not set", source.password_env));
-    return std::string(value);
-}
 
 namespace {
 
-Result<ServerLogin> login_from(const std::string& url, const std::string& user, const SecretSource& source,
+Result<common::ServerLogin> login_from(const std::string& url, const std::string& user, const common::SecretSource& source,
                                bool allow_plaintext, const std::string& ca_file, const Config& cfg) {
-    auto secret = read_secret(source);
+    auto secret = common::read_secret(source);
     if (!secret) return fail(secret.error());
-    ServerLogin login;
+    common::ServerLogin login;
     login.url = url;
     login.user = user;
     (source.oauth2_token_file.empty() ? login.password : login.oauth2_token) = *secret;
@@ -446,7 +423,7 @@ Result<ServerLogin> login_from(const std::string& url, const std::string& user, 
 
 }  // namespace
 
-Result<ServerLogin> mailbox_login(const MailboxConfig& m, const Config& cfg) {
+Result<common::ServerLogin> mailbox_login(const MailboxConfig& m, const Config& cfg) {
     auto login = login_from(m.url, m.user, m.secret, m.allow_plaintext, m.ca_file, cfg);
     if (!login) return fail(fmt::format("mailbox {}: {}", m.address, login.error()));
     return login;

@@ -16,7 +16,7 @@
 #include "store/ingest.hpp"
 #include "daemon/delivery.hpp"
 #include "daemon/outbound.hpp"
-#include "daemon/server_login.hpp"
+#include "daemon/common/login.hpp"
 #include "daemon/smtp_client.hpp"
 
 namespace casemail::daemon {
@@ -28,16 +28,6 @@ enum class AfterProcessing {
     remove,  // \Deleted + UID EXPUNGE ("delete" in the config)
 };
 
-// Where a login's secret comes from: at most one of the three keys. Files are read at every
-// connection, so rotating a password or an OAuth2 token needs no restart.
-struct SecretSource {
-    std::string password_file, password_env, oauth2_token_file;
-    int count() const { return !password_file.empty() + !password_env.empty() + !oauth2_token_file.empty(); }
-    const char* key() const;  // the key that is set ("password_file", ...), "" for none
-};
-
-// The secret ("" when no source is set). The reason names the key, never the secret.
-Result<std::string> read_secret(const SecretSource& source);
 
 // One [[mailbox]]: a 311 mailbox polled over IMAP, routed to its team queue.
 struct MailboxConfig {
@@ -46,7 +36,7 @@ struct MailboxConfig {
     std::string queue;          // team queue name; created at start when missing
     std::string url;            // imaps://host[:port] (default scheme) or imap:// + STARTTLS
     std::string user;
-    SecretSource secret;  // exactly one source
+    common::SecretSource secret;  // exactly one source
     bool allow_plaintext = false;  // imap:// without STARTTLS
     std::string ca_file;
     std::string folder = "INBOX";
@@ -82,7 +72,7 @@ struct UpstreamConfig {
     int line = 0;
     std::string url;  // smtps://host[:port] or smtp://host[:port] (+ STARTTLS unless allow_plaintext)
     std::string user;
-    SecretSource secret;  // at most one source; none: no AUTH
+    common::SecretSource secret;  // at most one source; none: no AUTH
     bool allow_plaintext = false;
     std::string ca_file;
     std::string helo_name = "casemail";
@@ -121,7 +111,7 @@ struct Config {
 };
 
 // The login for a mailbox (IMAP) or the upstream (SMTP), its secret read now.
-Result<ServerLogin> mailbox_login(const MailboxConfig& m, const Config& cfg);
+Result<common::ServerLogin> mailbox_login(const MailboxConfig& m, const Config& cfg);
 
 // "14d", "12h", "30m", "45s" or a bare number of seconds.
 std::optional<std::chrono::seconds> parse_duration(std::string_view text);

@@ -16,7 +16,7 @@
 
 #include "daemon/config.hpp"
 #include "daemon/imap_client.hpp"
-#include "daemon/log.hpp"
+#include "daemon/common/log.hpp"
 #include "daemon/poller.hpp"
 #include "daemon/sd_notify.hpp"
 #include "daemon/smtp_server.hpp"
@@ -42,7 +42,7 @@ Result<bool> ensure_queues(store::Store& s, const Config& cfg) {
         auto by_mailbox = s.find_queue(m.address);
         if (by_mailbox && mime::normalize_address(by_mailbox->mailbox) == mime::normalize_address(m.address)) {
             if (by_mailbox->name != m.queue)
-                log_line(log_fields({{"mailbox", m.address}, {"event", "queue-name-differs"},
+                common::log_line(common::log_fields({{"mailbox", m.address}, {"event", "queue-name-differs"},
                                      {"queue", by_mailbox->name}, {"config", m.queue},
                                      {"reason", "the store's queue keeps its name"}}));
             continue;
@@ -51,7 +51,7 @@ Result<bool> ensure_queues(store::Store& s, const Config& cfg) {
             return fail(fmt::format("{}:{}: queue '{}' already has the mailbox {}, not {}", cfg.source, m.line,
                                     m.queue, by_name->mailbox, m.address));
         s.add_queue(m.queue, m.address);
-        log_line(log_fields({{"mailbox", m.address}, {"event", "queue-created"}, {"queue", m.queue}}));
+        common::log_line(common::log_fields({{"mailbox", m.address}, {"event", "queue-created"}, {"queue", m.queue}}));
     }
     return true;
 }
@@ -81,10 +81,10 @@ public:
         wait_for_signal();
         if (!options_.once && config_->relay.enabled && !start_relay()) return 1;
         if (config_->upstream.url.empty())
-            log_line(log_fields({{"event", "no-upstream"},
+            common::log_line(common::log_fields({{"event", "no-upstream"},
                                  {"reason", "no [upstream] url: outbound mail waits in the outbox, nothing is sent"}}));
         for (const auto& m : config_->mailboxes) add_worker(std::make_shared<const MailboxConfig>(m));
-        log_line(log_fields({{"event", "started"}, {"mailboxes", std::to_string(workers_.size())},
+        common::log_line(common::log_fields({{"event", "started"}, {"mailboxes", std::to_string(workers_.size())},
                              {"store", config_->store_path}, {"mode", options_.once ? "once" : "daemon"}}));
         sd_notify(fmt::format("READY=1\nSTATUS=polling {} mailbox(es)", workers_.size()));
         if (auto interval = watchdog_ping_interval()) ping_watchdog(*interval);
@@ -92,7 +92,7 @@ public:
         if (!options_.once) start_outbox();
         ctx_.run();
         pool_.join();
-        log_line(log_fields({{"event", "stopped"}, {"failed_mailboxes", std::to_string(failed_)}}));
+        common::log_line(common::log_fields({{"event", "stopped"}, {"failed_mailboxes", std::to_string(failed_)}}));
         return options_.once && failed_ > 0 ? 1 : 0;
     }
 
@@ -122,7 +122,7 @@ private:
         stopping_ = true;
         stop_ = true;  // transfers in flight abort; the current batch commits what it has
         sd_notify("STOPPING=1");
-        log_line(log_fields({{"event", "stopping"}, {"reason", why}}));
+        common::log_line(common::log_fields({{"event", "stopping"}, {"reason", why}}));
         for (auto& [key, w] : workers_) w->timer.cancel();
         watchdog_.cancel();
         outbox_timer_.cancel();
@@ -142,30 +142,30 @@ private:
         sd_notify("RELOADING=1");
         auto loaded = load_config(options_.config_path);
         if (!loaded) {
-            log_line(log_fields({{"event", "reload-failed"}, {"reason", loaded.error()},
+            common::log_line(common::log_fields({{"event", "reload-failed"}, {"reason", loaded.error()},
                                  {"effect", "the running configuration is kept"}}));
             sd_notify("READY=1");
             return;
         }
         if (loaded->store_path != config_->store_path)
-            log_line(log_fields({{"event", "reload-warning"}, {"reason", "store.path changes need a restart; kept"}}));
+            common::log_line(common::log_fields({{"event", "reload-warning"}, {"reason", "store.path changes need a restart; kept"}}));
         const auto &was = config_->relay, &now = loaded->relay;
         if (was.enabled != now.enabled || was.listen_address != now.listen_address || was.port != now.port ||
             was.allowed_networks != now.allowed_networks || was.users_file != now.users_file ||
             was.tls_cert != now.tls_cert || was.tls_key != now.tls_key)
-            log_line(log_fields({{"event", "reload-warning"},
+            common::log_line(common::log_fields({{"event", "reload-warning"},
                                  {"reason", "relay listen address, networks, users and TLS apply at the next restart; "
                                             "its refusal policy and the templates apply now"}}));
         loaded->store_path = config_->store_path;
         try {
             auto s = open_store(*loaded);
             if (auto ok = ensure_queues(s, *loaded); !ok) {
-                log_line(log_fields({{"event", "reload-failed"}, {"reason", ok.error()}}));
+                common::log_line(common::log_fields({{"event", "reload-failed"}, {"reason", ok.error()}}));
                 sd_notify("READY=1");
                 return;
             }
         } catch (const store::Error& e) {
-            log_line(log_fields({{"event", "reload-failed"}, {"reason", e.what()}}));
+            common::log_line(common::log_fields({{"event", "reload-failed"}, {"reason", e.what()}}));
             sd_notify("READY=1");
             return;
         }
@@ -177,7 +177,7 @@ private:
             if (!wanted.count(it->first)) {
                 w->removed = true;
                 w->timer.cancel();
-                log_line(log_fields({{"mailbox", w->mailbox->address}, {"event", "mailbox-removed"}}));
+                common::log_line(common::log_fields({{"mailbox", w->mailbox->address}, {"event", "mailbox-removed"}}));
                 if (!w->busy) {
                     it = workers_.erase(it);
                     continue;
@@ -194,7 +194,7 @@ private:
                 add_worker(mb);
             }
         }
-        log_line(log_fields({{"event", "reloaded"}, {"mailboxes", std::to_string(config_->mailboxes.size())}}));
+        common::log_line(common::log_fields({{"event", "reloaded"}, {"mailboxes", std::to_string(config_->mailboxes.size())}}));
         sd_notify("READY=1");
     }
 
@@ -241,7 +241,7 @@ private:
             settings.folder = m.folder;
             settings.batch = static_cast<std::size_t>(cfg.fetch_batch);
             settings.max_message_bytes = cfg.limits.max_message_bytes;
-            report = poll_mailbox(server, *w.store, ingestor, settings, log_line, stop_);
+            report = poll_mailbox(server, *w.store, ingestor, settings, common::log_line, stop_);
         } catch (const std::exception& e) {  // store cannot be opened, out of memory...
             report.error = e.what();
             w.store.reset();
@@ -270,12 +270,12 @@ private:
             delay = std::chrono::milliseconds(static_cast<long long>(base * jitter(rng_) * 1000));
             std::string state = "failing: " + *report.error;
             if (state != w->logged_state)
-                log_line(log_fields({{"mailbox", m.address}, {"event", "failing"}, {"reason", *report.error},
+                common::log_line(common::log_fields({{"mailbox", m.address}, {"event", "failing"}, {"reason", *report.error},
                                      {"retry_in_s", fmt::format("{:.0f}", delay.count() / 1000.0)}}));
             w->logged_state = state;
         } else {
             if (w->failures > 0)
-                log_line(log_fields({{"mailbox", m.address}, {"event", "recovered"},
+                common::log_line(common::log_fields({{"mailbox", m.address}, {"event", "recovered"},
                                      {"after_failures", std::to_string(w->failures)}}));
             w->failures = 0;
             w->logged_state = "ok";
@@ -315,14 +315,14 @@ private:
             [this](const protocol::smtp::Envelope& env, const std::string& data, const std::string& client) {
                 return relay_message(env, data, client);
             },
-            log_line);
+            common::log_line);
         try {
             relay_->start();
         } catch (const std::exception& e) {
-            log_line(log_fields({{"event", "relay-failed"}, {"reason", e.what()}}));
+            common::log_line(common::log_fields({{"event", "relay-failed"}, {"reason", e.what()}}));
             return false;
         }
-        log_line(log_fields({{"event", "relay-listening"},
+        common::log_line(common::log_fields({{"event", "relay-listening"},
                              {"address", fmt::format("{}:{}", rc.listen_address, relay_->port())},
                              {"auth", rs.users.empty() ? "off" : "on"},
                              {"starttls", rs.tls_cert.empty() ? "off" : "on"}}));
@@ -336,7 +336,7 @@ private:
             store::Transaction tx(relay_store_->db());
             auto v = accept_reply(*relay_store_, data, env.mail_from, env.rcpt_to, outbound_settings(*config_));
             tx.commit();
-            log_line(log_fields({{"relay", "message"},
+            common::log_line(common::log_fields({{"relay", "message"},
                                  {"client", client},
                                  {"user", env.user.empty() ? "-" : env.user},
                                  {"from", env.mail_from.empty() ? "<>" : env.mail_from},
@@ -351,7 +351,7 @@ private:
             return {v.code, v.text};
         } catch (const std::exception& e) {  // nothing was stored: the client must try again
             relay_store_.reset();
-            log_line(log_fields({{"relay", "message"}, {"client", client}, {"action", "tempfail"}, {"reason", e.what()}}));
+            common::log_line(common::log_fields({{"relay", "message"}, {"client", client}, {"action", "tempfail"}, {"reason", e.what()}}));
             return {451, "4.3.0 temporary local problem, try again later"};
         }
     }
@@ -381,7 +381,7 @@ private:
                 } else {
                     SmtpUpstream upstream(std::move(*account));
                     report = deliver_due(*outbox_store_, upstream, outbound_settings(*job_config),
-                                         delivery_settings(*job_config), log_line, stop_);
+                                         delivery_settings(*job_config), common::log_line, stop_);
                 }
             } catch (const std::exception& e) {
                 error = e.what();
@@ -393,7 +393,7 @@ private:
 
     void outbox_done(const DeliveryReport& report, const std::optional<std::string>& error) {
         outbox_busy_ = false;
-        if (error) log_line(log_fields({{"outbox", "run"}, {"event", "failing"}, {"reason", *error}}));
+        if (error) common::log_line(common::log_fields({{"outbox", "run"}, {"event", "failing"}, {"reason", *error}}));
         if (options_.once) {
             if (report.more && !error && !stopping_) start_outbox();
             else shutdown("--once: every mailbox polled and the outbox run");
@@ -434,22 +434,22 @@ private:
 int run_daemon(const DaemonOptions& options) {
     auto loaded = load_config(options.config_path);
     if (!loaded) {
-        log_line(log_fields({{"event", "config-invalid"}, {"reason", loaded.error()}}));
+        common::log_line(common::log_fields({{"event", "config-invalid"}, {"reason", loaded.error()}}));
         return 1;
     }
     if (auto ok = check_daemon_requirements(*loaded); !ok) {
-        log_line(log_fields({{"event", "config-invalid"}, {"reason", ok.error()}}));
+        common::log_line(common::log_fields({{"event", "config-invalid"}, {"reason", ok.error()}}));
         return 1;
     }
     auto config = std::make_shared<const Config>(std::move(*loaded));
     try {
         auto s = open_store(*config);
         if (auto ok = ensure_queues(s, *config); !ok) {
-            log_line(log_fields({{"event", "config-invalid"}, {"reason", ok.error()}}));
+            common::log_line(common::log_fields({{"event", "config-invalid"}, {"reason", ok.error()}}));
             return 1;
         }
     } catch (const store::Error& e) {
-        log_line(log_fields({{"event", "store-unavailable"}, {"reason", e.what()}}));
+        common::log_line(common::log_fields({{"event", "store-unavailable"}, {"reason", e.what()}}));
         return 1;
     }
     Daemon d(options, config);

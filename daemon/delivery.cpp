@@ -2,7 +2,7 @@
 
 #include <fmt/format.h>
 
-#include "daemon/log.hpp"
+#include "daemon/common/log.hpp"
 
 namespace casemail::daemon {
 
@@ -13,14 +13,14 @@ std::chrono::seconds retry_delay(int attempts, const DeliverySettings& settings)
 }
 
 DeliveryReport deliver_due(store::Store& store, Upstream& upstream, const OutboundSettings& outbound,
-                           const DeliverySettings& settings, const LogLine& log, const std::atomic<bool>& stop) {
+                           const DeliverySettings& settings, const common::LogLine& log, const std::atomic<bool>& stop) {
     DeliveryReport report;
     auto due = store::due_outbox(store, store.now(), settings.batch);
     report.more = static_cast<int>(due.size()) == settings.batch;
     for (auto entry : due) {
         if (stop) break;
         auto fields = [&](const char* action, const std::string& reason) {
-            return log_fields({{"outbox", std::to_string(entry.id)},
+            return common::log_fields({{"outbox", std::to_string(entry.id)},
                                {"kind", entry.kind},
                                {"case", entry.case_token.value_or("-")},
                                {"to", entry.to_address},

@@ -8,7 +8,7 @@
 #include <chrono>
 
 #include "daemon/outbound.hpp"
-#include "daemon/log.hpp"
+#include "daemon/common/log.hpp"
 #include "daemon/smtp_client.hpp"
 
 namespace casemail::daemon {
@@ -26,7 +26,7 @@ struct DeliveryReport {
 };
 
 DeliveryReport deliver_due(store::Store& store, Upstream& upstream, const OutboundSettings& outbound,
-                           const DeliverySettings& settings, const LogLine& log, const std::atomic<bool>& stop);
+                           const DeliverySettings& settings, const common::LogLine& log, const std::atomic<bool>& stop);
 
 // The delay before attempt `attempts + 1` (attempts already made >= 1).
 std::chrono::seconds retry_delay(int attempts, const DeliverySettings& settings);

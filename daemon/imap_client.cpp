@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <limits>
 
-#include "daemon/curl_handle.hpp"
+#include "daemon/common/curl.hpp"
 #include "mime/printable.hpp"
 
 namespace casemail::daemon {
@@ -39,7 +39,7 @@ int abort_on_stop(void* clientp, curl_off_t, curl_off_t, curl_off_t, curl_off_t)
 struct ImapSession::Impl {
     ImapAccount account;
     const std::atomic<bool>* stop = nullptr;
-    CurlEasy curl;
+    common::CurlEasy curl;
     char error[CURL_ERROR_SIZE] = {};
 
     // One request on the kept connection. `path` is the URL path after the host (may be
@@ -57,7 +57,7 @@ struct ImapSession::Impl {
         CURLcode rc = curl_easy_perform(h);
         if (rc == CURLE_WRITE_ERROR && sink.truncated) return true;
         if (rc == CURLE_ABORTED_BY_CALLBACK) return fail(fmt::format("{}: interrupted by shutdown", what));
-        if (rc != CURLE_OK) return fail(fmt::format("{}: {}", what, curl_failure(rc, error)));
+        if (rc != CURLE_OK) return fail(fmt::format("{}: {}", what, common::curl_failure(rc, error)));
         return true;
     }
 };
@@ -65,7 +65,7 @@ struct ImapSession::Impl {
 ImapSession::ImapSession(ImapAccount account, const std::atomic<bool>* stop) : impl_(std::make_unique<Impl>()) {
     impl_->account = std::move(account);
     impl_->stop = stop;
-    impl_->curl = make_curl_easy();
+    impl_->curl = common::make_curl_easy();
     CURL* h = impl_->curl.get();
     const auto& a = impl_->account;
     curl_easy_setopt(h, CURLOPT_ERRORBUFFER, impl_->error);
@@ -73,7 +73,7 @@ ImapSession::ImapSession(ImapAccount account, const std::atomic<bool>* stop) : i
     // to its first bytes and last 40: a long "* SEARCH" line would lose UIDs. The largest
     // buffer plus search windows of protocol::imap::search_window UIDs keep every line whole.
     curl_easy_setopt(h, CURLOPT_BUFFERSIZE, static_cast<long>(CURL_MAX_READ_SIZE));
-    apply_login(h, a.login);
+    common::apply_login(h, a.login);
     curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
     curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, static_cast<long>(a.stall_timeout.count()));
     curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);

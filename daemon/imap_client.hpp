@@ -15,13 +15,13 @@
 #include <vector>
 
 #include "daemon/protocol/imap.hpp"
-#include "daemon/server_login.hpp"
+#include "daemon/common/login.hpp"
 #include "mime/result.hpp"
 
 namespace casemail::daemon {
 
 struct ImapAccount {
-    ServerLogin login;  // imaps://host[:port] or imap://host[:port]
+    common::ServerLogin login;  // imaps://host[:port] or imap://host[:port]
     std::chrono::seconds stall_timeout{60};  // no byte moved for this long: give up
 };
 

@@ -1,7 +1,5 @@
 #include "daemon/outbound.hpp"
 
-#include <sys/random.h>
-
 #include <fmt/format.h>
 
 #include "matching/subject.hpp"
@@ -10,11 +8,10 @@
 #include "mime/printable.hpp"
 #include "mime/strings.hpp"
 #include "store/ingest.hpp"
+#include "store/random.hpp"
 
 namespace casemail::daemon {
 namespace {
-
-std::string random_hex(std::size_t bytes);
 
 struct CaseContext {
     store::CaseRecord record;
@@ -113,23 +110,10 @@ Queued rewrite_and_record(store::Store& store, const CaseContext& ctx, std::stri
     return q;
 }
 
-std::string random_hex(std::size_t bytes) {
-    std::string raw(bytes, '\0');
-    std::size_t got = 0;
-    while (got < bytes) {
-        auto n = ::getrandom(raw.data() + got, bytes - got, 0);
-        if (n < 0) throw std::runtime_error("getrandom failed");
-        got += static_cast<std::size_t>(n);
-    }
-    std::string out;
-    for (unsigned char c : raw) out += fmt::format("{:02x}", c);
-    return out;
-}
-
 }  // namespace
 
 std::string new_message_id(const std::string& domain) {
-    return fmt::format("{}.{}@{}", store::format_time(std::chrono::system_clock::now()).substr(0, 10), random_hex(12),
+    return fmt::format("{}.{}@{}", store::format_time(std::chrono::system_clock::now()).substr(0, 10), store::random_hex(12),
                        domain);
 }
 

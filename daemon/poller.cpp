@@ -4,7 +4,7 @@
 
 #include <chrono>
 
-#include "daemon/log.hpp"
+#include "daemon/common/log.hpp"
 #include "store/mailbox_state.hpp"
 
 namespace casemail::daemon {
@@ -86,7 +86,7 @@ Result<bool> ImapMailbox::mark_processed(const std::vector<protocol::imap::Uid>&
 }
 
 PollReport poll_mailbox(MailboxServer& server, store::Store& store, store::Ingestor& ingestor,
-                        const PollSettings& settings, const LogLine& log, const std::atomic<bool>& stop) {
+                        const PollSettings& settings, const common::LogLine& log, const std::atomic<bool>& stop) {
     PollReport report;
     const std::string& mailbox = settings.mailbox;
     auto& db = store.db();
@@ -96,7 +96,7 @@ PollReport poll_mailbox(MailboxServer& server, store::Store& store, store::Inges
             store::record_poll(store, mailbox, settings.folder, report.error, report.backlog);
             tx.commit();
         } catch (const store::Error& e) {
-            log(log_fields({{"mailbox", mailbox}, {"event", "status-not-recorded"}, {"reason", e.what()}}));
+            log(common::log_fields({{"mailbox", mailbox}, {"event", "status-not-recorded"}, {"reason", e.what()}}));
         }
         return report;
     };
@@ -113,7 +113,7 @@ PollReport poll_mailbox(MailboxServer& server, store::Store& store, store::Inges
             state = store::mailbox_state(store, mailbox, settings.folder);
             if (state.uidvalidity != uidvalidity) {
                 if (state.uidvalidity)
-                    log(log_fields({{"mailbox", mailbox}, {"event", "uidvalidity-changed"},
+                    log(common::log_fields({{"mailbox", mailbox}, {"event", "uidvalidity-changed"},
                                     {"old", std::to_string(*state.uidvalidity)}, {"new", std::to_string(uidvalidity)},
                                     {"reason", "rescanning the folder; Message-IDs keep it from making duplicates"}}));
                 store::reset_uidvalidity(store, mailbox, uidvalidity);
@@ -132,7 +132,7 @@ PollReport poll_mailbox(MailboxServer& server, store::Store& store, store::Inges
             store::clear_pending_acks(store, mailbox, uidvalidity, pending);
             tx.commit();
             report.acknowledged += pending.size();
-            log(log_fields({{"mailbox", mailbox}, {"event", "acknowledged-pending"}, {"count", std::to_string(pending.size())}}));
+            log(common::log_fields({{"mailbox", mailbox}, {"event", "acknowledged-pending"}, {"count", std::to_string(pending.size())}}));
         }
 
         auto first = static_cast<protocol::imap::Uid>(state.last_uid + 1);
@@ -200,7 +200,7 @@ PollReport poll_mailbox(MailboxServer& server, store::Store& store, store::Inges
             *report.backlog -= static_cast<std::int64_t>(done.size());
             std::vector<std::int64_t> ack;
             for (const auto& f : done) {
-                log(log_fields({{"mailbox", mailbox},
+                log(common::log_fields({{"mailbox", mailbox},
                                 {"uid", std::to_string(f.uid)},
                                 {"message_id", f.result.message_id.empty() ? "-" : "<" + f.result.message_id + ">"},
                                 {"action", f.result.action},

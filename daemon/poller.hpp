@@ -17,7 +17,7 @@
 
 #include "daemon/config.hpp"
 #include "daemon/imap_client.hpp"
-#include "daemon/log.hpp"
+#include "daemon/common/log.hpp"
 #include "store/ingest.hpp"
 
 namespace casemail::daemon {
@@ -67,6 +67,6 @@ struct PollReport {
 };
 
 PollReport poll_mailbox(MailboxServer& server, store::Store& store, store::Ingestor& ingestor,
-                        const PollSettings& settings, const LogLine& log, const std::atomic<bool>& stop);
+                        const PollSettings& settings, const common::LogLine& log, const std::atomic<bool>& stop);
 
 }  // namespace casemail::daemon

@@ -4,7 +4,7 @@
 
 #include <cstring>
 
-#include "daemon/curl_handle.hpp"
+#include "daemon/common/curl.hpp"
 
 namespace casemail::daemon {
 namespace {
@@ -27,11 +27,11 @@ size_t read_upload(char* buffer, size_t size, size_t nitems, void* userdata) {
 DeliveryOutcome SmtpUpstream::send(const std::string& envelope_from, const std::vector<std::string>& envelope_to,
                                    const std::string& raw) {
     DeliveryOutcome out;
-    auto curl = make_curl_easy();
+    auto curl = common::make_curl_easy();
     CURL* h = curl.get();
     char error[CURL_ERROR_SIZE] = {};
     std::string from = "<" + envelope_from + ">";
-    CurlSlist rcpts;
+    common::CurlSlist rcpts;
     for (const auto& r : envelope_to) {
         auto* next = curl_slist_append(rcpts.get(), ("<" + r + ">").c_str());
         if (!next) throw std::bad_alloc();
@@ -51,7 +51,7 @@ DeliveryOutcome SmtpUpstream::send(const std::string& envelope_from, const std::
     while (!url.empty() && url.back() == '/') url.pop_back();
     url += "/" + account_.helo_name;
     curl_easy_setopt(h, CURLOPT_URL, url.c_str());
-    apply_login(h, account_.login);
+    common::apply_login(h, account_.login);
     curl_easy_setopt(h, CURLOPT_TIMEOUT, static_cast<long>(account_.timeout.count()));
 
     CURLcode rc = curl_easy_perform(h);
@@ -66,8 +66,8 @@ DeliveryOutcome SmtpUpstream::send(const std::string& envelope_from, const std::
     // A 5xx about the message is final. A refused login is not: credentials get fixed or a
     // token refreshed, and the message is as good as before.
     out.permanent = code >= 500 && code < 600 && rc != CURLE_LOGIN_DENIED;
-    out.detail = code ? fmt::format("{} from {}: {}", code, account_.login.url, curl_failure(rc, error))
-                      : fmt::format("{}: {}", account_.login.url, curl_failure(rc, error));
+    out.detail = code ? fmt::format("{} from {}: {}", code, account_.login.url, common::curl_failure(rc, error))
+                      : fmt::format("{}: {}", account_.login.url, common::curl_failure(rc, error));
     return out;
 }
 

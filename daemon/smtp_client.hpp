@@ -8,12 +8,12 @@
 #include <string>
 #include <vector>
 
-#include "daemon/server_login.hpp"
+#include "daemon/common/login.hpp"
 
 namespace casemail::daemon {
 
 struct UpstreamAccount {
-    ServerLogin login;  // smtps://host[:port] or smtp://host[:port]; no user: no AUTH
+    common::ServerLogin login;  // smtps://host[:port] or smtp://host[:port]; no user: no AUTH
     std::string helo_name = "casemail";
     std::chrono::seconds timeout{120};
 };

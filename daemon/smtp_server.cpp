@@ -16,7 +16,7 @@
 #include <fstream>
 #include <set>
 
-#include "daemon/log.hpp"
+#include "daemon/common/log.hpp"
 #include "mime/printable.hpp"
 #include "mime/strings.hpp"
 
@@ -56,14 +56,14 @@ Result<std::map<std::string, std::string>> load_users_file(const std::string& pa
 }
 
 struct SmtpRelay::Impl : std::enable_shared_from_this<SmtpRelay::Impl> {
-    Impl(asio::io_context& c, RelaySettings s, MessageHandler h, LogLine l)
+    Impl(asio::io_context& c, RelaySettings s, MessageHandler h, common::LogLine l)
         : ctx(c), settings(std::move(s)), handler(std::move(h)), log(std::move(l)), acceptor(c),
           tls(asio::ssl::context::tls_server) {}
 
     asio::io_context& ctx;
     RelaySettings settings;
     MessageHandler handler;
-    LogLine log;
+    common::LogLine log;
     tcp::acceptor acceptor;
     asio::ssl::context tls;
     bool tls_ready = false;
@@ -78,14 +78,14 @@ struct SmtpRelay::Impl : std::enable_shared_from_this<SmtpRelay::Impl> {
             co_await acceptor.async_accept(*socket, asio::redirect_error(asio::use_awaitable, ec));
             if (ec) {
                 if (stopped) co_return;
-                log(log_fields({{"relay", "accept"}, {"event", "error"}, {"reason", ec.message()}}));
+                log(common::log_fields({{"relay", "accept"}, {"event", "error"}, {"reason", ec.message()}}));
                 continue;
             }
             if (sessions.size() >= settings.max_connections) {
                 std::string busy = "421 4.3.2 too many connections, try again later\r\n";
                 co_await asio::async_write(*socket, asio::buffer(busy), asio::redirect_error(asio::use_awaitable, ec));
                 socket->close(ec);
-                log(log_fields({{"relay", "refused"}, {"reason", "too many connections"}}));
+                log(common::log_fields({{"relay", "refused"}, {"reason", "too many connections"}}));
                 continue;
             }
             sessions.insert(socket);
@@ -95,7 +95,7 @@ struct SmtpRelay::Impl : std::enable_shared_from_this<SmtpRelay::Impl> {
                     try {
                         std::rethrow_exception(e);
                     } catch (const std::exception& ex) {
-                        self->log(log_fields({{"relay", "session"}, {"event", "error"}, {"reason", ex.what()}}));
+                        self->log(common::log_fields({{"relay", "session"}, {"event", "error"}, {"reason", ex.what()}}));
                     }
                 }
             });
@@ -148,7 +148,7 @@ struct SmtpRelay::Impl : std::enable_shared_from_this<SmtpRelay::Impl> {
                 idle.cancel();
                 if (timed_out) {
                     co_await write("421 4.4.2 idle timeout, closing connection\r\n");
-                    log(log_fields({{"relay", "timeout"}, {"client", client}}));
+                    log(common::log_fields({{"relay", "timeout"}, {"client", client}}));
                     break;
                 }
                 if (rec) break;  // client went away
@@ -158,7 +158,7 @@ struct SmtpRelay::Impl : std::enable_shared_from_this<SmtpRelay::Impl> {
             bool was_in_data = s.in_data();
             auto r = s.on_line(next->text, next->too_long, next->bare_line_end);
             if (was_in_data && !s.in_data() && !r.message)  // refused at its end: size, line length, bare line end
-                log(log_fields({{"relay", "message"}, {"client", client}, {"action", "rejected"},
+                log(common::log_fields({{"relay", "message"}, {"client", client}, {"action", "rejected"},
                                 {"reason", r.text.substr(0, r.text.find("\r\n"))}}));
             if (r.message) {
                 auto [code, text] = handler(s.envelope(), s.data(), client);
@@ -173,7 +173,7 @@ struct SmtpRelay::Impl : std::enable_shared_from_this<SmtpRelay::Impl> {
                 boost::system::error_code hec;
                 co_await secure->async_handshake(asio::ssl::stream_base::server, asio::redirect_error(asio::use_awaitable, hec));
                 if (hec) {
-                    log(log_fields({{"relay", "tls"}, {"client", client}, {"event", "handshake-failed"}, {"reason", hec.message()}}));
+                    log(common::log_fields({{"relay", "tls"}, {"client", client}, {"event", "handshake-failed"}, {"reason", hec.message()}}));
                     break;
                 }
                 s.tls_established();
@@ -185,7 +185,7 @@ struct SmtpRelay::Impl : std::enable_shared_from_this<SmtpRelay::Impl> {
     }
 };
 
-SmtpRelay::SmtpRelay(asio::io_context& ctx, RelaySettings settings, MessageHandler handler, LogLine log)
+SmtpRelay::SmtpRelay(asio::io_context& ctx, RelaySettings settings, MessageHandler handler, common::LogLine log)
     : impl_(std::make_shared<Impl>(ctx, std::move(settings), std::move(handler), std::move(log))) {}
 
 SmtpRelay::~SmtpRelay() { stop(); }

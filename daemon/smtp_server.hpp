@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "daemon/log.hpp"
+#include "daemon/common/log.hpp"
 #include "daemon/protocol/network.hpp"
 #include "daemon/protocol/smtp.hpp"
 #include "mime/result.hpp"
@@ -45,7 +45,7 @@ using MessageHandler = std::function<std::pair<int, std::string>(const protocol:
 
 class SmtpRelay {
 public:
-    SmtpRelay(boost::asio::io_context& ctx, RelaySettings settings, MessageHandler handler, LogLine log);
+    SmtpRelay(boost::asio::io_context& ctx, RelaySettings settings, MessageHandler handler, common::LogLine log);
     ~SmtpRelay();
     // Binds and listens; throws std::runtime_error naming the address when it cannot.
     void start();

@@ -1,8 +1,5 @@
 #include "store/store.hpp"
 
-#include <sys/random.h>
-
-#include <cerrno>
 #include <ctime>
 #include <fmt/chrono.h>
 #include <fmt/format.h>
@@ -14,6 +11,7 @@
 #include "mime/digest.hpp"
 #include "mime/strings.hpp"
 #include "store/migrations.hpp"
+#include "store/random.hpp"
 
 namespace casemail::store {
 namespace {
@@ -250,14 +248,10 @@ std::string Store::draw_token() {
     std::array<unsigned char, matching::token_suffix_length> suffix{};
     std::size_t filled = 0;
     while (filled < suffix.size()) {
-        unsigned char buf[16];
-        ssize_t n = getrandom(buf, sizeof buf, 0);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            throw Error(0, "getrandom failed: cannot draw a case token");
-        }
+        std::array<unsigned char, 16> buf{};
+        random_bytes(buf);
         // Rejection sampling: 252 = 7 * 36, so r % 36 is uniform for r < 252.
-        for (ssize_t i = 0; i < n && filled < suffix.size(); ++i)
+        for (std::size_t i = 0; i < buf.size() && filled < suffix.size(); ++i)
             if (buf[i] < 252) suffix[filled++] = buf[i];
     }
     auto st = db_.cached(

@@ -7,6 +7,7 @@
 
 #include "daemon/config.hpp"
 
+using namespace casemail;
 using namespace casemail::daemon;
 
 namespace {
@@ -74,7 +75,7 @@ TEST_CASE("config: [[mailbox]] entries") {
         CHECK(m.poll_interval == std::chrono::seconds(30));
         CHECK(m.line == 1);
         CHECK(m.secret.password_file == (dir / "pw").string());
-        auto secret = read_secret(m.secret);
+        auto secret = common::read_secret(m.secret);
         REQUIRE(secret);
         CHECK(*secret == "s3cret");
     }

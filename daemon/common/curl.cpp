@@ -1,4 +1,4 @@
-#include "daemon/curl_handle.hpp"
+#include "daemon/common/curl.hpp"
 
 #include <fmt/format.h>
 
@@ -7,7 +7,7 @@
 
 #include "mime/printable.hpp"
 
-namespace casemail::daemon {
+namespace casemail::common {
 
 void curl_global_setup() {
     static std::once_flag once;
@@ -49,4 +49,4 @@ std::string curl_failure(CURLcode code, const char* error_buffer) {
     return detail.empty() ? curl_easy_strerror(code) : fmt::format("{} ({})", curl_easy_strerror(code), detail);
 }
 
-}  // namespace casemail::daemon
+}  // namespace casemail::common

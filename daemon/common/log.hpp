@@ -9,7 +9,7 @@
 #include <string_view>
 #include <utility>
 
-namespace casemail::daemon {
+namespace casemail::common {
 
 // Where a component writes its log lines (log_line in the daemon, a vector in tests).
 using LogLine = std::function<void(const std::string&)>;
@@ -20,4 +20,4 @@ std::string log_fields(std::initializer_list<std::pair<std::string_view, std::st
 // Thread-safe.
 void log_line(const std::string& line);
 
-}  // namespace casemail::daemon
+}  // namespace casemail::common

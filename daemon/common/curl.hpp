@@ -7,9 +7,9 @@
 #include <memory>
 #include <string>
 
-#include "daemon/server_login.hpp"
+#include "daemon/common/login.hpp"
 
-namespace casemail::daemon {
+namespace casemail::common {
 
 struct CurlEasyDeleter {
     void operator()(CURL* h) const noexcept { curl_easy_cleanup(h); }
@@ -34,4 +34,4 @@ void apply_login(CURL* h, const ServerLogin& login);
 // "text of CURLcode (server or libcurl detail)", for one log line.
 std::string curl_failure(CURLcode code, const char* error_buffer);
 
-}  // namespace casemail::daemon
+}  // namespace casemail::common

@@ -1,13 +1,15 @@
-#include "daemon/log.hpp"
+#include "daemon/common/log.hpp"
 
+#include <fmt/chrono.h>
+
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <mutex>
 
 #include "mime/printable.hpp"
-#include "store/store.hpp"
 
-namespace casemail::daemon {
+namespace casemail::common {
 
 std::string log_fields(std::initializer_list<std::pair<std::string_view, std::string>> fields) {
     std::string out;
@@ -31,6 +33,15 @@ std::string log_fields(std::initializer_list<std::pair<std::string_view, std::st
     return out;
 }
 
+namespace {
+
+std::string now_iso() {
+    auto secs = std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now());
+    return fmt::format("{:%Y-%m-%dT%H:%M:%SZ}", secs);
+}
+
+}  // namespace
+
 void log_line(const std::string& line) {
     static std::mutex mu;
     static const bool journald = std::getenv("JOURNAL_STREAM") != nullptr;
@@ -38,9 +49,8 @@ void log_line(const std::string& line) {
     if (journald)
         std::fprintf(stderr, "%s\n", line.c_str());
     else
-        std::fprintf(stderr, "%s casemaild: %s\n", store::format_time(std::chrono::system_clock::now()).c_str(),
-                     line.c_str());
+        std::fprintf(stderr, "%s casemaild: %s\n", now_iso().c_str(), line.c_str());
     std::fflush(stderr);
 }
 
-}  // namespace casemail::daemon
+}  // namespace casemail::common

@@ -6,7 +6,9 @@
 #include <chrono>
 #include <string>
 
-namespace casemail::daemon {
+#include "mime/result.hpp"
+
+namespace casemail::common {
 
 struct ServerLogin {
     std::string url;           // scheme://host[:port], no path, no credentials
@@ -18,4 +20,15 @@ struct ServerLogin {
     std::chrono::seconds connect_timeout{15};
 };
 
-}  // namespace casemail::daemon
+// Where a login's secret comes from: at most one of the three keys. Files are read at every
+// connection, so rotating a password or an OAuth2 token needs no restart.
+struct SecretSource {
+    std::string password_file, password_env, oauth2_token_file;
+    int count() const { return !password_file.empty() + !password_env.empty() + !oauth2_token_file.empty(); }
+    const char* key() const;  // the key that is set ("password_file", ...), "" for none
+};
+
+// The secret ("" when no source is set). The reason names the key, never the secret.
+Result<std::string> read_secret(const SecretSource& source);
+
+}  // namespace casemail::common
