@@ -5,11 +5,12 @@
 #include <cstdlib>
 #include <iostream>
 
-#include "daemon/config.hpp"
+#include "daemon/settings.hpp"
 #include "daemon/daemon.hpp"
 #include "mime/printable.hpp"
 
 int main(int argc, char** argv) {
+    using namespace casemail;
     using namespace casemail::daemon;
     CLI::App app{"casemaild: polls the 311 mailboxes over IMAP and turns their mail into cases"};
     app.set_version_flag("--version", "casemaild 0.1.0");
@@ -30,13 +31,13 @@ int main(int argc, char** argv) {
         return 2;
     }
     if (check_only) {
-        auto cfg = load_config(options.config_path);
+        auto cfg = config::load_config(options.config_path);
         if (!cfg) {
-            std::cerr << casemail::mime::printable(cfg.error(), 4000) << '\n';
+            for (const auto& line : casemail::mime::printable_lines(cfg.error())) std::cerr << line << '\n';
             return 1;
         }
         if (auto ok = check_daemon_requirements(*cfg); !ok) {
-            std::cerr << casemail::mime::printable(ok.error(), 4000) << '\n';
+            for (const auto& line : casemail::mime::printable_lines(ok.error())) std::cerr << line << '\n';
             return 1;
         }
         std::cout << fmt::format("{}: OK ({} mailbox(es), store {})\n", options.config_path, cfg->mailboxes.size(),

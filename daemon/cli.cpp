@@ -14,7 +14,7 @@
 #include <fmt/format.h>
 #include <iostream>
 
-#include "daemon/config.hpp"
+#include "daemon/settings.hpp"
 #include "daemon/json_views.hpp"
 #include "mime/address.hpp"
 #include "mime/message.hpp"
@@ -56,7 +56,7 @@ Paths resolve_paths(const Globals& g) {
     std::string config_path = g.config.empty() ? env_or("CASEMAIL_CONFIG", "") : g.config;
     std::optional<Config> cfg;
     if (!config_path.empty()) {
-        auto loaded = load_config(config_path);
+        auto loaded = config::load_config(config_path);
         if (!loaded) throw BadRequest(loaded.error());
         cfg = *loaded;
         p.config = *cfg;
@@ -252,6 +252,25 @@ void print_case_human(const store::CaseRecord& c, const std::vector<store::Email
         std::cout << fmt::format("    {} {} {} {}\n", ev.at, ev.actor, ev.kind, ev.detail);
 }
 
+// `casemail settings`: the config module's settings table, as text, JSON or Markdown.
+void print_settings(bool json, bool markdown) {
+    auto rows = config::settings_reference();
+    if (json) {
+        auto arr = nlohmann::json::array();
+        for (const auto& r : rows)
+            arr.push_back({{"key", r.key}, {"type", r.type}, {"default", r.default_text}, {"bounds", r.bounds}, {"help", r.help}});
+        print(arr);
+        return;
+    }
+    if (markdown) std::cout << "| key | type | default | meaning |\n| --- | --- | --- | --- |\n";
+    for (const auto& r : rows) {
+        auto type = r.bounds.empty() ? r.type : fmt::format("{} ({})", r.type, r.bounds);
+        auto shown = r.default_text.starts_with("(") ? r.default_text : "`" + r.default_text + "`";
+        if (markdown) std::cout << fmt::format("| `{}` | {} | {} | {} |\n", r.key, type, shown, r.help);
+        else std::cout << fmt::format("{:<34} {:<22} {:<20} {}\n", r.key, type, r.default_text, r.help);
+    }
+}
+
 }  // namespace
 
 int run_cli(int argc, char** argv) {
@@ -418,6 +437,12 @@ int run_cli(int argc, char** argv) {
     parse->add_option("FILE", parse_file, "raw RFC 5322 message")->required();
     json_flag(parse);
 
+    // settings
+    auto* settings_cmd = app.add_subcommand("settings", "every configuration key: type, default, bounds, meaning");
+    bool settings_markdown = false;
+    json_flag(settings_cmd);
+    settings_cmd->add_flag("--markdown", settings_markdown, "print the README's reference table");
+
     // status
     auto* status = app.add_subcommand("status", "per-mailbox polling state of casemaild");
     json_flag(status);
@@ -466,6 +491,10 @@ int run_cli(int argc, char** argv) {
         return exit_bad_request;
     }
 
+    if (*settings_cmd) {
+        print_settings(json, settings_markdown);
+        return exit_ok;
+    }
     try {
         const Paths paths = resolve_paths(g);  // config read and validated once per run
         if (*init) {
@@ -518,7 +547,7 @@ int run_cli(int argc, char** argv) {
             s.archive_contact(archive_id, actor_of(g));
             std::cout << fmt::format("contact {} archived\n", archive_id);
         } else if (*contact_archive_guests) {
-            auto age = parse_duration(older_than);
+            auto age = config::parse_duration(older_than);
             if (!age) throw BadRequest(fmt::format("--older-than: '{}' is not a duration like 90d", mime::printable(older_than)));
             store::Transaction tx(s.db());
             int n = s.archive_guests_before(s.now() - *age, actor_of(g));
@@ -693,7 +722,7 @@ int run_cli(int argc, char** argv) {
         }
         return exit_ok;
     } catch (const BadRequest& e) {
-        std::cerr << "casemail: " << mime::printable(e.what(), 1000) << '\n';
+        for (const auto& line : mime::printable_lines(e.what())) std::cerr << "casemail: " << line << '\n';
         return exit_bad_request;
     } catch (const store::Refused& e) {
         std::cerr << "casemail: " << mime::printable(e.what(), 1000) << '\n';

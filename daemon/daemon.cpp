@@ -14,7 +14,7 @@
 #include <memory>
 #include <random>
 
-#include "daemon/config.hpp"
+#include "daemon/settings.hpp"
 #include "daemon/imap_client.hpp"
 #include "daemon/common/log.hpp"
 #include "daemon/poller.hpp"
@@ -22,6 +22,7 @@
 #include "daemon/smtp_server.hpp"
 #include "mime/strings.hpp"
 #include "mime/address.hpp"
+#include "mime/printable.hpp"
 
 namespace casemail::daemon {
 namespace asio = boost::asio;
@@ -140,10 +141,11 @@ private:
 
     void reload() {
         sd_notify("RELOADING=1");
-        auto loaded = load_config(options_.config_path);
+        auto loaded = config::load_config(options_.config_path);
         if (!loaded) {
-            common::log_line(common::log_fields({{"event", "reload-failed"}, {"reason", loaded.error()},
-                                 {"effect", "the running configuration is kept"}}));
+            for (const auto& why : mime::printable_lines(loaded.error()))
+                common::log_line(common::log_fields({{"event", "reload-failed"}, {"reason", why},
+                                                     {"effect", "the running configuration is kept"}}));
             sd_notify("READY=1");
             return;
         }
@@ -224,7 +226,7 @@ private:
             if (!w.store) w.store = std::make_unique<store::Store>(open_store(cfg));
             if (reconnect) w.session.reset();
             if (!w.session) {
-                auto login = mailbox_login(m, cfg);
+                auto login = config::mailbox_login(m, cfg);
                 if (!login) {
                     report.error = login.error();
                     return report;
@@ -432,15 +434,14 @@ private:
 }  // namespace
 
 int run_daemon(const DaemonOptions& options) {
-    auto loaded = load_config(options.config_path);
-    if (!loaded) {
-        common::log_line(common::log_fields({{"event", "config-invalid"}, {"reason", loaded.error()}}));
+    auto loaded = config::load_config(options.config_path);
+    auto invalid = [](const std::string& reason) {
+        for (const auto& why : mime::printable_lines(reason))  // one log line per bad key
+            common::log_line(common::log_fields({{"event", "config-invalid"}, {"reason", why}}));
         return 1;
-    }
-    if (auto ok = check_daemon_requirements(*loaded); !ok) {
-        common::log_line(common::log_fields({{"event", "config-invalid"}, {"reason", ok.error()}}));
-        return 1;
-    }
+    };
+    if (!loaded) return invalid(loaded.error());
+    if (auto ok = check_daemon_requirements(*loaded); !ok) return invalid(ok.error());
     auto config = std::make_shared<const Config>(std::move(*loaded));
     try {
         auto s = open_store(*config);

@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-#include "daemon/config.hpp"
+#include "daemon/settings.hpp"
 #include "daemon/imap_client.hpp"
 #include "daemon/common/log.hpp"
 #include "store/ingest.hpp"

@@ -23,4 +23,16 @@ std::string printable(std::string_view text, std::size_t max_bytes) {
     return valid_utf8(out) ? out : repair_utf8(out);
 }
 
+std::vector<std::string> printable_lines(std::string_view text, std::size_t max_bytes_per_line) {
+    std::vector<std::string> out;
+    while (!text.empty()) {
+        auto nl = text.find('\n');
+        auto line = text.substr(0, nl);
+        if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+        out.push_back(printable(line, max_bytes_per_line));
+        text.remove_prefix(nl == std::string_view::npos ? text.size() : nl + 1);
+    }
+    return out;
+}
+
 }  // namespace casemail::mime

@@ -54,6 +54,37 @@ class InitTest(CasemailTestCase):
         r = self.fails(2, "--config", cfg, "init", db=False)
         self.assertIn("bad.toml:3: key 'store.colour': unknown key", r.err)
 
+    def test_several_config_errors_one_per_line(self):
+        cfg = os.path.join(self.dir, "bad2.toml")
+        with open(cfg, "w") as f:
+            f.write('[store]\ncolour = "blue"\n[limits]\nmax_depth = 0\n')
+        r = self.run_cli("--config", cfg, "init", db=False)
+        self.assertEqual(r.code, 2)
+        lines = r.err.strip().splitlines()
+        self.assertEqual(len(lines), 2, r.err)
+        self.assertIn("bad2.toml:2: key 'store.colour': unknown key", lines[0])
+        self.assertIn("bad2.toml:4: key 'limits.max_depth': must be between 1 and 256", lines[1])
+        self.assertNotIn("?", r.err)
+
+    def test_settings_table_readme_and_example_agree(self):
+        root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
+        keys = [s["key"] for s in self.ok_json("settings", db=False)]
+        self.assertEqual(len(keys), len(set(keys)))
+        with open(os.path.join(root, "README.md")) as f:
+            readme = set(re.findall(r"^\| `([a-z_]+\.[a-z_0-9]+)` \|", f.read(), re.M))
+        self.assertEqual(readme, set(keys), "README's configuration table is not `casemail settings --markdown`")
+        example, section = set(), None
+        with open(os.path.join(root, "examples", "casemail.toml")) as f:
+            for line in f:
+                if m := re.match(r"^\[\[?([a-z_]+)\]\]?\s*$", line):
+                    section = m.group(1)
+                elif section and (m := re.match(r"^#?\s*([a-z_0-9]+)\s*=", line.strip())):
+                    example.add(f"{section}.{m.group(1)}")  # set or shown commented out
+        self.assertEqual(example, set(keys), "examples/casemail.toml does not show every key")
+        text = self.ok("settings", db=False).out
+        self.assertIn("relay.max_connections", text)
+        self.assertIn("integer (1-10000)", text)
+
     def test_help_and_usage_errors(self):
         r = self.run_cli("--help", db=False)
         self.assertEqual(r.code, 0)

@@ -207,9 +207,19 @@ class PollTest(CasemaildTestCase):
         proc = self.casemaild("--check-config")
         self.assertEqual(proc.returncode, 1)
         self.assertRegex(proc.stderr, r"casemail\.toml:\d+: key 'mailbox\[3\]\.poll_intervall': unknown key")
+        with open(self.config, "a") as f:
+            f.write('folder = ""\n')
+        proc = self.casemaild("--check-config")
+        self.assertEqual(proc.returncode, 1)
+        lines = proc.stderr.strip().splitlines()  # one error per line, in file order
+        self.assertEqual(len(lines), 2, proc.stderr)
+        self.assertIn("poll_intervall", lines[0])
+        self.assertIn("mailbox[3].folder", lines[1])
         proc = self.casemaild("--once")
         self.assertEqual(proc.returncode, 1)
-        self.assertIn("poll_intervall", proc.stderr)
+        invalid = [l for l in proc.stderr.splitlines() if "event=config-invalid" in l]
+        self.assertEqual(len(invalid), 2, proc.stderr)
+        self.assertIn("poll_intervall", invalid[0])
 
 
 class TlsTest(CasemailTestCase):

@@ -1,25 +1,28 @@
 // casemail configuration: one struct, loaded and validated once at start.
 //
-// Source: a TOML file (see examples/casemail.toml for every key and its default). Validation
-// reports every problem as "FILE:LINE: key 'a.b': what is wrong" and loading fails when any
-// exist; unknown keys are errors too, so a typo never silently falls back to a default.
+// Source: a TOML file. One table of settings (config.cpp, Postfix's bounded parameter tables
+// are the model) names every key with its type, default, bounds and a line of help; it drives
+// parsing, the unknown-key errors, `casemail settings` and the reference table in the README,
+// and a test holds examples/casemail.toml and the README to exactly its keys.
+//
+// Validation reports every problem as "FILE:LINE: key 'a.b': what is wrong", one per line of
+// the failure's reason, and loading fails when any exist; unknown keys are errors too, so a
+// typo never silently falls back to a default. Paths in the file are relative to the file.
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "daemon/common/login.hpp"
 #include "matching/ingest.hpp"
 #include "mime/message.hpp"
 #include "mime/result.hpp"
-#include "store/ingest.hpp"
-#include "daemon/delivery.hpp"
-#include "daemon/outbound.hpp"
-#include "daemon/common/login.hpp"
-#include "daemon/smtp_client.hpp"
 
-namespace casemail::daemon {
+namespace casemail::config {
 
 // What marks a message processed on the server, after its commit.
 enum class AfterProcessing {
@@ -28,7 +31,6 @@ enum class AfterProcessing {
     remove,  // \Deleted + UID EXPUNGE ("delete" in the config)
 };
 
-
 // One [[mailbox]]: a 311 mailbox polled over IMAP, routed to its team queue.
 struct MailboxConfig {
     int line = 0;               // where it starts in the config file, for messages
@@ -36,7 +38,7 @@ struct MailboxConfig {
     std::string queue;          // team queue name; created at start when missing
     std::string url;            // imaps://host[:port] (default scheme) or imap:// + STARTTLS
     std::string user;
-    common::SecretSource secret;  // exactly one source
+    common::SecretSource secret;   // exactly one source
     bool allow_plaintext = false;  // imap:// without STARTTLS
     std::string ca_file;
     std::string folder = "INBOX";
@@ -51,7 +53,7 @@ struct RelayConfig {
     std::string listen_address = "127.0.0.1";
     int port = 2525;
     std::vector<std::string> allowed_networks = {"127.0.0.0/8", "::1/128"};
-    std::string users_file;       // "user:$crypt-hash" lines; AUTH offered when set
+    std::string users_file;         // "user:$crypt-hash" lines; AUTH offered when set
     std::string tls_cert, tls_key;  // STARTTLS offered when set
     bool allow_plaintext_auth = false;
     std::size_t max_message_bytes = 25u << 20;
@@ -82,11 +84,10 @@ struct UpstreamConfig {
     std::chrono::seconds poll_interval{10};
 };
 
-
 struct Config {
-    std::string source;                    // file it came from, "" for defaults
+    std::string source;  // file it came from, "" for defaults
     std::string store_path = "casemail.db";
-    bool store_path_set = false;           // [store] path given explicitly
+    bool store_path_set = false;  // [store] path given explicitly
     std::string token_prefix = "311";
     // [tracking] message_id_domain: the domain of every Message-ID casemail writes; mail
     // carrying it is ours coming back (a loop) and never opens a case.
@@ -100,8 +101,8 @@ struct Config {
     // [limits]
     mime::Limits limits;
     // [daemon]
-    int fetch_batch = 50;                            // messages per transaction and per ack
-    std::chrono::seconds max_backoff{15 * 60};       // cap of a failing mailbox's retry delay
+    int fetch_batch = 50;                       // messages per transaction and per ack
+    std::chrono::seconds max_backoff{15 * 60};  // cap of a failing mailbox's retry delay
     std::chrono::seconds connect_timeout{15};
     std::chrono::seconds stall_timeout{60};
     std::vector<MailboxConfig> mailboxes;
@@ -110,28 +111,25 @@ struct Config {
     std::string templates_dir;  // [templates] dir; "" = the shipped templates
 };
 
-// The login for a mailbox (IMAP) or the upstream (SMTP), its secret read now.
-Result<common::ServerLogin> mailbox_login(const MailboxConfig& m, const Config& cfg);
+// Loads and validates `path`. On failure the reason holds one line per bad key, with its line.
+Result<Config> load_config(const std::string& path);
+
+// One row of the settings table, for `casemail settings` and the README.
+struct SettingInfo {
+    std::string key;           // "relay.max_connections"; "mailbox.url" for each [[mailbox]]
+    std::string type;          // string, boolean, integer, duration, list, path
+    std::string default_text;  // as it would be written in the file; "(required)", "(none)"
+    std::string bounds;        // "1-10000", "> 0", "" when unbounded
+    std::string help;          // one line
+};
+std::vector<SettingInfo> settings_reference();
 
 // "14d", "12h", "30m", "45s" or a bare number of seconds.
 std::optional<std::chrono::seconds> parse_duration(std::string_view text);
 
-// What casemaild needs beyond a valid file, checked at its start and by --check-config (the
-// admin CLI loads the same config without them): every mailbox's and the upstream's secret
-// can be read, the relay's users file parses, the acknowledgement template loads (an
-// unknown placeholder names its file and line). Errors name the key.
-Result<bool> check_daemon_requirements(const Config& cfg);
+// The login for a mailbox (IMAP) or the upstream (SMTP), its secret read now. The reason
+// names the key, never the secret.
+Result<common::ServerLogin> mailbox_login(const MailboxConfig& m, const Config& cfg);
+Result<common::ServerLogin> upstream_login(const Config& cfg);
 
-// The inbound pipeline's options from the config; `actor` is written to the audit log.
-store::IngestOptions ingest_options(const Config& cfg, const std::string& actor);
-
-// The relay's and the outbox worker's settings from the config.
-OutboundSettings outbound_settings(const Config& cfg);
-DeliverySettings delivery_settings(const Config& cfg);
-// Fails when the upstream secret cannot be read.
-Result<UpstreamAccount> upstream_account(const Config& cfg);
-
-// Loads and validates `path`. On failure the reason lists each bad key with its line.
-Result<Config> load_config(const std::string& path);
-
-}  // namespace casemail::daemon
+}  // namespace casemail::config

@@ -2,13 +2,16 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 
-#include "daemon/config.hpp"
+#include "daemon/config/config.hpp"
+#include "daemon/settings.hpp"
 
 using namespace casemail;
-using namespace casemail::daemon;
+using namespace casemail::config;
+using casemail::daemon::check_daemon_requirements;
 
 namespace {
 
@@ -24,7 +27,7 @@ std::string write_config(const std::string& name, const std::string& text) {
 
 TEST_CASE("config: defaults and relative store path") {
     auto path = write_config("ok.toml", "[store]\npath = \"data/casemail.db\"\n[tracking]\nprefix = \"CITY\"\n");
-    auto cfg = load_config(path);
+    auto cfg = config::load_config(path);
     REQUIRE(cfg);
     CHECK(cfg->token_prefix == "CITY");
     CHECK(cfg->store_path_set);
@@ -33,27 +36,27 @@ TEST_CASE("config: defaults and relative store path") {
 
 TEST_CASE("config errors name the key and the line") {
     SUBCASE("unknown key") {
-        auto cfg = load_config(write_config("typo.toml", "[store]\n\npth = \"x.db\"\n"));
+        auto cfg = config::load_config(write_config("typo.toml", "[store]\n\npth = \"x.db\"\n"));
         REQUIRE_FALSE(cfg);
         CHECK(cfg.error().find("typo.toml:3: key 'store.pth': unknown key") != std::string::npos);
     }
     SUBCASE("wrong type") {
-        auto cfg = load_config(write_config("type.toml", "[store]\npath = 5\n"));
+        auto cfg = config::load_config(write_config("type.toml", "[store]\npath = 5\n"));
         REQUIRE_FALSE(cfg);
         CHECK(cfg.error().find("type.toml:2: key 'store.path': must be a string") != std::string::npos);
     }
     SUBCASE("bad prefix") {
-        auto cfg = load_config(write_config("prefix.toml", "[tracking]\nprefix = \"3-1\"\n"));
+        auto cfg = config::load_config(write_config("prefix.toml", "[tracking]\nprefix = \"3-1\"\n"));
         REQUIRE_FALSE(cfg);
         CHECK(cfg.error().find("prefix.toml:2: key 'tracking.prefix'") != std::string::npos);
     }
     SUBCASE("TOML syntax error") {
-        auto cfg = load_config(write_config("syntax.toml", "[store\npath = 1\n"));
+        auto cfg = config::load_config(write_config("syntax.toml", "[store\npath = 1\n"));
         REQUIRE_FALSE(cfg);
         CHECK(cfg.error().find("syntax.toml:1:") != std::string::npos);
     }
     SUBCASE("missing file") {
-        auto cfg = load_config("/nonexistent/casemail.toml");
+        auto cfg = config::load_config("/nonexistent/casemail.toml");
         REQUIRE_FALSE(cfg);
         CHECK(cfg.error().find("does not exist") != std::string::npos);
     }
@@ -64,7 +67,7 @@ TEST_CASE("config: [[mailbox]] entries") {
     std::string mailbox = "[[mailbox]]\naddress = \"311DWP@city.example\"\nqueue = \"DWP\"\n"
                           "url = \"imap.city.example\"\nuser = \"dwp\"\npassword_file = \"pw\"\n";
     SUBCASE("defaults") {
-        auto cfg = load_config(write_config("mb.toml", mailbox));
+        auto cfg = config::load_config(write_config("mb.toml", mailbox));
         REQUIRE(cfg);
         REQUIRE(cfg->mailboxes.size() == 1);
         const auto& m = cfg->mailboxes[0];
@@ -80,11 +83,11 @@ TEST_CASE("config: [[mailbox]] entries") {
         CHECK(*secret == "s3cret");
     }
     SUBCASE("after_processing and poll_interval") {
-        auto cfg = load_config(write_config("mb2.toml", mailbox + "after_processing = \"move:311/Done\"\npoll_interval = \"2m\"\n"));
+        auto cfg = config::load_config(write_config("mb2.toml", mailbox + "after_processing = \"move:311/Done\"\npoll_interval = \"2m\"\n"));
         REQUIRE(cfg);
         CHECK(cfg->mailboxes[0].move_to == "311/Done");
         CHECK(cfg->mailboxes[0].poll_interval == std::chrono::seconds(120));
-        cfg = load_config(write_config("mb3.toml", mailbox + "after_processing = \"delete\"\n"));
+        cfg = config::load_config(write_config("mb3.toml", mailbox + "after_processing = \"delete\"\n"));
         REQUIRE(cfg);
         CHECK(cfg->mailboxes[0].after_processing == AfterProcessing::remove);
     }
@@ -100,7 +103,7 @@ TEST_CASE("config: [[mailbox]] entries") {
              {"pasword = \"x\"\n", "mb-bad.toml:7: key 'mailbox[1].pasword'", "unknown key"},
          }) {
         CAPTURE(bad.extra);
-        auto cfg = load_config(write_config("mb-bad.toml", mailbox + bad.extra));
+        auto cfg = config::load_config(write_config("mb-bad.toml", mailbox + bad.extra));
         REQUIRE_FALSE(cfg);
         CHECK(cfg.error().find(bad.key_and_line) != std::string::npos);
         CHECK(cfg.error().find(bad.what) != std::string::npos);
@@ -111,20 +114,20 @@ TEST_CASE("config: [[mailbox]] entries") {
             text.replace(text.find(from), from.size(), to);
             return text;
         };
-        auto cfg = load_config(write_config("u1.toml", with("imap.city.example", "imaps://dwp:pw@imap.city.example")));
+        auto cfg = config::load_config(write_config("u1.toml", with("imap.city.example", "imaps://dwp:pw@imap.city.example")));
         REQUIRE_FALSE(cfg);
         CHECK(cfg.error().find("u1.toml:4: key 'mailbox[1].url': must not contain credentials") != std::string::npos);
         CHECK(cfg.error().find(":pw@") == std::string::npos);  // the secret is not echoed
-        cfg = load_config(write_config("u2.toml", with("imap.city.example", "imaps://imap.city.example/INBOX")));
+        cfg = config::load_config(write_config("u2.toml", with("imap.city.example", "imaps://imap.city.example/INBOX")));
         REQUIRE_FALSE(cfg);
         CHECK(cfg.error().find("must not contain a path") != std::string::npos);
-        cfg = load_config(write_config("u3.toml", with("\"pw\"", "\"missing-file\"")));
+        cfg = config::load_config(write_config("u3.toml", with("\"pw\"", "\"missing-file\"")));
         REQUIRE(cfg);  // the admin CLI needs no IMAP secrets; casemaild checks them
         auto secrets = check_daemon_requirements(*cfg);
         REQUIRE_FALSE(secrets);
         CHECK(secrets.error().find("u3.toml:1: key 'mailbox[1].password_file'") != std::string::npos);
         CHECK(secrets.error().find("cannot be read") != std::string::npos);
-        cfg = load_config(write_config("u4.toml", mailbox + "\n" + mailbox));
+        cfg = config::load_config(write_config("u4.toml", mailbox + "\n" + mailbox));
         REQUIRE_FALSE(cfg);
         CHECK(cfg.error().find("u4.toml:9: key 'mailbox[2].address': 311DWP@city.example is already configured at line 1") !=
               std::string::npos);
@@ -136,7 +139,7 @@ TEST_CASE("config: casemaild's requirements: templates and the relay's users fil
     std::filesystem::create_directories(dir / "tmpl");
     std::ofstream(dir / "tmpl" / "acknowledgement.subject") << "Case {{case.token}}\n";
     std::ofstream(dir / "tmpl" / "acknowledgement.txt") << "Hello\n\n{{customer.nmae}}\n";
-    auto cfg = load_config(write_config("t.toml", "[templates]\ndir = \"tmpl\"\n[relay]\nusers_file = \"users\"\n"));
+    auto cfg = config::load_config(write_config("t.toml", "[templates]\ndir = \"tmpl\"\n[relay]\nusers_file = \"users\"\n"));
     REQUIRE(cfg);
     auto ok = check_daemon_requirements(*cfg);
     REQUIRE_FALSE(ok);
@@ -165,13 +168,62 @@ TEST_CASE("config: [relay] and [upstream] errors name the key and line") {
              {"[upstream]\nmax_age = \"forever\"\n", "r.toml:2: key 'upstream.max_age'"},
          }) {
         CAPTURE(b.text);
-        auto cfg = load_config(write_config("r.toml", b.text));
+        auto cfg = config::load_config(write_config("r.toml", b.text));
         REQUIRE_FALSE(cfg);
         CHECK(cfg.error().find(b.expect) != std::string::npos);
     }
-    auto cfg = load_config(write_config("ok.toml", "[relay]\nlisten = \"[::1]:2600\"\n[upstream]\nurl = \"mail.city.example:587\"\n"));
+    auto cfg = config::load_config(write_config("ok.toml", "[relay]\nlisten = \"[::1]:2600\"\n[upstream]\nurl = \"mail.city.example:587\"\n"));
     REQUIRE(cfg);
     CHECK(cfg->relay.listen_address == "::1");
     CHECK(cfg->relay.port == 2600);
     CHECK(cfg->upstream.url == "smtps://mail.city.example:587");
+}
+
+TEST_CASE("config: every path key is relative to the config file, a mailbox's ca_file too") {
+    auto path = write_config("paths.toml",
+                             "[[mailbox]]\naddress = \"311DWP@city.example\"\nqueue = \"DWP\"\nurl = \"imap.city.example\"\n"
+                             "user = \"dwp\"\npassword_file = \"pw\"\nca_file = \"certs/city-ca.pem\"\n"
+                             "[upstream]\nurl = \"smtp.city.example\"\nca_file = \"certs/up.pem\"\n"
+                             "[relay]\nusers_file = \"/etc/casemail/users\"\n");
+    auto dir = std::filesystem::path(path).parent_path();
+    auto cfg = load_config(path);
+    REQUIRE(cfg);
+    CHECK(cfg->mailboxes[0].ca_file == (dir / "certs/city-ca.pem").string());
+    CHECK(cfg->mailboxes[0].secret.password_file == (dir / "pw").string());
+    CHECK(cfg->upstream.ca_file == (dir / "certs/up.pem").string());
+    CHECK(cfg->relay.users_file == "/etc/casemail/users");  // absolute stays
+}
+
+TEST_CASE("config: the settings table bounds every integer at N and N+1, and errors come in file order") {
+    for (const auto& row : settings_reference()) {
+        if (row.type != "integer") continue;
+        CAPTURE(row.key);
+        auto dash = row.bounds.find('-');
+        REQUIRE(dash != std::string::npos);
+        auto section = row.key.substr(0, row.key.find('.'));
+        auto name = row.key.substr(row.key.find('.') + 1);
+        auto at = [&](const std::string& value) {
+            return load_config(write_config("bounds.toml", "[" + section + "]\n" + name + " = " + value + "\n"));
+        };
+        auto min = std::stoll(row.bounds.substr(0, dash)), max = std::stoll(row.bounds.substr(dash + 1));
+        CHECK(at(std::to_string(min)));
+        CHECK(at(std::to_string(max)));
+        CHECK_FALSE(at(std::to_string(min - 1)));
+        auto over = at(std::to_string(max + 1));
+        REQUIRE_FALSE(over);
+        CHECK(over.error().find("bounds.toml:2: key '" + row.key + "': must be between") != std::string::npos);
+    }
+    auto cfg = load_config(write_config("order.toml", "[store]\ncolour = 1\n[daemon]\nfetch_batch = 0\n[limits]\nmax_depth = 0\n"));
+    REQUIRE_FALSE(cfg);
+    auto lines = cfg.error();
+    CHECK(lines.find("order.toml:2:") < lines.find("order.toml:4:"));
+    CHECK(lines.find("order.toml:4:") < lines.find("order.toml:6:"));
+    CHECK(std::count(lines.begin(), lines.end(), '\n') == 2);
+}
+
+TEST_CASE("config: the shipped example loads") {
+    auto cfg = load_config(CASEMAIL_SOURCE_DIR "/examples/casemail.toml");
+    REQUIRE_MESSAGE(cfg, cfg.error());
+    CHECK(cfg->mailboxes.size() == 3);
+    CHECK(cfg->relay.max_connections == 20);
 }
