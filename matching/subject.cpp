@@ -4,6 +4,7 @@
 #include <cctype>
 
 #include "matching/token.hpp"
+#include "mime/address.hpp"
 
 namespace casemail::matching {
 namespace {
@@ -118,9 +119,9 @@ bool is_no_reply_address(std::string_view address) {
     std::string squashed;
     for (char c : local)
         if (c != '-' && c != '_' && c != '.') squashed += c;
-    static constexpr std::string_view never[] = {"noreply", "donotreply", "mailerdaemon", "postmaster",
-                                                 "bounce", "bounces", "noreplies"};
-    return std::find(std::begin(never), std::end(never), squashed) != std::end(never) ||
+    static constexpr std::string_view never[] = {"noreply", "donotreply", "bounce", "bounces", "noreplies"};
+    return mime::is_mail_system_address(address) ||
+           std::find(std::begin(never), std::end(never), squashed) != std::end(never) ||
            squashed.starts_with("noreply") || squashed.starts_with("donotreply");
 }
 

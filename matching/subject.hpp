@@ -18,7 +18,8 @@ std::vector<std::string> find_subject_tokens(std::string_view subject, std::stri
 std::string case_title(std::string_view subject, std::string_view prefix);
 
 // True for addresses that must never get an automatic reply: noreply, no-reply, donotreply,
-// do-not-reply, mailer-daemon, postmaster, bounce(s), and their +tag variants.
+// do-not-reply, bounce(s), and their +tag variants; and the mail system's own addresses
+// (mime::is_mail_system_address: mailer-daemon, postmaster).
 bool is_no_reply_address(std::string_view address);
 
 }  // namespace casemail::matching

@@ -100,6 +100,15 @@ bool valid_addr_spec(std::string_view address) {
     return local_ok && valid_domain(domain);
 }
 
+bool is_mail_system_address(std::string_view address) {
+    std::string local;  // lower case, without a +tag, without separators: mailer_daemon, Mailer.Daemon
+    for (char c : normalize_address(address.substr(0, address.rfind('@')))) {
+        if (c == '+') break;
+        if (c != '-' && c != '_' && c != '.') local += c;
+    }
+    return local == "mailerdaemon" || local == "postmaster";
+}
+
 }  // namespace casemail::mime
 
 #include "mime/decode.hpp"

@@ -18,6 +18,11 @@ std::string normalize_address(std::string_view address);
 // True when `address` is a plausible addr-spec (see header comment). Length-limited to 254.
 bool valid_addr_spec(std::string_view address);
 
+// The mail system's own role addresses, which bounces come from: MAILER-DAEMON and postmaster
+// (RFC 5321 4.5.1, RFC 2142), in any case, with a +tag or with '-', '_', '.' anywhere. The one
+// list of them: the parser's bounce flag and matching's no-reply rule both ask here.
+bool is_mail_system_address(std::string_view address);
+
 }  // namespace casemail::mime
 
 #include <vector>

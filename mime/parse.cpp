@@ -324,8 +324,7 @@ void detect_flags(ParsedMessage& m, const HeaderParams& content_type) {
         set_flag(m.flags.bounce, "Content-Type: multipart/report; report-type=delivery-status");
     for (const auto* list : {&m.from, &m.sender}) {
         for (const auto& a : *list) {
-            std::string local = to_lower_ascii(a.address.substr(0, a.address.find('@')));
-            if (local == "mailer-daemon" || local == "postmaster")
+            if (is_mail_system_address(a.address))
                 set_flag(m.flags.bounce, std::string(list == &m.from ? "From: " : "Sender: ") + a.address);
         }
     }

@@ -58,3 +58,16 @@ TEST_CASE("printable cleans control characters and bounds length") {
     CHECK(printable(std::string(300, 'x')).size() == 203);
     CHECK(printable("héllo", 2) == "h...");  // never cuts inside a UTF-8 sequence
 }
+
+TEST_CASE("the mail system's own addresses") {
+    for (const char* a : {"MAILER-DAEMON@mx.example.org", "mailer-daemon", "Mailer_Daemon@x.org", "postmaster@city.example",
+                          "PostMaster+bounces@x.org"})
+        CHECK_MESSAGE(is_mail_system_address(a), a);
+    for (const char* a : {"mailer@x.org", "daemon@x.org", "post.master.office@x.org", "ann@x.org", ""})
+        CHECK_FALSE_MESSAGE(is_mail_system_address(a), a);
+}
+
+TEST_CASE("printable_lines keeps one line per line") {
+    CHECK(printable_lines("a: one\nb: two\r\nc\x1b") == std::vector<std::string>{"a: one", "b: two", "c?"});
+    CHECK(printable_lines("").empty());
+}
