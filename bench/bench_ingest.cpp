@@ -25,7 +25,7 @@
 #include "bench/bench_messages.hpp"
 #include "mime/digest.hpp"
 #include "mime/message.hpp"
-#include "store/ingest.hpp"
+#include "daemon/inbound/ingestor.hpp"
 
 using namespace casemail;
 
@@ -137,7 +137,7 @@ void run(store::Store& s, int messages, int existing_cases, int run_no, int per_
     auto batch = generate(messages, existing_cases, run_no);
     std::size_t bytes = 0;
     for (const auto& m : batch) bytes += m.size();
-    store::Ingestor ingestor(s, store::IngestOptions{});
+    inbound::Ingestor ingestor(s, inbound::IngestOptions{});
     bool profile = std::getenv("CASEMAIL_BENCH_PROFILE") != nullptr;
     s.db().profile_statements(profile);
     int created = 0, linked = 0, other = 0;

@@ -19,6 +19,7 @@
 #include "mime/address.hpp"
 #include "mime/message.hpp"
 #include "mime/printable.hpp"
+#include "daemon/inbound/ingestor.hpp"
 #include "store/ingest.hpp"
 #include "store/mailbox_state.hpp"
 #include "store/outbox.hpp"
@@ -123,7 +124,7 @@ std::string read_input(const std::string& path) {
 
 void print(const nlohmann::json& j) { std::cout << dump(j) << '\n'; }
 
-nlohmann::json ingest_result_json(const std::string& file, const store::IngestResult& r) {
+nlohmann::json ingest_result_json(const std::string& file, const inbound::IngestResult& r) {
     auto opt = [](const auto& v) { return v ? nlohmann::json(*v) : nlohmann::json(nullptr); };
     return {{"file", file},          {"message_id", r.message_id.empty() ? nlohmann::json(nullptr) : nlohmann::json(r.message_id)},
             {"action", r.action},    {"case", opt(r.case_token)},
@@ -152,14 +153,14 @@ std::vector<std::string> expand_inputs(const std::vector<std::string>& args) {
 
 // Runs the pipeline over `files`, `batch` messages per transaction. Results are printed only
 // after their batch commits: nothing is reported as stored before it is. Returns the exit code.
-int run_ingest(store::Store& s, const store::IngestOptions& options, const std::string& mailbox,
+int run_ingest(store::Store& s, const inbound::IngestOptions& options, const std::string& mailbox,
                const std::vector<std::string>& files, std::size_t batch, bool json) {
-    store::Ingestor ingestor(s, options);
+    inbound::Ingestor ingestor(s, options);
     std::map<std::string, int> counts;
     int errors = 0;
     auto started = std::chrono::steady_clock::now();
-    std::vector<std::pair<std::string, store::IngestResult>> pending;
-    auto report = [&](const std::string& file, const store::IngestResult& r) {
+    std::vector<std::pair<std::string, inbound::IngestResult>> pending;
+    auto report = [&](const std::string& file, const inbound::IngestResult& r) {
         ++counts[r.action];
         if (json) {
             std::cout << ingest_result_json(file, r).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
@@ -175,7 +176,7 @@ int run_ingest(store::Store& s, const store::IngestOptions& options, const std::
         store::Transaction tx(s.db());
         for (std::size_t n = 0; n < batch && i < files.size(); ++n, ++i) {
             const auto& file = files[i];
-            store::IngestResult r;
+            inbound::IngestResult r;
             try {
                 r = ingestor.ingest(read_input(file), mailbox);
             } catch (const store::Refused&) {
@@ -598,7 +599,7 @@ int run_cli(int argc, char** argv) {
                                              mime::printable(q.mailbox, 28), q.size, mime::printable(q.reason, 200));
             }
         } else if (*quarantine_retry) {
-            store::Ingestor ingestor(s, ingest_options(paths.config, actor_of(g)));
+            inbound::Ingestor ingestor(s, ingest_options(paths.config, actor_of(g)));
             store::Transaction tx(s.db());
             auto r = ingestor.retry_quarantined(quarantine_id);
             tx.commit();

@@ -237,7 +237,7 @@ private:
                 w.session = std::make_unique<ImapSession>(std::move(account), &stop_);
             }
             ImapMailbox server(*w.session, m);
-            store::Ingestor ingestor(*w.store, ingest_options(cfg, "casemaild"));
+            inbound::Ingestor ingestor(*w.store, ingest_options(cfg, "casemaild"));
             PollSettings settings;
             settings.mailbox = m.address;
             settings.folder = m.folder;

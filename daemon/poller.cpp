@@ -21,7 +21,7 @@ std::vector<protocol::imap::Uid> as_uids(const std::vector<std::int64_t>& v) {
 
 struct Fetched {
     protocol::imap::Uid uid = 0;
-    store::IngestResult result;
+    inbound::IngestResult result;
     double ms = 0;        // fetch and ingest
     double fetch_ms = 0;  // of which the IMAP fetch
     bool left_on_server = false;  // too large: kept truncated, the original stays on the server
@@ -85,7 +85,7 @@ Result<bool> ImapMailbox::mark_processed(const std::vector<protocol::imap::Uid>&
     return true;
 }
 
-PollReport poll_mailbox(MailboxServer& server, store::Store& store, store::Ingestor& ingestor,
+PollReport poll_mailbox(MailboxServer& server, store::Store& store, inbound::Ingestor& ingestor,
                         const PollSettings& settings, const common::LogLine& log, const std::atomic<bool>& stop) {
     PollReport report;
     const std::string& mailbox = settings.mailbox;

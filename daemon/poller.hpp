@@ -18,7 +18,7 @@
 #include "daemon/settings.hpp"
 #include "daemon/imap_client.hpp"
 #include "daemon/common/log.hpp"
-#include "store/ingest.hpp"
+#include "daemon/inbound/ingestor.hpp"
 
 namespace casemail::daemon {
 
@@ -66,7 +66,7 @@ struct PollReport {
     bool interrupted = false;          // stopped by shutdown between messages
 };
 
-PollReport poll_mailbox(MailboxServer& server, store::Store& store, store::Ingestor& ingestor,
+PollReport poll_mailbox(MailboxServer& server, store::Store& store, inbound::Ingestor& ingestor,
                         const PollSettings& settings, const common::LogLine& log, const std::atomic<bool>& stop);
 
 }  // namespace casemail::daemon

@@ -25,8 +25,8 @@ Result<bool> check_daemon_requirements(const Config& cfg) {
     if (!errors.empty()) return fail(errors);
     return true;
 }
-store::IngestOptions ingest_options(const Config& cfg, const std::string& actor) {
-    store::IngestOptions o;
+inbound::IngestOptions ingest_options(const Config& cfg, const std::string& actor) {
+    inbound::IngestOptions o;
     o.rules.token_prefix = cfg.token_prefix;
     o.rules.own_message_id_domain = cfg.message_id_domain;
     o.rules.resolved_window = cfg.resolved_window;
@@ -34,7 +34,7 @@ store::IngestOptions ingest_options(const Config& cfg, const std::string& actor)
     o.rules.auto_ack = cfg.auto_ack;
     o.rules.ack_limit_per_hour = cfg.ack_limit_per_hour;
     o.limits = cfg.limits;
-    if (!cfg.blocked_extensions.empty()) o.blocked_extensions = cfg.blocked_extensions;
+    if (!cfg.blocked_extensions.empty()) o.rules.blocked_extensions = cfg.blocked_extensions;
     o.actor = actor;
     return o;
 }

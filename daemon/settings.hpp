@@ -8,7 +8,7 @@
 #include "daemon/delivery.hpp"
 #include "daemon/outbound.hpp"
 #include "daemon/smtp_client.hpp"
-#include "store/ingest.hpp"
+#include "daemon/inbound/ingestor.hpp"
 
 namespace casemail::daemon {
 
@@ -23,7 +23,7 @@ using config::AfterProcessing;
 Result<bool> check_daemon_requirements(const Config& cfg);
 
 // The inbound pipeline's options from the config; `actor` is written to the audit log.
-store::IngestOptions ingest_options(const Config& cfg, const std::string& actor);
+inbound::IngestOptions ingest_options(const Config& cfg, const std::string& actor);
 
 // The relay's and the outbox worker's settings from the config.
 OutboundSettings outbound_settings(const Config& cfg);

@@ -115,6 +115,17 @@ std::vector<Id> ids_of(const std::vector<ContactRef>& contacts) {
 
 }  // namespace
 
+bool attachment_blocked(std::string_view filename, const std::vector<std::string>& blocked_extensions) {
+    // "invoice.pdf.exe " and "invoice.exe." are the same trick: Windows drops trailing dots
+    // and spaces when it saves the file.
+    while (!filename.empty() && (filename.back() == ' ' || filename.back() == '.')) filename.remove_suffix(1);
+    auto dot = filename.rfind('.');
+    if (dot == std::string_view::npos) return false;
+    std::string ext(filename.substr(dot + 1));
+    for (auto& c : ext) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return std::find(blocked_extensions.begin(), blocked_extensions.end(), ext) != blocked_extensions.end();
+}
+
 const char* action_name(Action a) {
     switch (a) {
         case Action::created: return "created";

@@ -20,106 +20,15 @@
 //    mailboxes resolve to their queue.
 #pragma once
 
-#include <chrono>
-#include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "matching/plan.hpp"
 #include "mime/message.hpp"
 
 namespace casemail::matching {
-
-using Id = std::int64_t;
-using TimePoint = std::chrono::system_clock::time_point;
-
-struct CaseRef {
-    Id id = 0;
-    std::string token;
-    std::string status;  // active | resolved | cancelled
-    std::optional<TimePoint> resolved_at;
-    Id customer_contact_id = 0;
-};
-
-// An active contact: not archived, not merged into another.
-struct ContactRef {
-    Id id = 0;
-    bool is_guest = false;
-    bool is_registered = false;
-};
-
-struct QueueRef {
-    Id id = 0;
-    std::string name;
-    std::string mailbox;
-};
-
-class Lookups {
-public:
-    virtual ~Lookups() = default;
-    // Exact token (already upper-cased); nothing for an unknown or malformed token.
-    virtual std::optional<CaseRef> case_by_token(const std::string& token) = 0;
-    // The cases of the stored emails (either direction) carrying this Message-ID, distinct, at
-    // most three; nullopt stands for emails on no case. Empty when the id is unknown.
-    virtual std::vector<std::optional<CaseRef>> cases_by_message_id(const std::string& message_id) = 0;
-    // Active contacts whose normalised address equals `address_norm`, by id.
-    virtual std::vector<ContactRef> active_contacts(const std::string& address_norm) = 0;
-    virtual std::optional<QueueRef> queue_by_address(const std::string& address_norm) = 0;
-    // Acknowledgements queued to this address since `since`.
-    virtual int acks_since(const std::string& address_norm, TimePoint since) = 0;
-};
-
-enum class OnResolved { link, new_case, reactivate };
-
-struct IngestRules {
-    std::string token_prefix = "311";
-    std::string own_message_id_domain;  // our outbound Message-IDs end in "@" + this
-    std::chrono::seconds resolved_window = std::chrono::hours(24 * 14);
-    OnResolved on_resolved = OnResolved::link;  // inside the window
-    bool auto_ack = true;
-    int ack_limit_per_hour = 3;
-};
-
-enum class Action { created, linked, ignored };
-const char* action_name(Action a);
-
-struct PartyPlan {
-    std::string role;  // from | to | cc | bcc
-    std::string name;
-    std::string address;
-    std::optional<Id> contact_id;
-    bool is_new_guest = false;  // resolved to the guest this plan creates
-    std::optional<Id> queue_id;
-    bool resolved = false;
-    std::vector<Id> candidates;  // active contacts sharing the address
-};
-
-struct IngestPlan {
-    Action action = Action::ignored;
-    std::string reason;          // why ignored, or how correlated
-    std::vector<std::string> defects;
-
-    std::optional<CaseRef> linked_case;  // action linked
-    bool flag_needs_review = false;      // linked: to a resolved case; created: reply to a reused id
-    bool reactivate = false;
-
-    // action created
-    std::string title;
-    std::string description;
-    Id queue_id = 0;
-    std::optional<Id> parent_case_id;
-    std::optional<Id> customer_contact_id;  // existing registered contact
-    bool create_guest = false;              // customer is a new guest contact
-    std::string guest_name, guest_address;
-    bool ambiguous_sender = false;
-
-    std::vector<PartyPlan> parties;
-    std::vector<Id> history_contact_ids;  // every active contact sharing an address (sorted, unique)
-    bool link_history_to_new_guest = false;
-
-    bool queue_ack = false;
-    std::string ack_address;
-};
 
 struct Correlation {
     std::optional<CaseRef> found;

@@ -1,14 +1,10 @@
-// The inbound pipeline on the store: parse, deduplicate, plan (matching::plan_ingest) and
-// apply, for one message at a time inside the caller's transaction.
+// The store's side of the inbound pipeline: the matching rules' read-only view of the store
+// (Lookups), the questions that recognise a message seen before, quarantine, and applying an
+// ingest plan. The pipeline itself (parse -> plan -> apply) is daemon/inbound; this header
+// knows plans and records, never MIME.
 //
-// Contract: ingest() never throws for anything a sender wrote. Unparseable mail is stored and
-// quarantined with its reason; a re-fetched message is a "duplicate" and changes nothing.
-// "Duplicate" means the same message: the same bytes, or the same Message-ID with the same
-// sender, date, subject and content (one mail delivered to two 311 mailboxes). A different
-// message that reuses a known Message-ID is stored and processed with a defect.
-// Each message runs in its own savepoint, so a store error on one message rolls back that
-// message only; the caller commits (one transaction may hold many messages) and only then
-// acknowledges anything to the outside world (IMAP flag, CLI output).
+// Contract: every function writes inside the caller's transaction (the pipeline opens one
+// savepoint per message); nothing here commits.
 #pragma once
 
 #include <memory>
@@ -17,8 +13,7 @@
 #include <string_view>
 #include <vector>
 
-#include "matching/ingest.hpp"
-#include "mime/message.hpp"
+#include "matching/plan.hpp"
 #include "store/store.hpp"
 
 namespace casemail::store {
@@ -26,55 +21,97 @@ namespace casemail::store {
 // The matching rules' read-only view of the store (every query one indexed lookup).
 std::unique_ptr<matching::Lookups> make_lookups(Database& db);
 
-struct IngestOptions {
-    matching::IngestRules rules;
-    mime::Limits limits;
-    // Attachment extensions kept as metadata only (lower case, no dot).
-    std::vector<std::string> blocked_extensions = {"exe", "js", "vbs", "vbe", "bat", "cmd", "com",
-                                                   "scr", "pif", "msi", "jar", "ps1", "wsf", "hta",
-                                                   "cpl", "lnk", "reg", "jse", "msp", "scf"};
-    std::string actor = "ingest";
-};
+// The queue of a 311 mailbox; Refused (naming the command that adds one) when none has it.
+matching::QueueRef queue_for_mailbox(Store& store, const std::string& mailbox);
 
-struct IngestResult {
-    std::string action;  // created | linked | duplicate | ignored | quarantined
-    std::string message_id;
+// ---- a message seen before -------------------------------------------------------------
+
+// An inbound email with exactly these bytes, other than `exclude`.
+std::optional<Id> inbound_email_with_sha256(Store& store, const std::string& raw_sha256, Id exclude = 0);
+
+// The inbound emails carrying `message_id` (other than `exclude`), oldest first, with their
+// fingerprints (nullopt: stored before fingerprints existed).
+struct MessageIdCarrier {
+    Id email_id = 0;
+    std::optional<std::string> fingerprint;
+};
+std::vector<MessageIdCarrier> inbound_emails_with_message_id(Store& store, const std::string& message_id,
+                                                             Id exclude = 0);
+void set_fingerprint(Store& store, Id email_id, const std::string& fingerprint);
+std::string email_raw(Store& store, Id email_id);
+
+// The case an email ended on, and its customer (both absent when it is on no case).
+struct EmailCase {
     std::optional<std::string> case_token;
     std::optional<Id> customer_id;
-    std::optional<Id> email_id;
+};
+EmailCase email_case(Store& store, Id email_id);
+
+// ---- outcomes ----------------------------------------------------------------------------
+
+// The email's status (created, linked, ignored, duplicate, quarantined), why, and its defects.
+void set_email_outcome(Store& store, Id email_id, std::optional<Id> case_id, const std::string& status,
+                       const std::string& reason, const std::vector<std::string>& defects);
+
+// A decoded attachment, as the store keeps it (the bytes are not copied).
+struct AttachmentRecord {
+    std::string filename, content_type;
+    std::size_t size = 0;
+    std::string sha256;
+    bool blocked = false;   // metadata only (matching::attachment_blocked)
+    std::string_view data;  // the decoded bytes; unused when blocked
+};
+
+// The result of applying a plan: the case the email is on, and that case's customer.
+struct AppliedPlan {
+    std::optional<Id> case_id;
+    std::optional<std::string> case_token;
+    std::optional<Id> customer_id;
+};
+
+// Applies `plan` to the stored email `email_id`: the guest and the case it creates, or the
+// case it links to (reactivated or flagged), the email's outcome, parties and history links,
+// its attachments, the acknowledgement in the outbox, and the audit events under `actor`.
+AppliedPlan apply_ingest(Store& store, Id email_id, const matching::IngestPlan& plan,
+                         const std::vector<AttachmentRecord>& attachments, const std::vector<std::string>& defects,
+                         const std::string& actor);
+
+// ---- quarantine --------------------------------------------------------------------------
+
+// A stored email that could not be parsed, with the reason.
+void quarantine_email(Store& store, Id email_id, const std::string& mailbox, const std::string& reason);
+
+struct QuarantinedMessage {
+    Id email_id = 0;
+    std::string mailbox;
+    std::string raw;
+};
+// Refused for an unknown or already released id.
+QuarantinedMessage quarantined_message(Store& store, Id quarantine_id);
+// Tried again: still unparseable for `reason`, or released (parsed now).
+void requarantine(Store& store, Id quarantine_id, const std::string& reason);
+void release_quarantine(Store& store, Id quarantine_id);
+
+// What parsing a released message found, written onto its email row.
+struct ParsedFields {
+    std::optional<std::string> message_id, fingerprint;
+    std::vector<std::string> in_reply_to, references;
+    std::string subject, body_text;
+};
+void set_parsed_fields(Store& store, Id email_id, const ParsedFields& fields);
+
+struct QuarantineEntry {
+    Id id = 0;
+    Id email_id = 0;
+    std::string mailbox;
     std::string reason;
-    std::vector<std::string> defects;
+    std::string created_at;
+    std::optional<std::string> retried_at;
+    std::size_t size = 0;
 };
+std::vector<QuarantineEntry> quarantine_list(Store& store);
 
-class Ingestor {
-public:
-    Ingestor(Store& store, IngestOptions options);
-
-    // One raw message received at `mailbox` (a queue's mailbox address). Throws Refused when
-    // no queue has that mailbox, store::Error on environment failure (that message rolled back).
-    IngestResult ingest(std::string_view raw, const std::string& mailbox);
-
-    // Stores `raw` in quarantine with `reason` without parsing it (e.g. a message cut short
-    // because it exceeded the fetch limit: it must never be read as complete). A copy seen
-    // before is a "duplicate".
-    IngestResult quarantine(std::string_view raw, const std::string& mailbox, const std::string& reason);
-
-    // Parses a quarantined message again (e.g. after raising a limit) and runs it through the
-    // pipeline when it now parses. Throws Refused for an unknown or already released id.
-    IngestResult retry_quarantined(Id quarantine_id);
-
-private:
-    IngestResult store_and_process(std::string_view raw, const std::string& mailbox,
-                                   const mime::ParsedMessage* parsed, const std::string& quarantine_reason);
-    IngestResult process(Id email_id, const mime::ParsedMessage& msg, const matching::QueueRef& queue,
-                         const std::vector<std::string>& copy_defects);
-    // "duplicate" of the email `prior_email_id`, with what happened to that one.
-    IngestResult duplicate_of(Id prior_email_id, const std::string& why, const std::string& message_id);
-    matching::QueueRef queue_for(const std::string& mailbox);
-
-    Store& store_;
-    IngestOptions options_;
-};
+// ---- review ------------------------------------------------------------------------------
 
 // Review items: unresolved parties that match several contacts.
 struct ReviewItem {
@@ -88,18 +125,8 @@ struct ReviewItem {
 std::vector<ReviewItem> review_items(Store& store);
 
 // Links an unresolved party to a contact with that address (audit event). With as_customer,
-// also makes it the customer of the case this email opened (From party, active case only).
+// also makes it the customer of the case this email opened (matching::party_link_refusal says
+// when it may not: Refused with that reason).
 void link_party(Store& store, Id party_id, Id contact_id, bool as_customer, const std::string& actor);
-
-struct QuarantineEntry {
-    Id id = 0;
-    Id email_id = 0;
-    std::string mailbox;
-    std::string reason;
-    std::string created_at;
-    std::optional<std::string> retried_at;
-    std::size_t size = 0;
-};
-std::vector<QuarantineEntry> quarantine_list(Store& store);
 
 }  // namespace casemail::store

@@ -69,7 +69,8 @@ Id enqueue_outbox(Store& store, const NewOutboxEntry& e) {
         "envelope_to, message_id, status, hold_reason, raw, next_attempt_at, created_at) "
         "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13)");
     st->bind_all(e.kind, e.case_id, e.reply_to_email_id, e.email_id, e.to_address, mime::normalize_address(e.to_address),
-                 e.envelope_from, mime::join(e.envelope_to, "\n"), e.message_id, e.status, e.hold_reason, bytes(e.raw),
+                 e.envelope_from, mime::join(e.envelope_to, "\n"), e.message_id, e.status, e.hold_reason,
+                 e.raw ? std::optional(bytes(*e.raw)) : std::nullopt,
                  store.now_text());
     st->run();
     return store.db().last_insert_rowid();

@@ -26,7 +26,7 @@ struct NewOutboxEntry {
     std::optional<std::string> message_id;
     std::string status = "pending";  // or "held"
     std::optional<std::string> hold_reason;
-    std::string raw;
+    std::optional<std::string> raw;  // nullopt: an acknowledgement, rendered at delivery
 };
 
 struct OutboxEntry {

@@ -4,7 +4,7 @@
 
 #include "daemon/delivery.hpp"
 #include "daemon/outbound.hpp"
-#include "store/ingest.hpp"
+#include "daemon/inbound/ingestor.hpp"
 #include "tests/support/temp_store.hpp"
 
 using namespace casemail;
@@ -54,10 +54,10 @@ struct Fixture {
         priya = store.add_contact({"Priya Patel", "family@example.net", {}, true, false});
         settings.message_id_domain = "casemail.city.example";
     }
-    store::IngestResult ingest(const std::string& raw) {
-        store::IngestOptions o;
+    inbound::IngestResult ingest(const std::string& raw) {
+        inbound::IngestOptions o;
         o.rules.own_message_id_domain = settings.message_id_domain;
-        store::Ingestor ingestor(store, o);
+        inbound::Ingestor ingestor(store, o);
         store::Transaction tx(store.db());
         auto r = ingestor.ingest(raw, pw);
         tx.commit();

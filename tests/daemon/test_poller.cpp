@@ -89,7 +89,7 @@ private:
 struct Fixture {
     test::TempDir tmp;
     store::Store store = store::Store::open(tmp.file("store.db"));
-    store::Ingestor ingestor{store, store::IngestOptions{}};
+    inbound::Ingestor ingestor{store, inbound::IngestOptions{}};
     FakeServer server;
     std::vector<std::string> log;
     std::atomic<bool> stop{false};

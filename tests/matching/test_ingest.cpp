@@ -410,3 +410,13 @@ TEST_CASE("the same message, whatever mailbox or fetch it came through") {
     for (const auto* other : {&other_sender, &other_subject, &other_date, &other_body, &other_attachment})
         CHECK(message_fingerprint(*other) != fp);
 }
+
+TEST_CASE("the attachment block-list") {
+    IngestRules rules;
+    for (const char* name : {"invoice.exe", "INVOICE.EXE", "invoice.pdf.exe", "invoice.pdf.exe ", "invoice.exe.",
+                             "invoice.exe. . ", "run.JS"})
+        CHECK_MESSAGE(attachment_blocked(name, rules.blocked_extensions), name);
+    for (const char* name : {"form.pdf", "exe", "", "photo.jpeg", "notes.exe.txt", "..."})
+        CHECK_FALSE_MESSAGE(attachment_blocked(name, rules.blocked_extensions), name);
+    CHECK_FALSE(attachment_blocked("tool.exe", {"js"}));
+}

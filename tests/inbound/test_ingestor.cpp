@@ -1,10 +1,12 @@
 // The inbound pipeline on real SQLite: plan application, idempotency, quarantine, review.
 #include <doctest/doctest.h>
 
+#include "daemon/inbound/ingestor.hpp"
 #include "store/ingest.hpp"
 #include "tests/support/temp_store.hpp"
 
 using namespace casemail::store;
+using namespace casemail::inbound;
 
 namespace {
 

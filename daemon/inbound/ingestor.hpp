@@ -1,0 +1,77 @@
+// The inbound pipeline: one raw message in, parsed (mime), planned (matching::plan_ingest)
+// and applied (store::apply_ingest), inside the caller's transaction.
+//
+// Contract: ingest() never throws for anything a sender wrote. Unparseable mail is stored and
+// quarantined with its reason; a re-fetched message is a "duplicate" and changes nothing.
+// "Duplicate" means the same message: the same bytes, or the same Message-ID with the same
+// sender, date, subject and content (matching::message_fingerprint: one mail delivered to two
+// 311 mailboxes). A different message that reuses a known Message-ID is stored and processed
+// with a defect. Each message runs in its own savepoint, so a store error on one message rolls
+// back that message only; the caller commits (one transaction may hold many messages) and
+// only then acknowledges anything to the outside world (IMAP flag, CLI output).
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "matching/plan.hpp"
+#include "mime/message.hpp"
+#include "store/store.hpp"
+
+namespace casemail::inbound {
+
+using store::Id;
+
+struct IngestOptions {
+    matching::IngestRules rules;
+    mime::Limits limits;
+    std::string actor = "ingest";
+};
+
+struct IngestResult {
+    std::string action;  // created | linked | duplicate | ignored | quarantined
+    std::string message_id;
+    std::optional<std::string> case_token;
+    std::optional<Id> customer_id;
+    std::optional<Id> email_id;
+    std::string reason;
+    std::vector<std::string> defects;
+};
+
+class Ingestor {
+public:
+    Ingestor(store::Store& store, IngestOptions options);
+
+    // One raw message received at `mailbox` (a queue's mailbox address). Throws
+    // store::Refused when no queue has that mailbox, store::Error on environment failure
+    // (that message rolled back).
+    IngestResult ingest(std::string_view raw, const std::string& mailbox);
+
+    // Stores `raw` in quarantine with `reason` without parsing it (e.g. a message cut short
+    // because it exceeded the fetch limit: it must never be read as complete). A copy seen
+    // before is a "duplicate".
+    IngestResult quarantine(std::string_view raw, const std::string& mailbox, const std::string& reason);
+
+    // Parses a quarantined message again (e.g. after raising a limit) and runs it through the
+    // pipeline when it now parses. Throws store::Refused for an unknown or already released id.
+    IngestResult retry_quarantined(Id quarantine_id);
+
+private:
+    IngestResult store_and_process(std::string_view raw, const std::string& mailbox,
+                                   const mime::ParsedMessage* parsed, const std::string& quarantine_reason);
+    IngestResult process(Id email_id, const mime::ParsedMessage& msg, const matching::QueueRef& queue,
+                         const std::vector<std::string>& copy_defects);
+    // The copy of this message stored before, if any; a different message reusing a known
+    // Message-ID adds a defect instead.
+    std::optional<IngestResult> prior_copy(const std::string& raw_sha256, const std::string& message_id,
+                                           const std::optional<std::string>& fingerprint, Id exclude,
+                                           std::vector<std::string>& defects);
+    std::optional<std::string> fingerprint_of_stored(Id email_id);
+
+    store::Store& store_;
+    IngestOptions options_;
+};
+
+}  // namespace casemail::inbound
