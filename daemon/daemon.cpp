@@ -15,9 +15,9 @@
 #include <random>
 
 #include "daemon/settings.hpp"
-#include "daemon/imap_client.hpp"
+#include "daemon/imap/client.hpp"
 #include "daemon/common/log.hpp"
-#include "daemon/poller.hpp"
+#include "daemon/imap/poller.hpp"
 #include "daemon/sd_notify.hpp"
 #include "daemon/smtp_server.hpp"
 #include "mime/strings.hpp"
@@ -63,7 +63,7 @@ struct Worker {
     asio::steady_timer timer;
     // Touched only by the poll job in flight (busy) — or by the loop when none is.
     std::unique_ptr<store::Store> store;
-    std::unique_ptr<ImapSession> session;
+    std::unique_ptr<imap::ImapSession> session;
     // Loop-only state.
     bool busy = false;
     bool removed = false;
@@ -220,8 +220,8 @@ private:
     }
 
     // Runs on a pool thread; touches only this worker's store and session.
-    PollReport poll_once(Worker& w, const Config& cfg, const MailboxConfig& m, bool reconnect) {
-        PollReport report;
+    imap::PollReport poll_once(Worker& w, const Config& cfg, const MailboxConfig& m, bool reconnect) {
+        imap::PollReport report;
         try {
             if (!w.store) w.store = std::make_unique<store::Store>(open_store(cfg));
             if (reconnect) w.session.reset();
@@ -231,19 +231,19 @@ private:
                     report.error = login.error();
                     return report;
                 }
-                ImapAccount account;
+                imap::ImapAccount account;
                 account.login = std::move(*login);
                 account.stall_timeout = cfg.stall_timeout;
-                w.session = std::make_unique<ImapSession>(std::move(account), &stop_);
+                w.session = std::make_unique<imap::ImapSession>(std::move(account), &stop_);
             }
-            ImapMailbox server(*w.session, m);
+            imap::ImapMailbox server(*w.session, {m.folder, m.after_processing, m.move_to});
             inbound::Ingestor ingestor(*w.store, ingest_options(cfg, "casemaild"));
-            PollSettings settings;
+            imap::PollSettings settings;
             settings.mailbox = m.address;
             settings.folder = m.folder;
             settings.batch = static_cast<std::size_t>(cfg.fetch_batch);
             settings.max_message_bytes = cfg.limits.max_message_bytes;
-            report = poll_mailbox(server, *w.store, ingestor, settings, common::log_line, stop_);
+            report = imap::poll_mailbox(server, *w.store, ingestor, settings, common::log_line, stop_);
         } catch (const std::exception& e) {  // store cannot be opened, out of memory...
             report.error = e.what();
             w.store.reset();
@@ -252,7 +252,7 @@ private:
         return report;
     }
 
-    void polled(const std::shared_ptr<Worker>& w, const PollReport& report) {
+    void polled(const std::shared_ptr<Worker>& w, const imap::PollReport& report) {
         w->busy = false;
         const auto& m = *w->mailbox;
         if (w->removed) {

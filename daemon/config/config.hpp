@@ -18,18 +18,14 @@
 #include <vector>
 
 #include "daemon/common/login.hpp"
+#include "daemon/protocol/imap.hpp"
 #include "matching/ingest.hpp"
 #include "mime/message.hpp"
 #include "mime/result.hpp"
 
 namespace casemail::config {
 
-// What marks a message processed on the server, after its commit.
-enum class AfterProcessing {
-    flag,    // +FLAGS (\Seen $CasemailProcessed); the message stays in the folder
-    move,    // UID MOVE to `move_to` (created when missing)
-    remove,  // \Deleted + UID EXPUNGE ("delete" in the config)
-};
+using protocol::imap::AfterProcessing;
 
 // One [[mailbox]]: a 311 mailbox polled over IMAP, routed to its team queue.
 struct MailboxConfig {

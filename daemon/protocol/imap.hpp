@@ -20,6 +20,13 @@ namespace casemail::protocol::imap {
 
 using Uid = std::uint32_t;
 
+// What marks a message processed on the server, after its commit.
+enum class AfterProcessing {
+    flag,    // +FLAGS (\Seen $CasemailProcessed); the message stays in the folder
+    move,    // UID MOVE to the processed folder (created when missing)
+    remove,  // \Deleted + UID EXPUNGE ("delete" in the config)
+};
+
 // A folder name as an IMAP quoted string ("Processed", "Archive/311"). Only printable ASCII
 // is accepted: names with other characters need modified UTF-7 (RFC 3501 5.1.3), which
 // casemail does not write; config validation refuses them with this reason.

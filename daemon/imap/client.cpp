@@ -1,4 +1,4 @@
-#include "daemon/imap_client.hpp"
+#include "daemon/imap/client.hpp"
 
 #include <fmt/format.h>
 
@@ -8,7 +8,7 @@
 #include "daemon/common/curl.hpp"
 #include "mime/printable.hpp"
 
-namespace casemail::daemon {
+namespace casemail::imap {
 namespace {
 
 struct Sink {
@@ -141,4 +141,4 @@ Result<bool> ImapSession::has_capability(std::string_view capability) {
     return protocol::imap::has_capability(*r, capability);
 }
 
-}  // namespace casemail::daemon
+}  // namespace casemail::imap

@@ -8,12 +8,12 @@
 #include <set>
 #include <stdexcept>
 
-#include "daemon/poller.hpp"
+#include "daemon/imap/poller.hpp"
 #include "store/mailbox_state.hpp"
 #include "tests/support/temp_store.hpp"
 
 using namespace casemail;
-using namespace casemail::daemon;
+using namespace casemail::imap;
 
 namespace {
 

@@ -18,7 +18,7 @@
 #include "daemon/common/login.hpp"
 #include "mime/result.hpp"
 
-namespace casemail::daemon {
+namespace casemail::imap {
 
 struct ImapAccount {
     common::ServerLogin login;  // imaps://host[:port] or imap://host[:port]
@@ -55,4 +55,4 @@ private:
     std::unique_ptr<Impl> impl_;
 };
 
-}  // namespace casemail::daemon
+}  // namespace casemail::imap

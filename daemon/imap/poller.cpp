@@ -1,4 +1,4 @@
-#include "daemon/poller.hpp"
+#include "daemon/imap/poller.hpp"
 
 #include <fmt/format.h>
 
@@ -7,7 +7,7 @@
 #include "daemon/common/log.hpp"
 #include "store/mailbox_state.hpp"
 
-namespace casemail::daemon {
+namespace casemail::imap {
 namespace {
 
 // UIDs per flag/move command. libcurl counts every untagged line of a custom command's
@@ -36,7 +36,7 @@ Result<bool> ImapMailbox::prepare() {
     if (!caps) return fail(caps.error());
     has_move_ = protocol::imap::has_capability(*caps, "MOVE");
     has_uidplus_ = protocol::imap::has_capability(*caps, "UIDPLUS");
-    if (config_.after_processing == AfterProcessing::move) {
+    if (config_.after_processing == protocol::imap::AfterProcessing::move) {
         auto ok = session_.ensure_folder(config_.move_to);
         if (!ok) return fail(fmt::format("cannot create folder '{}': {}", config_.move_to, ok.error()));
     }
@@ -65,17 +65,17 @@ Result<bool> ImapMailbox::mark_processed(const std::vector<protocol::imap::Uid>&
         // \Deleted; the STORE still marks ours, and EXPUNGE is the only way to finish.
         std::string expunge = has_uidplus_ ? protocol::imap::uid_expunge_command(uids) : protocol::imap::expunge_command;
         switch (config_.after_processing) {
-            case AfterProcessing::flag:
+            case protocol::imap::AfterProcessing::flag:
                 commands = {protocol::imap::store_flags_command(uids, "\\Seen $CasemailProcessed")};
                 break;
-            case AfterProcessing::move:
+            case protocol::imap::AfterProcessing::move:
                 if (has_move_)
                     commands = {protocol::imap::move_command(uids, config_.move_to)};
                 else
                     commands = {protocol::imap::copy_command(uids, config_.move_to),
                                 protocol::imap::store_flags_command(uids, "\\Deleted"), expunge};
                 break;
-            case AfterProcessing::remove:
+            case protocol::imap::AfterProcessing::remove:
                 commands = {protocol::imap::store_flags_command(uids, "\\Deleted"), expunge};
                 break;
         }
@@ -230,4 +230,4 @@ PollReport poll_mailbox(MailboxServer& server, store::Store& store, inbound::Ing
     return finish();
 }
 
-}  // namespace casemail::daemon
+}  // namespace casemail::imap

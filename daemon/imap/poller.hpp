@@ -15,12 +15,11 @@
 #include <string>
 #include <vector>
 
-#include "daemon/settings.hpp"
-#include "daemon/imap_client.hpp"
+#include "daemon/imap/client.hpp"
 #include "daemon/common/log.hpp"
 #include "daemon/inbound/ingestor.hpp"
 
-namespace casemail::daemon {
+namespace casemail::imap {
 
 class MailboxServer {
 public:
@@ -33,10 +32,17 @@ public:
     virtual Result<bool> mark_processed(const std::vector<protocol::imap::Uid>& uids) = 0;
 };
 
+// Which folder is polled and what marks a message processed there.
+struct MailboxFolders {
+    std::string folder = "INBOX";
+    protocol::imap::AfterProcessing after_processing = protocol::imap::AfterProcessing::move;
+    std::string move_to = "Processed";
+};
+
 // MailboxServer for one configured mailbox on an ImapSession.
 class ImapMailbox final : public MailboxServer {
 public:
-    ImapMailbox(ImapSession& session, const MailboxConfig& config) : session_(session), config_(config) {}
+    ImapMailbox(ImapSession& session, MailboxFolders folders) : session_(session), config_(std::move(folders)) {}
     Result<protocol::imap::FolderStatus> status() override;
     Result<std::vector<protocol::imap::Uid>> search_from(protocol::imap::Uid first, protocol::imap::Uid uidnext) override;
     Result<FetchedMessage> fetch(protocol::imap::Uid uid, std::size_t max_bytes) override;
@@ -45,7 +51,7 @@ public:
 private:
     Result<bool> prepare();
     ImapSession& session_;
-    const MailboxConfig& config_;
+    MailboxFolders config_;
     bool prepared_ = false;
     bool has_move_ = false, has_uidplus_ = false;
 };
@@ -69,4 +75,4 @@ struct PollReport {
 PollReport poll_mailbox(MailboxServer& server, store::Store& store, inbound::Ingestor& ingestor,
                         const PollSettings& settings, const common::LogLine& log, const std::atomic<bool>& stop);
 
-}  // namespace casemail::daemon
+}  // namespace casemail::imap
