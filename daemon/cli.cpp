@@ -623,7 +623,7 @@ int run_cli(int argc, char** argv) {
             }
         } else if (*outbound_rewrite) {
             auto raw = read_input(rewrite_file);
-            auto preview = preview_rewrite(s, raw, rewrite_rcpts, outbound_settings(paths.config));
+            auto preview = relay::preview_rewrite(s, raw, rewrite_rcpts, accept_settings(paths.config));
             if (!preview) throw BadRequest(preview.error());
             const auto& r = preview->rewritten;
             if (json) {
@@ -652,10 +652,9 @@ int run_cli(int argc, char** argv) {
             tx.commit();
             std::cout << fmt::format("outbox entry {} queued again; casemaild sends it on its next outbox run\n", outbox_id);
         } else if (*template_render) {
-            auto settings = outbound_settings(paths.config);
-            auto t = load_named_template(settings, template_name);
+            auto t = outbox::load_named_template(render_settings(paths.config), template_name);
             if (!t) throw BadRequest(t.error());
-            auto r = templates::render(*t, case_values(s, token));
+            auto r = templates::render(*t, outbox::case_values(s, token));
             if (json)
                 print({{"subject", r.subject}, {"text", r.text}, {"html", r.html ? nlohmann::json(*r.html) : nlohmann::json(nullptr)}});
             else

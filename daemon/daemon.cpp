@@ -19,7 +19,7 @@
 #include "daemon/common/log.hpp"
 #include "daemon/imap/poller.hpp"
 #include "daemon/sd_notify.hpp"
-#include "daemon/smtp_server.hpp"
+#include "daemon/relay/smtp_server.hpp"
 #include "mime/strings.hpp"
 #include "mime/address.hpp"
 #include "mime/printable.hpp"
@@ -297,12 +297,12 @@ private:
     }
 
     bool start_relay() {
-        RelaySettings rs;
+        relay::RelaySettings rs;
         const auto& rc = config_->relay;
         rs.listen_address = rc.listen_address;
         rs.port = static_cast<unsigned short>(rc.port);
         for (const auto& n : rc.allowed_networks) rs.allowed_networks.push_back(*protocol::parse_network(n));
-        if (!rc.users_file.empty()) rs.users = *load_users_file(rc.users_file);  // checked at start
+        if (!rc.users_file.empty()) rs.users = *relay::load_users_file(rc.users_file);  // checked at start
         rs.tls_cert = rc.tls_cert;
         rs.tls_key = rc.tls_key;
         rs.allow_plaintext_auth = rc.allow_plaintext_auth;
@@ -312,7 +312,7 @@ private:
         rs.max_connections = rc.max_connections;
         rs.idle_timeout = rc.idle_timeout;
         rs.hostname = rc.hostname;
-        relay_ = std::make_unique<SmtpRelay>(
+        relay_ = std::make_unique<relay::SmtpRelay>(
             ctx_, rs,
             [this](const protocol::smtp::Envelope& env, const std::string& data, const std::string& client) {
                 return relay_message(env, data, client);
@@ -336,7 +336,7 @@ private:
         try {
             if (!relay_store_) relay_store_ = std::make_unique<store::Store>(open_store(*config_));
             store::Transaction tx(relay_store_->db());
-            auto v = accept_reply(*relay_store_, data, env.mail_from, env.rcpt_to, outbound_settings(*config_));
+            auto v = relay::accept_reply(*relay_store_, data, env.mail_from, env.rcpt_to, accept_settings(*config_));
             tx.commit();
             common::log_line(common::log_fields({{"relay", "message"},
                                  {"client", client},
@@ -373,7 +373,7 @@ private:
         outbox_busy_ = true;
         auto job_config = config_;
         asio::post(pool_, [this, job_config, guard = asio::make_work_guard(ctx_)] {
-            DeliveryReport report;
+            outbox::DeliveryReport report;
             std::optional<std::string> error;
             try {
                 if (!outbox_store_) outbox_store_ = std::make_unique<store::Store>(open_store(*job_config));
@@ -381,8 +381,8 @@ private:
                 if (!account) {
                     error = account.error();
                 } else {
-                    SmtpUpstream upstream(std::move(*account));
-                    report = deliver_due(*outbox_store_, upstream, outbound_settings(*job_config),
+                    outbox::SmtpUpstream upstream(std::move(*account));
+                    report = outbox::deliver_due(*outbox_store_, upstream, render_settings(*job_config),
                                          delivery_settings(*job_config), common::log_line, stop_);
                 }
             } catch (const std::exception& e) {
@@ -393,7 +393,7 @@ private:
         });
     }
 
-    void outbox_done(const DeliveryReport& report, const std::optional<std::string>& error) {
+    void outbox_done(const outbox::DeliveryReport& report, const std::optional<std::string>& error) {
         outbox_busy_ = false;
         if (error) common::log_line(common::log_fields({{"outbox", "run"}, {"event", "failing"}, {"reason", *error}}));
         if (options_.once) {
@@ -419,7 +419,7 @@ private:
     asio::steady_timer watchdog_;
     asio::steady_timer outbox_timer_;
     asio::thread_pool pool_;
-    std::unique_ptr<SmtpRelay> relay_;
+    std::unique_ptr<relay::SmtpRelay> relay_;
     std::unique_ptr<store::Store> relay_store_;   // used on the loop only
     std::unique_ptr<store::Store> outbox_store_;  // used by the one outbox job in flight
     bool outbox_busy_ = false, outbox_again_ = false;

@@ -5,16 +5,16 @@
 #include <string>
 
 #include "daemon/config/config.hpp"
-#include "daemon/delivery.hpp"
-#include "daemon/outbound.hpp"
-#include "daemon/smtp_client.hpp"
 #include "daemon/inbound/ingestor.hpp"
+#include "daemon/outbox/acknowledgement.hpp"
+#include "daemon/outbox/delivery.hpp"
+#include "daemon/outbox/smtp_client.hpp"
+#include "daemon/relay/accept.hpp"
 
 namespace casemail::daemon {
 
 using config::Config;
 using config::MailboxConfig;
-using config::AfterProcessing;
 
 // What casemaild needs beyond a valid file, checked at its start and by --check-config (the
 // admin CLI loads the same config without them): every mailbox's and the upstream's secret
@@ -26,9 +26,10 @@ Result<bool> check_daemon_requirements(const Config& cfg);
 inbound::IngestOptions ingest_options(const Config& cfg, const std::string& actor);
 
 // The relay's and the outbox worker's settings from the config.
-OutboundSettings outbound_settings(const Config& cfg);
-DeliverySettings delivery_settings(const Config& cfg);
+relay::AcceptSettings accept_settings(const Config& cfg);
+outbox::RenderSettings render_settings(const Config& cfg);
+outbox::DeliverySettings delivery_settings(const Config& cfg);
 // Fails when the upstream secret cannot be read.
-Result<UpstreamAccount> upstream_account(const Config& cfg);
+Result<outbox::UpstreamAccount> upstream_account(const Config& cfg);
 
 }  // namespace casemail::daemon

@@ -35,7 +35,20 @@ std::string boundary_for(std::string_view body, const std::string& seed) {
 
 }  // namespace
 
+std::optional<Recipient> usable_recipient(const std::string& name, const std::string& address) {
+    auto norm = mime::normalize_address(address);
+    if (!mime::valid_addr_spec(norm) || is_no_reply_address(norm)) return std::nullopt;
+    return Recipient{name, address};
+}
+
+ReplyDecision decide_reply(bool case_found, const std::string& refusal, const OutboundPolicy& policy) {
+    if (!case_found) return policy.pass_through ? ReplyDecision::pass_through : ReplyDecision::reject;
+    if (!refusal.empty()) return policy.hold_refused ? ReplyDecision::hold : ReplyDecision::reject;
+    return ReplyDecision::queue;
+}
+
 std::string refusal_reason(const OutboundCase& c, const OutboundPolicy& policy) {
+    if (c.queue_mailbox.empty()) return fmt::format("case {} has no queue, so no mailbox to write from", c.ref.token);
     if (c.ref.status != "active") return fmt::format("case {} is {}: reactivate it to write to the customer", c.ref.token, c.ref.status);
     if (c.anonymous) return fmt::format("case {} is anonymous: no mail goes to its customer", c.ref.token);
     if (!c.customer) return fmt::format("the customer of case {} has no usable email address", c.ref.token);
@@ -133,6 +146,44 @@ Rewritten rewrite_reply(std::string_view raw, const mime::ParsedMessage& msg,
     }
     head += "MIME-Version: 1.0\r\n" + kept_content;
     out.raw = mime::normalize_crlf(head + "\r\n" + body);
+    return out;
+}
+
+Rewritten compose_acknowledgement(const OutboundCase& c, const AcknowledgementText& rendered,
+                                  const std::string& to_address, const std::string& parent_id,
+                                  const std::vector<std::string>& parent_refs, const OutboundPolicy& policy,
+                                  const std::string& message_id, std::chrono::system_clock::time_point now) {
+    Rewritten out;
+    out.envelope_from = c.queue_mailbox;
+    out.envelope_to = {to_address};
+    out.from = mime::format_mailbox(c.queue_display_name, c.queue_mailbox);
+    out.reply_to = out.from;
+    out.to = mime::format_mailbox(c.customer ? c.customer->name : std::string(), to_address);
+    out.subject = subject_with_token(rendered.subject, c.ref.token, policy.token_prefix);
+    out.message_id = "<" + message_id + ">";
+    out.tracking = c.ref.token;
+    std::string head = mime::header_field("Date", mime::format_date(now)) + mime::header_field("From", out.from) +
+                       mime::header_field("Reply-To", out.reply_to) + mime::header_field("To", out.to) +
+                       mime::header_field("Subject", mime::encode_header_text(out.subject)) +
+                       mime::header_field("Message-ID", out.message_id);
+    if (!parent_id.empty()) {
+        out.in_reply_to = "<" + parent_id + ">";
+        out.reference_ids = thread_references(parent_refs, parent_id);
+        out.references = mime::format_message_ids(out.reference_ids);
+        head += mime::header_field("In-Reply-To", out.in_reply_to) + mime::header_field("References", out.references);
+    }
+    head += mime::header_field("X-311-Case", out.tracking) + "Auto-Submitted: auto-replied\r\nMIME-Version: 1.0\r\n";
+    const std::string text_type = "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n";
+    const std::string text_body = mime::base64_lines(mime::normalize_crlf(rendered.text));
+    if (!rendered.html) {
+        out.raw = head + text_type + "\r\n" + text_body;
+        return out;
+    }
+    std::string boundary = "=_casemail_" + message_id.substr(0, message_id.find('@'));
+    head += "Content-Type: multipart/alternative; boundary=\"" + boundary + "\"\r\n";
+    out.raw = head + "\r\n--" + boundary + "\r\n" + text_type + "\r\n" + text_body + "--" + boundary + "\r\n" +
+              "Content-Type: text/html; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n" +
+              mime::base64_lines(mime::normalize_crlf(*rendered.html)) + "--" + boundary + "--\r\n";
     return out;
 }
 

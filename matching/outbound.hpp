@@ -39,14 +39,28 @@ struct OutboundCase {
 
 struct OutboundPolicy {
     std::string token_prefix = "311";
+    std::string message_id_domain = "casemail.invalid";  // of the Message-IDs we write
     bool hold_confidential = false;         // a confidential case's mail needs a person's review
     bool keep_unresolved_as_text = false;   // list dropped addresses in a note atop the body
+    bool pass_through = false;  // a reply without a case is relayed unchanged instead of refused
+    bool hold_refused = false;  // a refused reply waits in the outbox (held) instead of a 550
 };
 
-// Why mail to this case's customer must not go out ("" when it may): anonymous case, no
-// usable address, the customer asked for no updates, confidential under a hold policy, or
-// a case that is not active.
+// The customer as a recipient, when casemail may write to that address: a valid addr-spec
+// that is no no-reply address (is_no_reply_address). nullopt: the customer has no usable
+// address.
+std::optional<Recipient> usable_recipient(const std::string& name, const std::string& address);
+
+// Why mail to this case's customer must not go out ("" when it may): the case has no queue
+// (so no mailbox to write from), is not active or is anonymous, the customer has no usable
+// address or asked for no updates, or the case is confidential under a hold policy.
 std::string refusal_reason(const OutboundCase& c, const OutboundPolicy& policy);
+
+// What the relay does with an agent's reply: rewrite it for the case's customer and queue it,
+// hold it for a person (refused, under on_refused = "hold"), relay it unchanged (no case,
+// under pass_through), or reject it (550).
+enum class ReplyDecision { queue, hold, pass_through, reject };
+ReplyDecision decide_reply(bool case_found, const std::string& refusal, const OutboundPolicy& policy);
 
 struct Rewritten {
     std::string raw;  // the message to deliver, CRLF line ends
@@ -64,6 +78,19 @@ Rewritten rewrite_reply(std::string_view raw, const mime::ParsedMessage& msg,
                         const std::vector<std::string>& envelope_recipients, const OutboundCase& c,
                         const OutboundPolicy& policy, const std::string& message_id,
                         std::chrono::system_clock::time_point now);
+
+// The rendered acknowledgement template, composed as a message to the customer: From and
+// Reply-To the queue's mailbox, threaded under the citizen's email (`parent_id`, whose own
+// References were `parent_refs`), Auto-Submitted (RFC 3834), text and optional HTML as
+// base64 UTF-8 parts. refusal_reason() ran first.
+struct AcknowledgementText {
+    std::string subject, text;
+    std::optional<std::string> html;
+};
+Rewritten compose_acknowledgement(const OutboundCase& c, const AcknowledgementText& rendered,
+                                  const std::string& to_address, const std::string& parent_id,
+                                  const std::vector<std::string>& parent_refs, const OutboundPolicy& policy,
+                                  const std::string& message_id, std::chrono::system_clock::time_point now);
 
 // The Subject with the case token appended (" [311-000042-K7QX]") unless already present.
 std::string subject_with_token(const std::string& subject, const std::string& token, std::string_view prefix);

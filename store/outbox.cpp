@@ -91,6 +91,12 @@ std::optional<OutboxEntry> find_outbox(Store& store, Id id) {
     return read_entry(*st);
 }
 
+OutboxEntry require_outbox(Store& store, Id id) {
+    auto e = find_outbox(store, id);
+    if (!e) throw Refused(fmt::format("no outbox entry with id {}", id));
+    return *e;
+}
+
 std::string outbox_raw(Store& store, Id id) {
     auto st = store.db().cached("SELECT coalesce(raw, x'') FROM outbox WHERE id = ?1");
     st->bind(1, id);

@@ -48,6 +48,7 @@ struct OutboxEntry {
 Id enqueue_outbox(Store& store, const NewOutboxEntry& e);
 std::vector<OutboxEntry> list_outbox(Store& store, const std::optional<std::string>& status = std::nullopt);
 std::optional<OutboxEntry> find_outbox(Store& store, Id id);
+OutboxEntry require_outbox(Store& store, Id id);  // Refused when there is no such entry
 std::string outbox_raw(Store& store, Id id);
 
 // Pending entries whose next attempt is due at `now`, oldest first.

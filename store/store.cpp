@@ -242,6 +242,13 @@ std::optional<Queue> Store::find_queue(const std::string& name_or_mailbox) {
     return Queue{st->int64(0), st->text(1), st->text(2), st->opt_text(3)};
 }
 
+std::optional<Queue> Store::find_queue_by_id(Id id) {
+    auto st = db_.cached("SELECT id, name, mailbox, display_name FROM queue WHERE id = ?1");
+    st->bind(1, id);
+    if (!st->step()) return std::nullopt;
+    return Queue{st->int64(0), st->text(1), st->text(2), st->opt_text(3)};
+}
+
 // ---- cases ------------------------------------------------------------------------------
 
 std::string Store::draw_token() {

@@ -196,6 +196,7 @@ public:
     std::vector<Queue> list_queues();
     // By name (case-sensitive) or mailbox address (normalised).
     std::optional<Queue> find_queue(const std::string& name_or_mailbox);
+    std::optional<Queue> find_queue_by_id(Id id);
 
     // Cases
     CaseRecord create_case(const NewCase& c, const std::string& actor);

@@ -660,6 +660,35 @@ std::vector<SettingInfo> settings_reference() {
     return out;
 }
 
+matching::IngestRules ingest_rules(const Config& cfg) {
+    matching::IngestRules r;
+    r.token_prefix = cfg.token_prefix;
+    r.own_message_id_domain = cfg.message_id_domain;
+    r.resolved_window = cfg.resolved_window;
+    r.on_resolved = cfg.on_resolved;
+    r.auto_ack = cfg.auto_ack;
+    r.ack_limit_per_hour = cfg.ack_limit_per_hour;
+    if (!cfg.blocked_extensions.empty()) r.blocked_extensions = cfg.blocked_extensions;
+    return r;
+}
+
+matching::OutboundPolicy outbound_policy(const Config& cfg) {
+    matching::OutboundPolicy p;
+    p.token_prefix = cfg.token_prefix;
+    p.message_id_domain = cfg.message_id_domain;
+    p.hold_confidential = cfg.relay.hold_confidential;
+    p.keep_unresolved_as_text = cfg.relay.keep_unresolved_as_text;
+    p.pass_through = cfg.relay.pass_through;
+    p.hold_refused = cfg.relay.hold_refused;
+    return p;
+}
+
+mime::Limits outbound_limits(const Config& cfg) {
+    auto limits = cfg.limits;
+    limits.max_message_bytes = std::max(limits.max_message_bytes, cfg.relay.max_message_bytes);
+    return limits;
+}
+
 std::optional<std::chrono::seconds> parse_duration(std::string_view text) {
     if (text.empty()) return std::nullopt;
     std::int64_t n = 0;

@@ -20,6 +20,7 @@
 #include "daemon/common/login.hpp"
 #include "daemon/protocol/imap.hpp"
 #include "matching/ingest.hpp"
+#include "matching/outbound.hpp"
 #include "mime/message.hpp"
 #include "mime/result.hpp"
 
@@ -119,6 +120,12 @@ struct SettingInfo {
     std::string help;          // one line
 };
 std::vector<SettingInfo> settings_reference();
+
+// The rules as configured: inbound (ingest), and outbound (the relay and the outbox).
+matching::IngestRules ingest_rules(const Config& cfg);
+matching::OutboundPolicy outbound_policy(const Config& cfg);
+// Limits for parsing agents' replies: [limits], but never below what the relay accepts.
+mime::Limits outbound_limits(const Config& cfg);
 
 // "14d", "12h", "30m", "45s" or a bare number of seconds.
 std::optional<std::chrono::seconds> parse_duration(std::string_view text);

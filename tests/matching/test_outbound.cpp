@@ -159,3 +159,55 @@ TEST_CASE("outbound: a multipart reply with an attachment keeps its body, with o
         CHECK(out->cc.empty());
     }
 }
+
+TEST_CASE("outbound: a usable customer address, and what the relay does with a reply") {
+    CHECK(usable_recipient("Ann", "ann@example.org"));
+    CHECK_FALSE(usable_recipient("Ann", "not an address"));
+    CHECK_FALSE(usable_recipient("Robot", "no-reply@example.org"));
+    CHECK_FALSE(usable_recipient("Bounce", "MAILER-DAEMON@example.org"));
+    CHECK_FALSE(usable_recipient("", ""));
+
+    OutboundPolicy p;
+    CHECK(decide_reply(true, "", p) == ReplyDecision::queue);
+    CHECK(decide_reply(true, "case is anonymous", p) == ReplyDecision::reject);
+    CHECK(decide_reply(false, "", p) == ReplyDecision::reject);
+    p.hold_refused = true;
+    CHECK(decide_reply(true, "case is anonymous", p) == ReplyDecision::hold);
+    CHECK(decide_reply(false, "", p) == ReplyDecision::reject);  // no case: nothing to hold it for
+    p.pass_through = true;
+    CHECK(decide_reply(false, "", p) == ReplyDecision::pass_through);
+    CHECK(decide_reply(true, "", p) == ReplyDecision::queue);
+
+    auto c = family_case();
+    c.queue_mailbox.clear();
+    CHECK(refusal_reason(c, p).find("has no queue") != std::string::npos);
+}
+
+TEST_CASE("outbound: the acknowledgement is composed for the customer and threads under the citizen's mail") {
+    auto c = family_case();
+    AcknowledgementText text{"We received your request", "Dear Raj Patel,\nthank you.", std::nullopt};
+    auto now = std::chrono::system_clock::from_time_t(1795000000);
+    auto ack = compose_acknowledgement(c, text, "family@example.net", "citizen-2@example.net", {"citizen-1@example.net"},
+                                       {}, "ack1@casemail.city.example", now);
+    CHECK(ack.envelope_from == "311PublicWorks@city.example");
+    CHECK(ack.envelope_to == std::vector<std::string>{"family@example.net"});
+    auto parsed = mime::parse_message(ack.raw);
+    REQUIRE(parsed);
+    CHECK(parsed->subject == "We received your request [311-000007-QX4Z]");
+    CHECK(parsed->message_id == "ack1@casemail.city.example");
+    CHECK(parsed->in_reply_to == std::vector<std::string>{"citizen-2@example.net"});
+    CHECK(parsed->references == std::vector<std::string>{"citizen-1@example.net", "citizen-2@example.net"});
+    CHECK(parsed->flags.auto_reply.set);
+    CHECK(parsed->tracking == "311-000007-QX4Z");
+    CHECK(parsed->to == std::vector<mime::Address>{{"Raj Patel", "family@example.net"}});
+    CHECK(parsed->text == "Dear Raj Patel,\nthank you.\n");  // the text is sent as whole CRLF lines
+    CHECK(parsed->html.empty());
+
+    text.html = "<p>Dear Raj Patel</p>";
+    auto both = compose_acknowledgement(c, text, "family@example.net", "", {}, {}, "ack2@casemail.city.example", now);
+    auto alt = mime::parse_message(both.raw);
+    REQUIRE(alt);
+    CHECK(alt->html.find("Dear Raj Patel") != std::string::npos);
+    CHECK(alt->in_reply_to.empty());  // nothing to thread under
+    CHECK(both.reference_ids.empty());
+}

@@ -3,10 +3,10 @@
 
 #include <fstream>
 
-#include "daemon/smtp_server.hpp"
+#include "daemon/relay/smtp_server.hpp"
 #include "tests/support/temp_store.hpp"
 
-using namespace casemail::daemon;
+using namespace casemail::relay;
 
 namespace {
 

@@ -1,4 +1,4 @@
-#include "daemon/smtp_server.hpp"
+#include "daemon/relay/smtp_server.hpp"
 
 #include <crypt.h>
 
@@ -20,7 +20,7 @@
 #include "mime/printable.hpp"
 #include "mime/strings.hpp"
 
-namespace casemail::daemon {
+namespace casemail::relay {
 namespace asio = boost::asio;
 using asio::ip::tcp;
 
@@ -228,4 +228,4 @@ unsigned short SmtpRelay::port() const {
     return ec ? 0 : ep.port();
 }
 
-}  // namespace casemail::daemon
+}  // namespace casemail::relay

@@ -19,7 +19,7 @@
 #include "daemon/protocol/smtp.hpp"
 #include "mime/result.hpp"
 
-namespace casemail::daemon {
+namespace casemail::relay {
 
 struct RelaySettings {
     std::string listen_address = "127.0.0.1";
@@ -58,4 +58,4 @@ private:
     std::shared_ptr<Impl> impl_;
 };
 
-}  // namespace casemail::daemon
+}  // namespace casemail::relay

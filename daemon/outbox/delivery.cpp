@@ -1,10 +1,10 @@
-#include "daemon/delivery.hpp"
+#include "daemon/outbox/delivery.hpp"
 
 #include <fmt/format.h>
 
 #include "daemon/common/log.hpp"
 
-namespace casemail::daemon {
+namespace casemail::outbox {
 
 std::chrono::seconds retry_delay(int attempts, const DeliverySettings& settings) {
     auto delay = settings.retry_base;
@@ -12,7 +12,7 @@ std::chrono::seconds retry_delay(int attempts, const DeliverySettings& settings)
     return std::min(delay, settings.retry_max);
 }
 
-DeliveryReport deliver_due(store::Store& store, Upstream& upstream, const OutboundSettings& outbound,
+DeliveryReport deliver_due(store::Store& store, Upstream& upstream, const RenderSettings& render,
                            const DeliverySettings& settings, const common::LogLine& log, const std::atomic<bool>& stop) {
     DeliveryReport report;
     auto due = store::due_outbox(store, store.now(), settings.batch);
@@ -33,8 +33,8 @@ DeliveryReport deliver_due(store::Store& store, Upstream& upstream, const Outbou
         bool needs_render = (entry.kind == "ack" && !entry.rendered) || (entry.kind == "reply" && !entry.email_id);
         if (needs_render) {
             store::Transaction tx(store.db());
-            auto ok = entry.kind == "ack" ? render_acknowledgement(store, entry, outbound)
-                                          : prepare_released_reply(store, entry, outbound);
+            auto ok = entry.kind == "ack" ? render_acknowledgement(store, entry, render)
+                                          : prepare_released_reply(store, entry, render);
             if (!ok) {
                 store::mark_outbox_failed(store, entry.id, ok.error());
                 tx.commit();
@@ -43,7 +43,7 @@ DeliveryReport deliver_due(store::Store& store, Upstream& upstream, const Outbou
                 continue;
             }
             tx.commit();
-            entry = *store::find_outbox(store, entry.id);
+            entry = store::require_outbox(store, entry.id);
         }
         auto raw = store::outbox_raw(store, entry.id);
         auto outcome = upstream.send(entry.envelope_from, entry.envelope_to, raw);
@@ -76,4 +76,4 @@ DeliveryReport deliver_due(store::Store& store, Upstream& upstream, const Outbou
     return report;
 }
 
-}  // namespace casemail::daemon
+}  // namespace casemail::outbox

@@ -1,4 +1,4 @@
-#include "daemon/smtp_client.hpp"
+#include "daemon/outbox/smtp_client.hpp"
 
 #include <fmt/format.h>
 
@@ -6,7 +6,7 @@
 
 #include "daemon/common/curl.hpp"
 
-namespace casemail::daemon {
+namespace casemail::outbox {
 namespace {
 
 struct Upload {
@@ -71,4 +71,4 @@ DeliveryOutcome SmtpUpstream::send(const std::string& envelope_from, const std::
     return out;
 }
 
-}  // namespace casemail::daemon
+}  // namespace casemail::outbox

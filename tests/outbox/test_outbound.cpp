@@ -2,13 +2,14 @@
 // accepted, refused or held; what is recorded on the case; retries, failures, threading.
 #include <doctest/doctest.h>
 
-#include "daemon/delivery.hpp"
-#include "daemon/outbound.hpp"
+#include "daemon/outbox/delivery.hpp"
+#include "daemon/relay/accept.hpp"
 #include "daemon/inbound/ingestor.hpp"
 #include "tests/support/temp_store.hpp"
 
 using namespace casemail;
-using namespace casemail::daemon;
+using namespace casemail::outbox;
+using namespace casemail::relay;
 
 namespace {
 
@@ -41,7 +42,7 @@ struct Fixture {
         o.clock = [this] { return now; };
         return o;
     }());
-    OutboundSettings settings;
+    matching::OutboundPolicy policy;
     DeliverySettings delivery;
     FakeUpstream upstream;
     std::vector<std::string> log;
@@ -52,11 +53,11 @@ struct Fixture {
         store.add_queue("Public Works", pw, std::string("Public Works 311"));
         raj = store.add_contact({"Raj Patel", "family@example.net", {}, true, false});
         priya = store.add_contact({"Priya Patel", "family@example.net", {}, true, false});
-        settings.message_id_domain = "casemail.city.example";
+        policy.message_id_domain = "casemail.city.example";
     }
     inbound::IngestResult ingest(const std::string& raw) {
         inbound::IngestOptions o;
-        o.rules.own_message_id_domain = settings.message_id_domain;
+        o.rules.own_message_id_domain = policy.message_id_domain;
         inbound::Ingestor ingestor(store, o);
         store::Transaction tx(store.db());
         auto r = ingestor.ingest(raw, pw);
@@ -65,12 +66,13 @@ struct Fixture {
     }
     RelayVerdict relay(const std::string& raw, std::vector<std::string> rcpts = {"family@example.net"}) {
         store::Transaction tx(store.db());
-        auto v = accept_reply(store, raw, "asmith@city.example", rcpts, settings);
+        auto v = accept_reply(store, raw, "asmith@city.example", rcpts, AcceptSettings{policy, {}});
         tx.commit();
         return v;
     }
     DeliveryReport deliver() {
-        return deliver_due(store, upstream, settings, delivery, [this](const std::string& l) { log.push_back(l); }, stop);
+        return deliver_due(store, upstream, RenderSettings{policy, {}, ""}, delivery,
+                           [this](const std::string& l) { log.push_back(l); }, stop);
     }
     std::int64_t count(const std::string& sql) {
         auto st = store.db().prepare(sql);
@@ -159,7 +161,7 @@ TEST_CASE("outbound: mail without a case is refused, or passed through when conf
     CHECK(v.code == 550);
     CHECK(v.text.find("5.7.1 no case found") == 0);
     CHECK(f.count("SELECT count(*) FROM outbox") == 0);
-    f.settings.pass_through = true;
+    f.policy.pass_through = true;
     v = f.relay(agent("Hello"), {"x@example.org"});
     CHECK(v.code == 250);
     CHECK(v.action == "passed");
@@ -178,12 +180,12 @@ TEST_CASE("outbound: refused cases: 550, or held and released by a person") {
     edit.confidential = true;
     f.store.edit_case(token, edit, "test");
 
-    f.settings.policy.hold_confidential = true;
+    f.policy.hold_confidential = true;
     auto v = f.relay(agent("Re: [" + token + "]"));
     CHECK(v.code == 550);
     CHECK(v.text.find("confidential") != std::string::npos);
 
-    f.settings.hold_refused = true;
+    f.policy.hold_refused = true;
     v = f.relay(agent("Re: [" + token + "]"));
     CHECK(v.code == 250);
     CHECK(v.action == "held");
@@ -203,7 +205,7 @@ TEST_CASE("outbound: refused cases: 550, or held and released by a person") {
     edit = {};
     edit.wants_updates = false;
     f.store.edit_case(token, edit, "test");
-    f.settings.hold_refused = false;
+    f.policy.hold_refused = false;
     v = f.relay(agent("Re: [" + token + "]"));
     CHECK(v.code == 550);
     CHECK(v.text.find("asked for no updates") != std::string::npos);

@@ -1,7 +1,6 @@
-// Delivery to the upstream smarthost over libcurl SMTP (smtps://, or smtp:// with STARTTLS
-// required unless allow_plaintext). One message per call; the outcome says whether a failure
-// is permanent (5xx) or worth retrying (4xx, connection, timeout). Never throws for a server
-// problem; secrets never appear in an outcome.
+// The upstream smarthost as the delivery run sees it: one message per call, and an outcome
+// that says whether a failure is permanent (5xx) or worth retrying (4xx, connection, timeout).
+// SmtpUpstream (smtp_client.hpp) is the real one; the unit tests use a fake.
 #pragma once
 
 #include <chrono>
@@ -10,7 +9,7 @@
 
 #include "daemon/common/login.hpp"
 
-namespace casemail::daemon {
+namespace casemail::outbox {
 
 struct UpstreamAccount {
     common::ServerLogin login;  // smtps://host[:port] or smtp://host[:port]; no user: no AUTH
@@ -33,14 +32,4 @@ public:
                                  const std::string& raw) = 0;
 };
 
-class SmtpUpstream final : public Upstream {
-public:
-    explicit SmtpUpstream(UpstreamAccount account) : account_(std::move(account)) {}
-    DeliveryOutcome send(const std::string& envelope_from, const std::vector<std::string>& envelope_to,
-                         const std::string& raw) override;
-
-private:
-    UpstreamAccount account_;
-};
-
-}  // namespace casemail::daemon
+}  // namespace casemail::outbox

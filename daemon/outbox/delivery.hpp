@@ -7,11 +7,11 @@
 #include <atomic>
 #include <chrono>
 
-#include "daemon/outbound.hpp"
+#include "daemon/outbox/acknowledgement.hpp"
 #include "daemon/common/log.hpp"
-#include "daemon/smtp_client.hpp"
+#include "daemon/outbox/upstream.hpp"
 
-namespace casemail::daemon {
+namespace casemail::outbox {
 
 struct DeliverySettings {
     std::chrono::seconds max_age{3 * 24 * 3600};  // temporary failures retried this long
@@ -25,10 +25,10 @@ struct DeliveryReport {
     bool more = false;  // a full batch: run again soon
 };
 
-DeliveryReport deliver_due(store::Store& store, Upstream& upstream, const OutboundSettings& outbound,
+DeliveryReport deliver_due(store::Store& store, Upstream& upstream, const RenderSettings& render,
                            const DeliverySettings& settings, const common::LogLine& log, const std::atomic<bool>& stop);
 
 // The delay before attempt `attempts + 1` (attempts already made >= 1).
 std::chrono::seconds retry_delay(int attempts, const DeliverySettings& settings);
 
-}  // namespace casemail::daemon
+}  // namespace casemail::outbox

@@ -1,0 +1,135 @@
+#include "daemon/relay/accept.hpp"
+
+#include <fmt/format.h>
+
+#include "matching/ingest.hpp"
+#include "mime/compose.hpp"
+#include "mime/printable.hpp"
+#include "store/ingest.hpp"
+#include "store/outbound.hpp"
+#include "store/outbox.hpp"
+
+namespace casemail::relay {
+namespace {
+
+RelayVerdict rejected(int code, std::string text) {
+    RelayVerdict v;
+    v.code = code;
+    v.text = std::move(text);
+    v.action = "rejected";
+    return v;
+}
+
+// No case, pass_through on: the message goes out as the agent wrote it.
+RelayVerdict pass_through(store::Store& store, std::string_view raw, const mime::ParsedMessage& parsed,
+                          const std::string& envelope_from, const std::vector<std::string>& envelope_to) {
+    store::NewOutboxEntry e;
+    e.kind = "pass_through";
+    e.to_address = envelope_to.empty() ? std::string() : envelope_to.front();
+    e.envelope_from = envelope_from;
+    e.envelope_to = envelope_to;
+    if (!parsed.message_id.empty()) e.message_id = parsed.message_id;
+    e.raw = mime::normalize_crlf(raw);
+    RelayVerdict v;
+    v.outbox_id = store::enqueue_outbox(store, e);
+    v.action = "passed";
+    v.text = fmt::format("2.0.0 queued as {} unchanged (no case; pass_through is on)", *v.outbox_id);
+    return v;
+}
+
+// Refused, on_refused = "hold": kept as the agent wrote it, rewritten if a person releases it.
+RelayVerdict hold(store::Store& store, std::string_view raw, const store::CaseContext& ctx, const std::string& why,
+                  const std::string& envelope_from, const std::vector<std::string>& envelope_to) {
+    store::NewOutboxEntry e;
+    e.kind = "reply";
+    e.case_id = ctx.record.id;
+    e.to_address = ctx.customer ? ctx.customer->email : std::string();
+    e.envelope_from = envelope_from;
+    e.envelope_to = envelope_to;
+    e.status = "held";
+    e.hold_reason = why;
+    e.raw = mime::normalize_crlf(raw);
+    RelayVerdict v;
+    v.outbox_id = store::enqueue_outbox(store, e);
+    store.record_event("relay", "reply-held", ctx.record.id, std::nullopt, std::nullopt, why);
+    v.action = "held";
+    v.text = fmt::format("2.0.0 held as {} for review: {}", *v.outbox_id, why);
+    return v;
+}
+
+// The reply rewritten for the case's customer, recorded on the case and queued.
+RelayVerdict queue(store::Store& store, std::string_view raw, const mime::ParsedMessage& parsed,
+                   const store::CaseContext& ctx, const std::vector<std::string>& envelope_to,
+                   const matching::OutboundPolicy& policy) {
+    auto message_id = store::new_message_id(policy.message_id_domain);
+    auto r = matching::rewrite_reply(raw, parsed, envelope_to, ctx.outbound, policy, message_id, store.now());
+    store::NewOutboxEntry e;
+    e.kind = "reply";
+    e.case_id = ctx.record.id;
+    e.email_id = store::record_outbound_email(store, ctx, r, parsed.text);
+    e.to_address = ctx.outbound.customer->address;
+    e.envelope_from = r.envelope_from;
+    e.envelope_to = r.envelope_to;
+    e.message_id = message_id;
+    e.raw = r.raw;
+    RelayVerdict v;
+    v.outbox_id = store::enqueue_outbox(store, e);
+    v.dropped = r.dropped;
+    v.action = "queued";
+    v.case_token = ctx.record.token;
+    v.text = fmt::format("2.0.0 queued as {} for case {}", *v.outbox_id, ctx.record.token);
+    return v;
+}
+
+std::string no_case_text(const matching::OutboundPolicy& policy) {
+    return fmt::format("5.7.1 no case found for this message: keep the case token (like [{}-000042-K7QX]) "
+                       "in the subject, or reply to an email of the case",
+                       policy.token_prefix);
+}
+
+}  // namespace
+
+RelayVerdict accept_reply(store::Store& store, std::string_view raw, const std::string& envelope_from,
+                          const std::vector<std::string>& envelope_to, const AcceptSettings& settings) {
+    auto parsed = mime::parse_message(raw, settings.limits);
+    if (!parsed) return rejected(554, "5.6.0 message cannot be parsed: " + mime::printable(parsed.error(), 200));
+    auto lookups = store::make_lookups(store.db());
+    std::vector<std::string> defects;
+    auto found = matching::correlate(*parsed, settings.policy.token_prefix, *lookups, defects);
+    std::optional<store::CaseContext> ctx;
+    std::string refusal;
+    if (found.found) {
+        ctx = store::case_context(store, found.found->id);
+        refusal = matching::refusal_reason(ctx->outbound, settings.policy);
+    }
+    RelayVerdict v;
+    switch (matching::decide_reply(ctx.has_value(), refusal, settings.policy)) {
+        case matching::ReplyDecision::pass_through: return pass_through(store, raw, *parsed, envelope_from, envelope_to);
+        case matching::ReplyDecision::reject:
+            v = ctx ? rejected(550, "5.7.1 " + refusal) : rejected(550, no_case_text(settings.policy));
+            break;
+        case matching::ReplyDecision::hold: v = hold(store, raw, *ctx, refusal, envelope_from, envelope_to); break;
+        case matching::ReplyDecision::queue: return queue(store, raw, *parsed, *ctx, envelope_to, settings.policy);
+    }
+    if (ctx) v.case_token = ctx->record.token;
+    return v;
+}
+
+Result<RewritePreview> preview_rewrite(store::Store& store, std::string_view raw,
+                                       const std::vector<std::string>& envelope_to, const AcceptSettings& settings) {
+    auto parsed = mime::parse_message(raw, settings.limits);
+    if (!parsed) return fail("message cannot be parsed: " + parsed.error());
+    auto lookups = store::make_lookups(store.db());
+    std::vector<std::string> defects;
+    auto found = matching::correlate(*parsed, settings.policy.token_prefix, *lookups, defects);
+    if (!found.found) return fail("no case found for this message (no known token, X-311-Case or reply chain)");
+    auto ctx = store::case_context(store, found.found->id);
+    if (auto why = matching::refusal_reason(ctx.outbound, settings.policy); !why.empty()) return fail(why);
+    RewritePreview p;
+    p.case_token = ctx.record.token;
+    p.rewritten = matching::rewrite_reply(raw, *parsed, envelope_to, ctx.outbound, settings.policy,
+                                          store::new_message_id(settings.policy.message_id_domain), store.now());
+    return p;
+}
+
+}  // namespace casemail::relay
