@@ -29,7 +29,7 @@ def message(i):
 def main():
     build = sys.argv[1] if len(sys.argv) > 1 else "build"
     n = int(sys.argv[2]) if len(sys.argv) > 2 else 5000
-    casemaild = os.path.abspath(os.path.join(build, "daemon", "casemaild"))
+    casemaild = os.path.abspath(os.path.join(build, "bin", "casemaild"))
     root = tempfile.mkdtemp(prefix="casemail-bench-")
     dovecot = Dovecot(root, {"works": "pw"}).start()
     try:

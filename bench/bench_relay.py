@@ -27,8 +27,8 @@ def main():
     build = sys.argv[1] if len(sys.argv) > 1 else "build"
     n = int(sys.argv[2]) if len(sys.argv) > 2 else 2000
     conns = int(sys.argv[3]) if len(sys.argv) > 3 else 4
-    casemail = os.path.abspath(os.path.join(build, "daemon", "casemail"))
-    casemaild = os.path.abspath(os.path.join(build, "daemon", "casemaild"))
+    casemail = os.path.abspath(os.path.join(build, "bin", "casemail"))
+    casemaild = os.path.abspath(os.path.join(build, "bin", "casemaild"))
     root = tempfile.mkdtemp(prefix="casemail-bench-relay-")
     port = free_port()
     config = os.path.join(root, "casemail.toml")

@@ -7,7 +7,7 @@ cd "$root"
 .ci/install-deps
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j "$(nproc)" >/dev/null
-bin="$root/build/daemon/casemail"
+bin="$root/build/bin/casemail"
 
 run="$root/demo-run"
 rm -rf "$run"

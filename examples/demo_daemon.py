@@ -41,8 +41,8 @@ def wait_for(predicate, what, timeout=20):
 
 def main():
     build, run = sys.argv[1], os.path.abspath(sys.argv[2])
-    casemail = os.path.join(build, "daemon", "casemail")
-    casemaild = os.path.join(build, "daemon", "casemaild")
+    casemail = os.path.join(build, "bin", "casemail")
+    casemaild = os.path.join(build, "bin", "casemaild")
     os.makedirs(run, exist_ok=True)
     dovecot = Dovecot(run, {user: f"{user}-demo-pw" for user in MAILBOXES}).start()
     relay_port, sink_port = free_port(), free_port()

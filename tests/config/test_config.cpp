@@ -7,11 +7,9 @@
 #include <fstream>
 
 #include "daemon/config/config.hpp"
-#include "daemon/settings.hpp"
 
 using namespace casemail;
 using namespace casemail::config;
-using casemail::daemon::check_daemon_requirements;
 
 namespace {
 
@@ -122,37 +120,12 @@ TEST_CASE("config: [[mailbox]] entries") {
         REQUIRE_FALSE(cfg);
         CHECK(cfg.error().find("must not contain a path") != std::string::npos);
         cfg = config::load_config(write_config("u3.toml", with("\"pw\"", "\"missing-file\"")));
-        REQUIRE(cfg);  // the admin CLI needs no IMAP secrets; casemaild checks them
-        auto secrets = check_daemon_requirements(*cfg);
-        REQUIRE_FALSE(secrets);
-        CHECK(secrets.error().find("u3.toml:1: key 'mailbox[1].password_file'") != std::string::npos);
-        CHECK(secrets.error().find("cannot be read") != std::string::npos);
+        REQUIRE(cfg);  // the admin CLI needs no IMAP secrets; casemaild checks them (tests/casemaild)
         cfg = config::load_config(write_config("u4.toml", mailbox + "\n" + mailbox));
         REQUIRE_FALSE(cfg);
         CHECK(cfg.error().find("u4.toml:9: key 'mailbox[2].address': 311DWP@city.example is already configured at line 1") !=
               std::string::npos);
     }
-}
-
-TEST_CASE("config: casemaild's requirements: templates and the relay's users file") {
-    auto dir = std::filesystem::path(write_config("pw2", "s3cret\n")).parent_path();
-    std::filesystem::create_directories(dir / "tmpl");
-    std::ofstream(dir / "tmpl" / "acknowledgement.subject") << "Case {{case.token}}\n";
-    std::ofstream(dir / "tmpl" / "acknowledgement.txt") << "Hello\n\n{{customer.nmae}}\n";
-    auto cfg = config::load_config(write_config("t.toml", "[templates]\ndir = \"tmpl\"\n[relay]\nusers_file = \"users\"\n"));
-    REQUIRE(cfg);
-    auto ok = check_daemon_requirements(*cfg);
-    REQUIRE_FALSE(ok);
-    CHECK(ok.error().find("key 'templates.dir': " + (dir / "tmpl" / "acknowledgement.txt").string() +
-                          ":3: unknown placeholder {{customer.nmae}}") != std::string::npos);
-    CHECK(ok.error().find("key 'relay.users_file': users file") != std::string::npos);
-    std::ofstream(dir / "tmpl" / "acknowledgement.txt") << "Hello {{customer.name}}\n";
-    std::ofstream(dir / "users") << "agent:$6$salt$hash\n";
-    CHECK(check_daemon_requirements(*cfg));
-    std::ofstream(dir / "users") << "agent:plaintext\n";
-    auto bad = check_daemon_requirements(*cfg);
-    REQUIRE_FALSE(bad);
-    CHECK(bad.error().find("users:1: expected 'user:$crypt-hash'") != std::string::npos);
 }
 
 TEST_CASE("config: [relay] and [upstream] errors name the key and line") {

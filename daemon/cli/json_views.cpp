@@ -1,6 +1,6 @@
-#include "daemon/json_views.hpp"
+#include "daemon/cli/json_views.hpp"
 
-namespace casemail::daemon {
+namespace casemail::cli {
 namespace {
 
 template <class T>
@@ -135,6 +135,17 @@ std::string dump(const nlohmann::json& j) {
     return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
+nlohmann::json quarantine_json(const store::QuarantineEntry& q) {
+    return {{"id", q.id},           {"email_id", q.email_id},     {"mailbox", q.mailbox},
+            {"reason", q.reason},   {"created_at", q.created_at}, {"retried_at", opt(q.retried_at)},
+            {"size", q.size}};
+}
+
+nlohmann::json review_item_json(const store::ReviewItem& it) {
+    return {{"party_id", it.party_id}, {"email_id", it.email_id}, {"case", opt(it.case_token)},
+            {"role", it.role},         {"address", it.address},   {"candidate_contact_ids", it.candidate_contact_ids}};
+}
+
 nlohmann::json mailbox_state_json(const store::MailboxState& m) {
     auto opt = [](const auto& v) { return v ? nlohmann::json(*v) : nlohmann::json(nullptr); };
     return {{"mailbox", m.mailbox},           {"folder", m.folder},
@@ -182,4 +193,4 @@ nlohmann::json rewrite_json(const std::string& token, const matching::Rewritten&
             {"dropped", r.dropped}};
 }
 
-}  // namespace casemail::daemon
+}  // namespace casemail::cli

@@ -5,7 +5,7 @@
 
 #include <iosfwd>
 
-namespace casemail::daemon {
+namespace casemail::cli {
 
 inline constexpr int exit_ok = 0;
 inline constexpr int exit_failed = 1;
@@ -13,4 +13,4 @@ inline constexpr int exit_bad_request = 2;
 
 int run_cli(int argc, char** argv);
 
-}  // namespace casemail::daemon
+}  // namespace casemail::cli

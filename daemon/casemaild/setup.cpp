@@ -1,12 +1,41 @@
-#include "daemon/settings.hpp"
+#include "daemon/casemaild/setup.hpp"
 
 #include <fmt/format.h>
 
+#include "daemon/common/log.hpp"
 #include "daemon/relay/smtp_server.hpp"
+#include "mime/address.hpp"
 
-namespace casemail::daemon {
+namespace casemail::casemaild {
 
-Result<bool> check_daemon_requirements(const Config& cfg) {
+store::Store open_store(const Config& cfg) {
+    store::StoreOptions opts;
+    opts.token_prefix = cfg.token_prefix;
+    opts.open.create = true;
+    opts.open.durability = store::Durability::full;  // IMAP acknowledgements depend on the commit
+    return store::Store::open(cfg.store_path, opts);
+}
+
+Result<bool> ensure_queues(store::Store& s, const Config& cfg) {
+    for (const auto& m : cfg.mailboxes) {
+        auto by_mailbox = s.find_queue(m.address);
+        if (by_mailbox && mime::normalize_address(by_mailbox->mailbox) == mime::normalize_address(m.address)) {
+            if (by_mailbox->name != m.queue)
+                common::log_line(common::log_fields({{"mailbox", m.address}, {"event", "queue-name-differs"},
+                                     {"queue", by_mailbox->name}, {"config", m.queue},
+                                     {"reason", "the store's queue keeps its name"}}));
+            continue;
+        }
+        if (auto by_name = s.find_queue(m.queue))
+            return fail(fmt::format("{}:{}: queue '{}' already has the mailbox {}, not {}", cfg.source, m.line,
+                                    m.queue, by_name->mailbox, m.address));
+        s.add_queue(m.queue, m.address);
+        common::log_line(common::log_fields({{"mailbox", m.address}, {"event", "queue-created"}, {"queue", m.queue}}));
+    }
+    return true;
+}
+
+Result<bool> check_requirements(const Config& cfg) {
     std::string errors;
     for (std::size_t i = 0; i < cfg.mailboxes.size(); ++i) {
         const auto& m = cfg.mailboxes[i];
@@ -26,9 +55,7 @@ Result<bool> check_daemon_requirements(const Config& cfg) {
     return true;
 }
 
-inbound::IngestOptions ingest_options(const Config& cfg, const std::string& actor) {
-    return {config::ingest_rules(cfg), cfg.limits, actor};
-}
+inbound::IngestOptions ingest_options(const Config& cfg) { return {config::ingest_rules(cfg), cfg.limits, "casemaild"}; }
 
 relay::AcceptSettings accept_settings(const Config& cfg) {
     return {config::outbound_policy(cfg), config::outbound_limits(cfg)};
@@ -55,4 +82,4 @@ Result<outbox::UpstreamAccount> upstream_account(const Config& cfg) {
     return a;
 }
 
-}  // namespace casemail::daemon
+}  // namespace casemail::casemaild

@@ -1,19 +1,19 @@
-// casemaild: the 311 mail daemon (IMAP poller). See daemon/daemon.hpp.
+// casemaild: the 311 mail daemon (IMAP poller, SMTP relay, outbox). See daemon.hpp.
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
 #include <cstdlib>
 #include <iostream>
 
-#include "daemon/settings.hpp"
-#include "daemon/daemon.hpp"
+#include "daemon/casemaild/daemon.hpp"
+#include "daemon/casemaild/setup.hpp"
 #include "mime/printable.hpp"
 
 int main(int argc, char** argv) {
     using namespace casemail;
-    using namespace casemail::daemon;
+    using namespace casemail::casemaild;
     CLI::App app{"casemaild: polls the 311 mailboxes over IMAP and turns their mail into cases"};
-    app.set_version_flag("--version", "casemaild 0.1.0");
+    app.set_version_flag("--version", "casemaild " CASEMAIL_VERSION);
     DaemonOptions options;
     bool check_only = false;
     const char* env_config = std::getenv("CASEMAIL_CONFIG");
@@ -36,7 +36,7 @@ int main(int argc, char** argv) {
             for (const auto& line : casemail::mime::printable_lines(cfg.error())) std::cerr << line << '\n';
             return 1;
         }
-        if (auto ok = check_daemon_requirements(*cfg); !ok) {
+        if (auto ok = check_requirements(*cfg); !ok) {
             for (const auto& line : casemail::mime::printable_lines(ok.error())) std::cerr << line << '\n';
             return 1;
         }

@@ -11,7 +11,7 @@
 
 #include <string>
 
-namespace casemail::daemon {
+namespace casemail::casemaild {
 
 struct DaemonOptions {
     std::string config_path;
@@ -21,4 +21,4 @@ struct DaemonOptions {
 // Returns the exit code: 0, or 1 when --once saw a mailbox fail (or setup failed).
 int run_daemon(const DaemonOptions& options);
 
-}  // namespace casemail::daemon
+}  // namespace casemail::casemaild

@@ -7,7 +7,7 @@
 #include <optional>
 #include <string_view>
 
-namespace casemail::daemon {
+namespace casemail::casemaild {
 
 // Sends `state`; false when there is no socket or the send failed (never fatal).
 bool sd_notify(std::string_view state);
@@ -15,4 +15,4 @@ bool sd_notify(std::string_view state);
 // Half of $WATCHDOG_USEC when the watchdog is on for this process (WATCHDOG_PID unset or ours).
 std::optional<std::chrono::microseconds> watchdog_ping_interval();
 
-}  // namespace casemail::daemon
+}  // namespace casemail::casemaild

@@ -6,11 +6,12 @@
 
 #include "matching/outbound.hpp"
 #include "mime/message.hpp"
+#include "store/ingest.hpp"
 #include "store/mailbox_state.hpp"
 #include "store/outbox.hpp"
 #include "store/store.hpp"
 
-namespace casemail::daemon {
+namespace casemail::cli {
 
 nlohmann::json contact_json(const store::Contact& c);
 nlohmann::json queue_json(const store::Queue& q);
@@ -21,6 +22,10 @@ nlohmann::json case_detail_json(const store::CaseRecord& c,
 
 // `casemail status --json`: one polled mailbox.
 nlohmann::json mailbox_state_json(const store::MailboxState& m);
+
+// `casemail quarantine list --json` and `casemail unresolved list --json`: one entry.
+nlohmann::json quarantine_json(const store::QuarantineEntry& q);
+nlohmann::json review_item_json(const store::ReviewItem& it);
 
 // `casemail outbox list --json`: one entry.
 nlohmann::json outbox_entry_json(const store::OutboxEntry& e);
@@ -34,4 +39,4 @@ nlohmann::json parsed_message_json(const mime::ParsedMessage& m);
 // Serialises for output. Invalid UTF-8 from mail is replaced (U+FFFD), never an exception.
 std::string dump(const nlohmann::json& j);
 
-}  // namespace casemail::daemon
+}  // namespace casemail::cli

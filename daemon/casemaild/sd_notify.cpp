@@ -1,4 +1,4 @@
-#include "daemon/sd_notify.hpp"
+#include "daemon/casemaild/sd_notify.hpp"
 
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -8,7 +8,7 @@
 #include <cstring>
 #include <string>
 
-namespace casemail::daemon {
+namespace casemail::casemaild {
 
 bool sd_notify(std::string_view state) {
     const char* path = std::getenv("NOTIFY_SOCKET");
@@ -37,4 +37,4 @@ std::optional<std::chrono::microseconds> watchdog_ping_interval() {
     return std::chrono::microseconds(v / 2);
 }
 
-}  // namespace casemail::daemon
+}  // namespace casemail::casemaild

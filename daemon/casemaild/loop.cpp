@@ -1,0 +1,152 @@
+// casemaild: start, signals, reload and stop (see loop.hpp).
+#include <boost/asio/post.hpp>
+
+#include <fmt/format.h>
+
+#include "daemon/casemaild/loop.hpp"
+#include "daemon/casemaild/sd_notify.hpp"
+#include "daemon/common/log.hpp"
+#include "mime/address.hpp"
+#include "mime/printable.hpp"
+#include "mime/strings.hpp"
+
+namespace casemail::casemaild {
+
+int Daemon::run() {
+    wait_for_signal();
+    if (!options_.once && config_->relay.enabled && !start_relay()) return 1;
+    if (config_->upstream.url.empty())
+        common::log_line(common::log_fields({{"event", "no-upstream"},
+                             {"reason", "no [upstream] url: outbound mail waits in the outbox, nothing is sent"}}));
+    for (const auto& m : config_->mailboxes) add_worker(std::make_shared<const MailboxConfig>(m));
+    common::log_line(common::log_fields({{"event", "started"}, {"mailboxes", std::to_string(workers_.size())},
+                         {"store", config_->store_path}, {"mode", options_.once ? "once" : "daemon"}}));
+    sd_notify(fmt::format("READY=1\nSTATUS=polling {} mailbox(es)", workers_.size()));
+    if (auto interval = watchdog_ping_interval()) ping_watchdog(*interval);
+    if (workers_.empty() && options_.once) once_polled();
+    if (!options_.once) start_outbox();
+    ctx_.run();
+    pool_.join();
+    common::log_line(common::log_fields({{"event", "stopped"}, {"failed_mailboxes", std::to_string(failed_)}}));
+    return options_.once && failed_ > 0 ? 1 : 0;
+}
+
+void Daemon::wait_for_signal() {
+    signals_.async_wait([this](const boost::system::error_code& ec, int signo) {
+        if (ec) return;
+        if (signo == SIGHUP) {
+            reload();
+            wait_for_signal();
+        } else {
+            shutdown(signo == SIGTERM ? "SIGTERM" : "SIGINT");
+        }
+    });
+}
+
+void Daemon::shutdown(const std::string& why) {
+    if (stopping_) return;
+    stopping_ = true;
+    stop_ = true;  // transfers in flight abort; the current batch commits what it has
+    sd_notify("STOPPING=1");
+    common::log_line(common::log_fields({{"event", "stopping"}, {"reason", why}}));
+    for (auto& [key, w] : workers_) w->timer.cancel();
+    watchdog_.cancel();
+    outbox_timer_.cancel();
+    if (relay_) relay_->stop();
+    signals_.cancel();
+}
+
+void Daemon::ping_watchdog(std::chrono::microseconds interval) {
+    sd_notify("WATCHDOG=1");
+    watchdog_.expires_after(interval);
+    watchdog_.async_wait([this, interval](const boost::system::error_code& ec) {
+        if (!ec && !stopping_) ping_watchdog(interval);
+    });
+}
+
+void Daemon::reload() {
+    sd_notify("RELOADING=1");
+    auto loaded = config::load_config(options_.config_path);
+    if (!loaded) {
+        for (const auto& why : mime::printable_lines(loaded.error()))
+            common::log_line(common::log_fields({{"event", "reload-failed"}, {"reason", why},
+                                                 {"effect", "the running configuration is kept"}}));
+        sd_notify("READY=1");
+        return;
+    }
+    if (loaded->store_path != config_->store_path)
+        common::log_line(common::log_fields({{"event", "reload-warning"}, {"reason", "store.path changes need a restart; kept"}}));
+    const auto &was = config_->relay, &now = loaded->relay;
+    if (was.enabled != now.enabled || was.listen_address != now.listen_address || was.port != now.port ||
+        was.allowed_networks != now.allowed_networks || was.users_file != now.users_file ||
+        was.tls_cert != now.tls_cert || was.tls_key != now.tls_key)
+        common::log_line(common::log_fields({{"event", "reload-warning"},
+                             {"reason", "relay listen address, networks, users and TLS apply at the next restart; "
+                                        "its refusal policy and the templates apply now"}}));
+    loaded->store_path = config_->store_path;
+    try {
+        auto s = open_store(*loaded);
+        if (auto ok = ensure_queues(s, *loaded); !ok) {
+            common::log_line(common::log_fields({{"event", "reload-failed"}, {"reason", ok.error()}}));
+            sd_notify("READY=1");
+            return;
+        }
+    } catch (const store::Error& e) {
+        common::log_line(common::log_fields({{"event", "reload-failed"}, {"reason", e.what()}}));
+        sd_notify("READY=1");
+        return;
+    }
+    config_ = std::make_shared<const Config>(std::move(*loaded));
+    std::map<std::string, const MailboxConfig*> wanted;
+    for (const auto& m : config_->mailboxes) wanted[mime::normalize_address(m.address)] = &m;
+    for (auto it = workers_.begin(); it != workers_.end();) {
+        auto& w = it->second;
+        if (!wanted.count(it->first)) {
+            w->removed = true;
+            w->timer.cancel();
+            common::log_line(common::log_fields({{"mailbox", w->mailbox->address}, {"event", "mailbox-removed"}}));
+            if (!w->busy) {
+                it = workers_.erase(it);
+                continue;
+            }
+        }
+        ++it;
+    }
+    for (const auto& [key, m] : wanted) {
+        auto mb = std::make_shared<const MailboxConfig>(*m);
+        if (auto it = workers_.find(key); it != workers_.end() && !it->second->removed) {
+            it->second->mailbox = mb;
+            it->second->reconnect = true;  // credentials or server may have changed
+        } else {
+            add_worker(mb);
+        }
+    }
+    common::log_line(common::log_fields({{"event", "reloaded"}, {"mailboxes", std::to_string(config_->mailboxes.size())}}));
+    sd_notify("READY=1");
+}
+
+int run_daemon(const DaemonOptions& options) {
+    auto loaded = config::load_config(options.config_path);
+    auto invalid = [](const std::string& reason) {
+        for (const auto& why : mime::printable_lines(reason))  // one log line per bad key
+            common::log_line(common::log_fields({{"event", "config-invalid"}, {"reason", why}}));
+        return 1;
+    };
+    if (!loaded) return invalid(loaded.error());
+    if (auto ok = check_requirements(*loaded); !ok) return invalid(ok.error());
+    auto config = std::make_shared<const Config>(std::move(*loaded));
+    try {
+        auto s = open_store(*config);
+        if (auto ok = ensure_queues(s, *config); !ok) {
+            common::log_line(common::log_fields({{"event", "config-invalid"}, {"reason", ok.error()}}));
+            return 1;
+        }
+    } catch (const store::Error& e) {
+        common::log_line(common::log_fields({{"event", "store-unavailable"}, {"reason", e.what()}}));
+        return 1;
+    }
+    Daemon d(options, config);
+    return d.run();
+}
+
+}  // namespace casemail::casemaild

@@ -1,0 +1,98 @@
+// casemaild's event loop (internal to daemon/casemaild/): one Boost.Asio io_context owns the
+// signals, the timers (poll interval and backoff per mailbox, the systemd watchdog, the outbox
+// scan) and the relay's sessions. Polls and outbox runs go to a thread pool; each job has its
+// own store connection, so a slow server or a commit never blocks the loop. The member
+// functions are split by job: loop.cpp (start, signals, reload, stop), mailboxes.cpp (IMAP
+// polling), relay_outbox.cpp (the relay's messages, outbox runs).
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <map>
+#include <memory>
+#include <optional>
+#include <random>
+#include <string>
+#include <utility>
+
+#include "daemon/casemaild/daemon.hpp"
+#include "daemon/casemaild/setup.hpp"
+#include "daemon/imap/client.hpp"
+#include "daemon/imap/poller.hpp"
+#include "daemon/outbox/delivery.hpp"
+#include "daemon/protocol/smtp.hpp"
+#include "daemon/relay/smtp_server.hpp"
+
+namespace casemail::casemaild {
+
+namespace asio = boost::asio;
+
+// One polled mailbox.
+struct Worker {
+    explicit Worker(asio::io_context& ctx) : timer(ctx) {}
+    std::shared_ptr<const MailboxConfig> mailbox;
+    asio::steady_timer timer;
+    // Touched only by the poll job in flight (busy) — or by the loop when none is.
+    std::unique_ptr<store::Store> store;
+    std::unique_ptr<imap::ImapSession> session;
+    // Loop-only state.
+    bool busy = false;
+    bool removed = false;
+    bool reconnect = false;
+    int failures = 0;
+    std::string logged_state;  // what was last logged about this mailbox's health
+};
+
+class Daemon {
+public:
+    Daemon(DaemonOptions options, std::shared_ptr<const Config> config)
+        : options_(std::move(options)), config_(std::move(config)), signals_(ctx_, SIGTERM, SIGINT, SIGHUP),
+          watchdog_(ctx_), outbox_timer_(ctx_), pool_(config_->mailboxes.size() + 2), rng_(std::random_device{}()) {}
+
+    int run();
+
+private:
+    void wait_for_signal();
+    void shutdown(const std::string& why);
+    void ping_watchdog(std::chrono::microseconds interval);
+    void reload();
+    void add_worker(std::shared_ptr<const MailboxConfig> m);
+    void schedule(const std::shared_ptr<Worker>& w, std::chrono::milliseconds delay);
+    void start_poll(const std::shared_ptr<Worker>& w);
+    // Runs on a pool thread; touches only this worker's store and session.
+    imap::PollReport poll_once(Worker& w, const Config& cfg, const MailboxConfig& m, bool reconnect);
+    void polled(const std::shared_ptr<Worker>& w, const imap::PollReport& report);
+    // --once: after the mailboxes, one delivery run of the outbox (acknowledgements included).
+    void once_polled();
+    bool start_relay();
+    // On the loop: store the message durably (one commit, synchronous=FULL) before the reply.
+    std::pair<int, std::string> relay_message(const protocol::smtp::Envelope& env, const std::string& data, const std::string& client);
+    void kick_outbox();
+    void start_outbox();
+    void outbox_done(const outbox::DeliveryReport& report, const std::optional<std::string>& error);
+
+    DaemonOptions options_;
+    std::shared_ptr<const Config> config_;
+    asio::io_context ctx_;
+    asio::signal_set signals_;
+    asio::steady_timer watchdog_;
+    asio::steady_timer outbox_timer_;
+    asio::thread_pool pool_;
+    std::unique_ptr<relay::SmtpRelay> relay_;
+    std::unique_ptr<store::Store> relay_store_;   // used on the loop only
+    std::unique_ptr<store::Store> outbox_store_;  // used by the one outbox job in flight
+    bool outbox_busy_ = false, outbox_again_ = false;
+    std::map<std::string, std::shared_ptr<Worker>> workers_;
+    std::atomic<bool> stop_{false};
+    bool stopping_ = false;
+    std::size_t polled_ = 0;
+    int failed_ = 0;
+    std::mt19937 rng_;
+};
+
+}  // namespace casemail::casemaild

@@ -1,0 +1,123 @@
+// casemaild: polling the 311 mailboxes, each on a pool thread with its own store and IMAP
+// session; backoff with jitter for a failing one (see loop.hpp).
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/post.hpp>
+
+#include <cmath>
+
+#include <fmt/format.h>
+
+#include "daemon/casemaild/loop.hpp"
+#include "daemon/casemaild/sd_notify.hpp"
+#include "daemon/common/log.hpp"
+#include "mime/address.hpp"
+#include "mime/printable.hpp"
+#include "mime/strings.hpp"
+
+namespace casemail::casemaild {
+
+void Daemon::add_worker(std::shared_ptr<const MailboxConfig> m) {
+    auto key = mime::normalize_address(m->address);
+    auto w = std::make_shared<Worker>(ctx_);
+    w->mailbox = std::move(m);
+    workers_[key] = w;
+    start_poll(w);
+}
+
+void Daemon::schedule(const std::shared_ptr<Worker>& w, std::chrono::milliseconds delay) {
+    w->timer.expires_after(delay);
+    w->timer.async_wait([this, w](const boost::system::error_code& ec) {
+        if (!ec && !stopping_ && !w->removed) start_poll(w);
+    });
+}
+
+void Daemon::start_poll(const std::shared_ptr<Worker>& w) {
+    if (w->busy || stopping_) return;
+    w->busy = true;
+    auto job_config = config_;
+    auto mailbox = w->mailbox;
+    bool reconnect = std::exchange(w->reconnect, false);
+    asio::post(pool_, [this, w, job_config, mailbox, reconnect, guard = asio::make_work_guard(ctx_)] {
+        auto report = poll_once(*w, *job_config, *mailbox, reconnect);
+        asio::post(ctx_, [this, w, report = std::move(report)] { polled(w, report); });
+    });
+}
+
+// Runs on a pool thread; touches only this worker's store and session.
+imap::PollReport Daemon::poll_once(Worker& w, const Config& cfg, const MailboxConfig& m, bool reconnect) {
+    imap::PollReport report;
+    try {
+        if (!w.store) w.store = std::make_unique<store::Store>(open_store(cfg));
+        if (reconnect) w.session.reset();
+        if (!w.session) {
+            auto login = config::mailbox_login(m, cfg);
+            if (!login) {
+                report.error = login.error();
+                return report;
+            }
+            imap::ImapAccount account;
+            account.login = std::move(*login);
+            account.stall_timeout = cfg.stall_timeout;
+            w.session = std::make_unique<imap::ImapSession>(std::move(account), &stop_);
+        }
+        imap::ImapMailbox server(*w.session, {m.folder, m.after_processing, m.move_to});
+        inbound::Ingestor ingestor(*w.store, ingest_options(cfg));
+        imap::PollSettings settings;
+        settings.mailbox = m.address;
+        settings.folder = m.folder;
+        settings.batch = static_cast<std::size_t>(cfg.fetch_batch);
+        settings.max_message_bytes = cfg.limits.max_message_bytes;
+        report = imap::poll_mailbox(server, *w.store, ingestor, settings, common::log_line, stop_);
+    } catch (const std::exception& e) {  // store cannot be opened, out of memory...
+        report.error = e.what();
+        w.store.reset();
+    }
+    if (report.error) w.session.reset();  // a fresh connection next time
+    return report;
+}
+
+void Daemon::polled(const std::shared_ptr<Worker>& w, const imap::PollReport& report) {
+    w->busy = false;
+    const auto& m = *w->mailbox;
+    if (w->removed) {
+        workers_.erase(mime::normalize_address(m.address));
+        return;
+    }
+    std::chrono::milliseconds delay = m.poll_interval;
+    if (report.error && !report.interrupted) {
+        ++w->failures;
+        if (options_.once) ++failed_;
+        // Exponential backoff from the poll interval, capped, with +-20% jitter so several
+        // mailboxes on one failing server do not retry in step.
+        double base = std::min<double>(std::chrono::duration<double>(config_->max_backoff).count(),
+                                       std::chrono::duration<double>(m.poll_interval).count() *
+                                           std::pow(2.0, std::min(w->failures - 1, 20)));
+        std::uniform_real_distribution<double> jitter(0.8, 1.2);
+        delay = std::chrono::milliseconds(static_cast<long long>(base * jitter(rng_) * 1000));
+        std::string state = "failing: " + *report.error;
+        if (state != w->logged_state)
+            common::log_line(common::log_fields({{"mailbox", m.address}, {"event", "failing"}, {"reason", *report.error},
+                                 {"retry_in_s", fmt::format("{:.0f}", delay.count() / 1000.0)}}));
+        w->logged_state = state;
+    } else {
+        if (w->failures > 0)
+            common::log_line(common::log_fields({{"mailbox", m.address}, {"event", "recovered"},
+                                 {"after_failures", std::to_string(w->failures)}}));
+        w->failures = 0;
+        w->logged_state = "ok";
+        if (report.backlog && *report.backlog > 0) delay = std::chrono::milliseconds(0);
+    }
+    if (options_.once) {
+        if (++polled_ == workers_.size()) once_polled();
+        return;
+    }
+    if (!stopping_) schedule(w, delay);
+}
+
+// --once: after the mailboxes, one delivery run of the outbox (acknowledgements included).
+void Daemon::once_polled() {
+    if (config_->upstream.url.empty() || stopping_) shutdown("--once: every mailbox polled");
+    else start_outbox();
+}
+
+}  // namespace casemail::casemaild

@@ -1,0 +1,132 @@
+// casemaild: the relay's messages, committed before the 250, and the outbox runs (see loop.hpp).
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/post.hpp>
+
+#include <fmt/format.h>
+
+#include "daemon/casemaild/loop.hpp"
+#include "daemon/casemaild/sd_notify.hpp"
+#include "daemon/common/log.hpp"
+#include "mime/address.hpp"
+#include "mime/printable.hpp"
+#include "mime/strings.hpp"
+
+namespace casemail::casemaild {
+
+bool Daemon::start_relay() {
+    relay::RelaySettings rs;
+    const auto& rc = config_->relay;
+    rs.listen_address = rc.listen_address;
+    rs.port = static_cast<unsigned short>(rc.port);
+    for (const auto& n : rc.allowed_networks) rs.allowed_networks.push_back(*protocol::parse_network(n));
+    if (!rc.users_file.empty()) rs.users = *relay::load_users_file(rc.users_file);  // checked at start
+    rs.tls_cert = rc.tls_cert;
+    rs.tls_key = rc.tls_key;
+    rs.allow_plaintext_auth = rc.allow_plaintext_auth;
+    rs.limits.max_message_bytes = rc.max_message_bytes;
+    rs.limits.max_recipients = rc.max_recipients;
+    rs.limits.max_line_bytes = rc.max_line_length;
+    rs.max_connections = rc.max_connections;
+    rs.idle_timeout = rc.idle_timeout;
+    rs.hostname = rc.hostname;
+    relay_ = std::make_unique<relay::SmtpRelay>(
+        ctx_, rs,
+        [this](const protocol::smtp::Envelope& env, const std::string& data, const std::string& client) {
+            return relay_message(env, data, client);
+        },
+        common::log_line);
+    try {
+        relay_->start();
+    } catch (const std::exception& e) {
+        common::log_line(common::log_fields({{"event", "relay-failed"}, {"reason", e.what()}}));
+        return false;
+    }
+    common::log_line(common::log_fields({{"event", "relay-listening"},
+                         {"address", fmt::format("{}:{}", rc.listen_address, relay_->port())},
+                         {"auth", rs.users.empty() ? "off" : "on"},
+                         {"starttls", rs.tls_cert.empty() ? "off" : "on"}}));
+    return true;
+}
+
+// On the loop: store the message durably (one commit, synchronous=FULL) before the reply.
+std::pair<int, std::string> Daemon::relay_message(const protocol::smtp::Envelope& env, const std::string& data, const std::string& client) {
+    try {
+        if (!relay_store_) relay_store_ = std::make_unique<store::Store>(open_store(*config_));
+        store::Transaction tx(relay_store_->db());
+        auto v = relay::accept_reply(*relay_store_, data, env.mail_from, env.rcpt_to, accept_settings(*config_));
+        tx.commit();
+        common::log_line(common::log_fields({{"relay", "message"},
+                             {"client", client},
+                             {"user", env.user.empty() ? "-" : env.user},
+                             {"from", env.mail_from.empty() ? "<>" : env.mail_from},
+                             {"rcpts", std::to_string(env.rcpt_to.size())},
+                             {"bytes", std::to_string(data.size())},
+                             {"action", v.action},
+                             {"case", v.case_token.empty() ? "-" : v.case_token},
+                             {"outbox", v.outbox_id ? std::to_string(*v.outbox_id) : "-"},
+                             {"dropped", v.dropped.empty() ? "-" : mime::join(v.dropped, ",")},
+                             {"reason", fmt::format("{} {}", v.code, v.text)}}));
+        if (v.outbox_id) kick_outbox();
+        return {v.code, v.text};
+    } catch (const std::exception& e) {  // nothing was stored: the client must try again
+        relay_store_.reset();
+        common::log_line(common::log_fields({{"relay", "message"}, {"client", client}, {"action", "tempfail"}, {"reason", e.what()}}));
+        return {451, "4.3.0 temporary local problem, try again later"};
+    }
+}
+
+void Daemon::kick_outbox() {
+    if (config_->upstream.url.empty() || stopping_) return;
+    if (outbox_busy_) {
+        outbox_again_ = true;
+        return;
+    }
+    outbox_timer_.cancel();
+    start_outbox();
+}
+
+void Daemon::start_outbox() {
+    if (config_->upstream.url.empty() || outbox_busy_ || (stopping_ && !options_.once)) return;
+    outbox_busy_ = true;
+    auto job_config = config_;
+    asio::post(pool_, [this, job_config, guard = asio::make_work_guard(ctx_)] {
+        outbox::DeliveryReport report;
+        std::optional<std::string> error;
+        try {
+            if (!outbox_store_) outbox_store_ = std::make_unique<store::Store>(open_store(*job_config));
+            auto account = upstream_account(*job_config);
+            if (!account) {
+                error = account.error();
+            } else {
+                outbox::SmtpUpstream upstream(std::move(*account));
+                report = outbox::deliver_due(*outbox_store_, upstream, render_settings(*job_config),
+                                     delivery_settings(*job_config), common::log_line, stop_);
+            }
+        } catch (const std::exception& e) {
+            error = e.what();
+            outbox_store_.reset();
+        }
+        asio::post(ctx_, [this, report, error] { outbox_done(report, error); });
+    });
+}
+
+void Daemon::outbox_done(const outbox::DeliveryReport& report, const std::optional<std::string>& error) {
+    outbox_busy_ = false;
+    if (error) common::log_line(common::log_fields({{"outbox", "run"}, {"event", "failing"}, {"reason", *error}}));
+    if (options_.once) {
+        if (report.more && !error && !stopping_) start_outbox();
+        else shutdown("--once: every mailbox polled and the outbox run");
+        return;
+    }
+    if (stopping_) return;
+    if (std::exchange(outbox_again_, false) || report.more) {
+        start_outbox();
+        return;
+    }
+    outbox_timer_.expires_after(config_->upstream.poll_interval);
+    outbox_timer_.async_wait([this](const boost::system::error_code& ec) {
+        if (!ec && !stopping_) start_outbox();
+    });
+}
+
+}  // namespace casemail::casemaild
