@@ -196,6 +196,13 @@ class CasesTest(CasemailTestCase):
         self.ok("case", "update", t, "--priority", "high")
         self.assertEqual(self.ok_json("case", "show", t)["priority"], "high")
 
+    def test_audit_actor_without_user(self):
+        import pwd
+        t = self.add_case()
+        self.ok("case", "resolve", t, "--resolution", "done", env={"USER": "", "SUDO_USER": ""})
+        actor = self.ok_json("case", "show", t)["events"][-1]["actor"]
+        self.assertEqual(actor, "cli:" + pwd.getpwuid(os.geteuid()).pw_name)
+
     def test_bad_requests_exit_2(self):
         r = self.fails(2, "case", "show", "311-999999-AAAA")
         self.assertIn("no case", r.err)

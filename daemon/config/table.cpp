@@ -1,0 +1,430 @@
+#include "daemon/config/table.hpp"
+
+#include <fmt/format.h>
+
+#include <filesystem>
+
+#include "daemon/protocol/imap.hpp"
+#include "daemon/protocol/network.hpp"
+#include "matching/token.hpp"
+#include "mime/address.hpp"
+
+namespace casemail::config::detail {
+
+const char* type_name(Type t) {
+    switch (t) {
+        case Type::string: return "string";
+        case Type::path: return "path";
+        case Type::boolean: return "boolean";
+        case Type::integer: return "integer";
+        case Type::duration: return "duration";
+        case Type::list: return "list";
+    }
+    return "?";
+}
+
+namespace {
+
+std::string ok() { return {}; }
+
+std::string not_empty(const std::string& s) { return s.empty() ? "must not be empty" : ""; }
+
+// imaps://host[:port] or smtps://host[:port] (the secure scheme is the default): no
+// credentials, no path. `url` is completed in place.
+std::string check_server_url(std::string& url, std::string_view secure, std::string_view starttls, bool mailbox) {
+    if (url.find("://") == std::string::npos) url = std::string(secure) + "://" + url;
+    auto rest = url.substr(url.find("://") + 3);
+    if (!url.starts_with(std::string(secure) + "://") && !url.starts_with(std::string(starttls) + "://"))
+        return fmt::format("must start with {}:// or {}://", secure, starttls);
+    if (rest.find('@') != std::string::npos) return "must not contain credentials: use 'user' and 'password_file'";
+    auto slash = rest.find('/');
+    if (mailbox && slash != std::string::npos && slash + 1 < rest.size())
+        return "must not contain a path: the folder is the 'folder' key";
+    if (rest.empty() || rest[0] == '/') return mailbox ? "must name a host" : "must be smtps://HOST[:PORT] without a path";
+    if (!mailbox && slash != std::string::npos && slash + 1 < rest.size()) return "must be smtps://HOST[:PORT] without a path";
+    return ok();
+}
+
+// "127.0.0.1:2525", "[::1]:2525"
+std::string apply_listen(Target& t, const Value& v) {
+    const auto& listen = text(v);
+    auto colon = listen.rfind(':');
+    std::string host = colon == std::string::npos ? "" : listen.substr(0, colon);
+    if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+    std::string port = colon == std::string::npos ? "" : listen.substr(colon + 1);
+    if (host.empty() || port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos ||
+        std::stoi(port) > 65535)
+        return "must be ADDRESS:PORT, like \"127.0.0.1:2525\" or \"[::1]:2525\"";
+    t.cfg.relay.listen_address = host;
+    t.cfg.relay.port = std::stoi(port);
+    return ok();
+}
+
+std::string apply_networks(Target& t, const Value& v) {
+    for (const auto& n : list(v))
+        if (auto parsed = protocol::parse_network(n); !parsed) return parsed.error();
+    t.cfg.relay.allowed_networks = list(v);
+    return ok();
+}
+
+std::string apply_after_processing(Target& t, const Value& v) {
+    const auto& after = text(v);
+    auto& m = *t.mailbox;
+    if (after == "flag") m.after_processing = AfterProcessing::flag;
+    else if (after == "delete") m.after_processing = AfterProcessing::remove;
+    else if (after.starts_with("move:") && protocol::imap::valid_folder_name(after.substr(5))) {
+        m.after_processing = AfterProcessing::move;
+        m.move_to = after.substr(5);
+    } else {
+        return "must be \"flag\", \"delete\" or \"move:FOLDER\" (another folder)";
+    }
+    return ok();
+}
+
+std::string apply_templates_dir(Target& t, const Value& v) {
+    t.cfg.templates_dir = text(v);
+    std::error_code ec;
+    if (!t.cfg.templates_dir.empty() && !std::filesystem::is_directory(t.cfg.templates_dir, ec))
+        return fmt::format("'{}' is not a directory", t.cfg.templates_dir);
+    return ok();
+}
+
+// Returns a setter choosing among `choices` ({"text", value}...) for a string key.
+template <class T, std::size_t N>
+std::string choose(const std::string& given, const std::pair<const char*, T> (&choices)[N], T& out) {
+    std::string names;
+    for (const auto& [name, value] : choices) {
+        if (given == name) {
+            out = value;
+            return ok();
+        }
+        names += fmt::format("{}\"{}\"", names.empty() ? "" : (&name == &choices[N - 1].first ? " or " : ", "), name);
+    }
+    return "must be " + names;
+}
+
+const char* const default_blocked =
+    R"(["exe", "js", "vbs", "vbe", "bat", "cmd", "com", "scr", "pif", "msi", "jar", "ps1", "wsf", "hta", "cpl", "lnk", "reg", "jse", "msp", "scf"])";
+
+}  // namespace
+
+// One entry per key, a few lines each: the table is long because the configuration is, and
+// keeping every key in one place is the point (Postfix's parameter tables are the model).
+const std::vector<Setting>& table() {
+    static const std::vector<Setting> settings = {
+        {"store", "path", Type::path, "\"casemail.db\"", 0, 0, "the SQLite case store",
+         [](Target& t, const Value& v) {
+             t.cfg.store_path = text(v);
+             t.cfg.store_path_set = true;
+             return not_empty(text(v));
+         }},
+        {"tracking", "prefix", Type::string, "\"311\"", 0, 0, "case token prefix: 1-16 of A-Z, 0-9 (311-000042-K7QX)",
+         [](Target& t, const Value& v) {
+             t.cfg.token_prefix = text(v);
+             return matching::valid_token_prefix(text(v)) ? ok() : "must be 1-16 characters of A-Z and 0-9";
+         }},
+        {"tracking", "message_id_domain", Type::string, "\"casemail.invalid\"", 0, 0,
+         "domain of the Message-IDs casemail writes; mail carrying it is a loop and opens no case",
+         [](Target& t, const Value& v) {
+             t.cfg.message_id_domain = text(v);
+             return mime::valid_addr_spec("x@" + text(v)) ? ok() : "must be a domain name";
+         }},
+        {"ingest", "resolved_window", Type::duration, "\"14d\"", 0, 0,
+         "how long after resolution a reply still belongs to the old case",
+         [](Target& t, const Value& v) {
+             t.cfg.resolved_window = duration(v);
+             return ok();
+         }},
+        {"ingest", "on_resolved", Type::string, "\"link\"", 0, 0,
+         "inside the window: link (flag for review), reactivate or new_case",
+         [](Target& t, const Value& v) {
+             static constexpr std::pair<const char*, matching::OnResolved> choices[] = {
+                 {"link", matching::OnResolved::link},
+                 {"new_case", matching::OnResolved::new_case},
+                 {"reactivate", matching::OnResolved::reactivate}};
+             return choose(text(v), choices, t.cfg.on_resolved);
+         }},
+        {"ingest", "auto_ack", Type::boolean, "true", 0, 0,
+         "acknowledge each new case (never auto-replies, bounces, bulk, no-reply senders)",
+         [](Target& t, const Value& v) {
+             t.cfg.auto_ack = flag(v);
+             return ok();
+         }},
+        {"ingest", "ack_limit_per_hour", Type::integer, "3", 0, 1000, "acknowledgements per address per hour",
+         [](Target& t, const Value& v) {
+             t.cfg.ack_limit_per_hour = static_cast<int>(number(v));
+             return ok();
+         }},
+        {"ingest", "blocked_extensions", Type::list, default_blocked, 0, 0,
+         "attachment extensions kept as metadata only",
+         [](Target& t, const Value& v) {
+             for (const auto& ext : list(v))
+                 if (ext.empty() || ext.find('.') != std::string::npos)
+                     return std::string("entries are extensions without a dot, like \"exe\"");
+             t.cfg.blocked_extensions = list(v);
+             return ok();
+         }},
+        {"limits", "max_message_bytes", Type::integer, "41943040", 1024, std::int64_t{1} << 30,
+         "larger mail is quarantined with its first bytes",
+         [](Target& t, const Value& v) {
+             t.cfg.limits.max_message_bytes = static_cast<std::size_t>(number(v));
+             return ok();
+         }},
+        {"limits", "max_depth", Type::integer, "32", 1, 256, "MIME nesting",
+         [](Target& t, const Value& v) {
+             t.cfg.limits.max_depth = static_cast<std::size_t>(number(v));
+             return ok();
+         }},
+        {"limits", "max_parts", Type::integer, "1000", 1, 100000, "MIME parts per message",
+         [](Target& t, const Value& v) {
+             t.cfg.limits.max_parts = static_cast<std::size_t>(number(v));
+             return ok();
+         }},
+        {"limits", "max_headers", Type::integer, "2000", 10, 100000, "header fields per part",
+         [](Target& t, const Value& v) {
+             t.cfg.limits.max_headers = static_cast<std::size_t>(number(v));
+             return ok();
+         }},
+        {"limits", "max_header_bytes", Type::integer, "1048576", 1000, std::int64_t{64} << 20, "one header field",
+         [](Target& t, const Value& v) {
+             t.cfg.limits.max_header_bytes = static_cast<std::size_t>(number(v));
+             return ok();
+         }},
+        {"daemon", "fetch_batch", Type::integer, "50", 1, 10000,
+         "casemaild: messages per transaction and per server acknowledgement",
+         [](Target& t, const Value& v) {
+             t.cfg.fetch_batch = static_cast<int>(number(v));
+             return ok();
+         }},
+        {"daemon", "max_backoff", Type::duration, "\"15m\"", 1, 0,
+         "cap of a failing mailbox's retry delay (doubling from its poll interval, +-20% jitter)",
+         [](Target& t, const Value& v) {
+             t.cfg.max_backoff = duration(v);
+             return ok();
+         }},
+        {"daemon", "connect_timeout", Type::duration, "\"15s\"", 1, 0, "IMAP and SMTP connect timeout",
+         [](Target& t, const Value& v) {
+             t.cfg.connect_timeout = duration(v);
+             return ok();
+         }},
+        {"daemon", "stall_timeout", Type::duration, "\"60s\"", 1, 0, "an IMAP transfer idle this long is abandoned",
+         [](Target& t, const Value& v) {
+             t.cfg.stall_timeout = duration(v);
+             return ok();
+         }},
+        {"mailbox", "address", Type::string, "(required)", 0, 0, "the 311 mailbox's address",
+         [](Target& t, const Value& v) {
+             t.mailbox->address = text(v);
+             if (text(v).empty()) return not_empty(text(v));
+             return mime::valid_addr_spec(mime::normalize_address(text(v))) ? ok() : "must be an email address";
+         }},
+        {"mailbox", "queue", Type::string, "(required)", 0, 0, "its team queue (created by casemaild when missing)",
+         [](Target& t, const Value& v) {
+             t.mailbox->queue = text(v);
+             return not_empty(text(v));
+         }},
+        {"mailbox", "url", Type::string, "(required)", 0, 0,
+         "imaps://host[:port] (default scheme) or imap:// with STARTTLS required; no credentials or path",
+         [](Target& t, const Value& v) {
+             t.mailbox->url = text(v);
+             if (text(v).empty()) return not_empty(text(v));
+             return check_server_url(t.mailbox->url, "imaps", "imap", true);
+         }},
+        {"mailbox", "user", Type::string, "(required)", 0, 0, "IMAP login name",
+         [](Target& t, const Value& v) {
+             t.mailbox->user = text(v);
+             return not_empty(text(v));
+         }},
+        {"mailbox", "password_file", Type::path, "(none)", 0, 0,
+         "file holding the password, read at each connection (exactly one secret source)",
+         [](Target& t, const Value& v) {
+             t.mailbox->secret.password_file = text(v);
+             return ok();
+         }},
+        {"mailbox", "password_env", Type::string, "(none)", 0, 0, "environment variable holding the password",
+         [](Target& t, const Value& v) {
+             t.mailbox->secret.password_env = text(v);
+             return ok();
+         }},
+        {"mailbox", "oauth2_token_file", Type::path, "(none)", 0, 0,
+         "file holding an OAuth2 access token for XOAUTH2 (Microsoft 365), read at each connection",
+         [](Target& t, const Value& v) {
+             t.mailbox->secret.oauth2_token_file = text(v);
+             return ok();
+         }},
+        {"mailbox", "allow_plaintext", Type::boolean, "false", 0, 0, "imap:// without TLS: loopback test servers only",
+         [](Target& t, const Value& v) {
+             t.mailbox->allow_plaintext = flag(v);
+             return ok();
+         }},
+        {"mailbox", "ca_file", Type::path, "(none)", 0, 0, "an extra CA bundle for the server's certificate",
+         [](Target& t, const Value& v) {
+             t.mailbox->ca_file = text(v);
+             return ok();
+         }},
+        {"mailbox", "folder", Type::string, "\"INBOX\"", 0, 0, "the folder polled (printable ASCII)",
+         [](Target& t, const Value& v) {
+             t.mailbox->folder = text(v);
+             return protocol::imap::valid_folder_name(text(v)) ? ok() : "must be 1-200 printable ASCII characters";
+         }},
+        {"mailbox", "after_processing", Type::string, "\"move:Processed\"", 0, 0,
+         "after the commit: move:FOLDER (created when missing), flag (\\Seen $CasemailProcessed) or delete",
+         apply_after_processing},
+        {"mailbox", "poll_interval", Type::duration, "\"30s\"", 1, 0, "time between polls of a healthy mailbox",
+         [](Target& t, const Value& v) {
+             t.mailbox->poll_interval = duration(v);
+             return ok();
+         }},
+        {"relay", "enabled", Type::boolean, "true", 0, 0, "run the SMTP relay for agents' replies",
+         [](Target& t, const Value& v) {
+             t.cfg.relay.enabled = flag(v);
+             return ok();
+         }},
+        {"relay", "listen", Type::string, "\"127.0.0.1:2525\"", 0, 0, "ADDRESS:PORT the relay listens on",
+         apply_listen},
+        {"relay", "allowed_networks", Type::list, R"(["127.0.0.0/8", "::1/128"])", 0, 0,
+         "clients trusted without AUTH; others get 530 until they log in", apply_networks},
+        {"relay", "users_file", Type::path, "(none)", 0, 0,
+         "user:$crypt-hash lines (openssl passwd -6); enables AUTH PLAIN/LOGIN",
+         [](Target& t, const Value& v) {
+             t.cfg.relay.users_file = text(v);
+             return ok();
+         }},
+        {"relay", "tls_cert", Type::path, "(none)", 0, 0, "PEM certificate chain; with tls_key, STARTTLS is offered",
+         [](Target& t, const Value& v) {
+             t.cfg.relay.tls_cert = text(v);
+             return ok();
+         }},
+        {"relay", "tls_key", Type::path, "(none)", 0, 0, "PEM private key of tls_cert",
+         [](Target& t, const Value& v) {
+             t.cfg.relay.tls_key = text(v);
+             return ok();
+         }},
+        {"relay", "allow_plaintext_auth", Type::boolean, "false", 0, 0, "AUTH without STARTTLS: loopback tests only",
+         [](Target& t, const Value& v) {
+             t.cfg.relay.allow_plaintext_auth = flag(v);
+             return ok();
+         }},
+        {"relay", "max_message_bytes", Type::integer, "26214400", 1024, std::int64_t{1} << 30,
+         "larger replies are answered 552 5.3.4",
+         [](Target& t, const Value& v) {
+             t.cfg.relay.max_message_bytes = static_cast<std::size_t>(number(v));
+             return ok();
+         }},
+        {"relay", "max_recipients", Type::integer, "100", 1, 10000, "more RCPT TO are answered 452 4.5.3",
+         [](Target& t, const Value& v) {
+             t.cfg.relay.max_recipients = static_cast<std::size_t>(number(v));
+             return ok();
+         }},
+        {"relay", "max_line_length", Type::integer, "1000", 100, 100000,
+         "longer lines (CRLF included) are answered 500 5.5.2",
+         [](Target& t, const Value& v) {
+             t.cfg.relay.max_line_length = static_cast<std::size_t>(number(v));
+             return ok();
+         }},
+        {"relay", "max_connections", Type::integer, "20", 1, 10000, "more sessions are answered 421 4.3.2",
+         [](Target& t, const Value& v) {
+             t.cfg.relay.max_connections = static_cast<std::size_t>(number(v));
+             return ok();
+         }},
+        {"relay", "idle_timeout", Type::duration, "\"5m\"", 1, 0, "a silent client is answered 421 4.4.2 and closed",
+         [](Target& t, const Value& v) {
+             t.cfg.relay.idle_timeout = duration(v);
+             return ok();
+         }},
+        {"relay", "hostname", Type::string, "\"casemail\"", 0, 0, "the name in the relay's greeting and EHLO answer",
+         [](Target& t, const Value& v) {
+             t.cfg.relay.hostname = text(v);
+             return ok();
+         }},
+        {"relay", "pass_through", Type::boolean, "false", 0, 0,
+         "mail that matches no case is relayed unchanged (and logged) instead of refused",
+         [](Target& t, const Value& v) {
+             t.cfg.relay.pass_through = flag(v);
+             return ok();
+         }},
+        {"relay", "keep_unresolved_as_text", Type::boolean, "false", 0, 0,
+         "dropped recipients are listed in a note atop the reply's body",
+         [](Target& t, const Value& v) {
+             t.cfg.relay.keep_unresolved_as_text = flag(v);
+             return ok();
+         }},
+        {"relay", "confidential", Type::string, "\"send\"", 0, 0, "replies to confidential cases: send, or hold for review",
+         [](Target& t, const Value& v) {
+             static constexpr std::pair<const char*, bool> choices[] = {{"send", false}, {"hold", true}};
+             return choose(text(v), choices, t.cfg.relay.hold_confidential);
+         }},
+        {"relay", "on_refused", Type::string, "\"reject\"", 0, 0,
+         "a reply that may not go out: reject (550), or hold in the outbox for review",
+         [](Target& t, const Value& v) {
+             static constexpr std::pair<const char*, bool> choices[] = {{"reject", false}, {"hold", true}};
+             return choose(text(v), choices, t.cfg.relay.hold_refused);
+         }},
+        {"upstream", "url", Type::string, "(none)", 0, 0,
+         "the smarthost: smtps://host[:port] (default scheme) or smtp:// with STARTTLS; none: nothing is sent",
+         [](Target& t, const Value& v) {
+             t.cfg.upstream.url = text(v);
+             return check_server_url(t.cfg.upstream.url, "smtps", "smtp", false);
+         }},
+        {"upstream", "user", Type::string, "(none)", 0, 0, "SMTP AUTH login name",
+         [](Target& t, const Value& v) {
+             t.cfg.upstream.user = text(v);
+             return ok();
+         }},
+        {"upstream", "password_file", Type::path, "(none)", 0, 0, "file holding the password (at most one secret source)",
+         [](Target& t, const Value& v) {
+             t.cfg.upstream.secret.password_file = text(v);
+             return ok();
+         }},
+        {"upstream", "password_env", Type::string, "(none)", 0, 0, "environment variable holding the password",
+         [](Target& t, const Value& v) {
+             t.cfg.upstream.secret.password_env = text(v);
+             return ok();
+         }},
+        {"upstream", "oauth2_token_file", Type::path, "(none)", 0, 0, "file holding an OAuth2 access token (XOAUTH2)",
+         [](Target& t, const Value& v) {
+             t.cfg.upstream.secret.oauth2_token_file = text(v);
+             return ok();
+         }},
+        {"upstream", "allow_plaintext", Type::boolean, "false", 0, 0, "smtp:// without TLS: loopback test servers only",
+         [](Target& t, const Value& v) {
+             t.cfg.upstream.allow_plaintext = flag(v);
+             return ok();
+         }},
+        {"upstream", "ca_file", Type::path, "(none)", 0, 0, "an extra CA bundle for the server's certificate",
+         [](Target& t, const Value& v) {
+             t.cfg.upstream.ca_file = text(v);
+             return ok();
+         }},
+        {"upstream", "helo_name", Type::string, "\"casemail\"", 0, 0, "the name casemail gives in EHLO",
+         [](Target& t, const Value& v) {
+             t.cfg.upstream.helo_name = text(v);
+             return ok();
+         }},
+        {"upstream", "max_age", Type::duration, "\"3d\"", 1, 0, "temporary failures (4xx, connection) are retried this long",
+         [](Target& t, const Value& v) {
+             t.cfg.upstream.max_age = duration(v);
+             return ok();
+         }},
+        {"upstream", "retry_base", Type::duration, "\"1m\"", 1, 0, "first retry delay, doubling",
+         [](Target& t, const Value& v) {
+             t.cfg.upstream.retry_base = duration(v);
+             return ok();
+         }},
+        {"upstream", "retry_max", Type::duration, "\"1h\"", 1, 0, "cap of the retry delay",
+         [](Target& t, const Value& v) {
+             t.cfg.upstream.retry_max = duration(v);
+             return ok();
+         }},
+        {"upstream", "poll_interval", Type::duration, "\"10s\"", 1, 0, "how often the outbox is scanned for due entries",
+         [](Target& t, const Value& v) {
+             t.cfg.upstream.poll_interval = duration(v);
+             return ok();
+         }},
+        {"templates", "dir", Type::path, "\"\"", 0, 0,
+         "directory of NAME.subject/.txt/.html templates; \"\" = the shipped ones", apply_templates_dir},
+    };
+    return settings;
+}
+
+}  // namespace casemail::config::detail
