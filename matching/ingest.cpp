@@ -135,23 +135,23 @@ const char* action_name(Action a) {
     return "?";
 }
 
-IngestPlan plan_ingest(const mime::ParsedMessage& msg, const QueueRef& mailbox_queue,
-                       const IngestRules& rules, Lookups& lookups, TimePoint now) {
-    IngestPlan plan;
-    auto correlation = correlate(msg, rules.token_prefix, lookups, plan.defects);
-    std::string guard = guard_reason(msg, rules, lookups);
+namespace {
 
-    // ---- parties and history links (for every outcome: nothing a sender writes is lost)
+// Who the sender is: the first From address, else Sender; its normalised address.
+struct Sender {
+    const mime::Address* address = nullptr;
+    std::string norm;
+    std::vector<ContactRef> contacts;  // active contacts with that address
+};
+
+// Every address of the mail as a party, resolved where exactly one contact (or one of our
+// queues) has it; the history links go to every contact sharing any address. For every
+// outcome: nothing a sender writes is lost.
+void plan_parties(const mime::ParsedMessage& msg, Lookups& lookups, Sender& sender, IngestPlan& plan) {
     std::vector<Id> history;
-    const mime::Address* sender = sender_of(msg);
-    std::string sender_norm = sender ? mime::normalize_address(sender->address) : std::string();
-    std::vector<ContactRef> sender_contacts;
     auto add_parties = [&](const char* role, const std::vector<mime::Address>& list) {
         for (const auto& a : list) {
-            PartyPlan p;
-            p.role = role;
-            p.name = a.name;
-            p.address = a.address;
+            PartyPlan p{role, a.name, a.address, std::nullopt, false, std::nullopt, false, {}};
             auto norm = mime::normalize_address(a.address);
             if (auto q = lookups.queue_by_address(norm)) {
                 p.queue_id = q->id;
@@ -164,7 +164,7 @@ IngestPlan plan_ingest(const mime::ParsedMessage& msg, const QueueRef& mailbox_q
                     p.resolved = true;
                 }
                 history.insert(history.end(), p.candidates.begin(), p.candidates.end());
-                if (norm == sender_norm) sender_contacts = contacts;
+                if (norm == sender.norm) sender.contacts = contacts;
             }
             plan.parties.push_back(std::move(p));
         }
@@ -177,52 +177,68 @@ IngestPlan plan_ingest(const mime::ParsedMessage& msg, const QueueRef& mailbox_q
     std::sort(history.begin(), history.end());
     history.erase(std::unique(history.begin(), history.end()), history.end());
     plan.history_contact_ids = history;
+}
 
-    // ---- guarded mail: link when it correlates, never a case, never an acknowledgement
-    if (!guard.empty()) {
-        if (correlation.found) {
-            plan.action = Action::linked;
-            plan.linked_case = correlation.found;
-            plan.reason = guard + "; linked by " + correlation.method;
-        } else {
-            plan.action = Action::ignored;
-            plan.reason = guard;
-        }
-        return plan;
-    }
-
-    // ---- existing case
-    std::optional<Id> parent;
-    if (correlation.found) {
-        const auto& c = *correlation.found;
-        bool in_window = c.status == "resolved" && c.resolved_at &&
-                         now - *c.resolved_at <= rules.resolved_window;
-        if (c.status == "active" || (in_window && rules.on_resolved != OnResolved::new_case)) {
-            plan.action = Action::linked;
-            plan.linked_case = c;
-            plan.reason = "linked by " + correlation.method;
-            if (c.status == "resolved") {
-                if (rules.on_resolved == OnResolved::reactivate) {
-                    plan.reactivate = true;
-                    plan.reason += "; resolved case reactivated";
-                } else {
-                    plan.flag_needs_review = true;
-                    plan.reason += "; resolved case flagged for review";
-                }
-            }
-            return plan;
-        }
+// Links to the correlated case when it takes mail (active, or resolved inside the window
+// under link/reactivate). Otherwise the new case will be a follow-up of it (`parent`).
+bool plan_existing_case(const Correlation& correlation, const IngestRules& rules, TimePoint now, IngestPlan& plan,
+                        std::optional<Id>& parent) {
+    if (!correlation.found) return false;
+    const auto& c = *correlation.found;
+    bool in_window = c.status == "resolved" && c.resolved_at && now - *c.resolved_at <= rules.resolved_window;
+    if (c.status != "active" && !(in_window && rules.on_resolved != OnResolved::new_case)) {
         parent = c.id;  // resolved long ago (or policy new_case), or cancelled: follow-up case
+        return false;
     }
+    plan.action = Action::linked;
+    plan.linked_case = c;
+    plan.reason = "linked by " + correlation.method;
+    if (c.status == "resolved") {
+        if (rules.on_resolved == OnResolved::reactivate) {
+            plan.reactivate = true;
+            plan.reason += "; resolved case reactivated";
+        } else {
+            plan.flag_needs_review = true;
+            plan.reason += "; resolved case flagged for review";
+        }
+    }
+    return true;
+}
 
-    // ---- new case
+// A new case's customer: the single registered contact with the sender's address, else a new
+// guest. The sender's identity decision is authoritative for the From party of a new case,
+// except when it was ambiguous: that party stays unresolved for review.
+void plan_customer(const Sender& sender, IngestPlan& plan) {
+    std::vector<ContactRef> registered;
+    for (const auto& c : sender.contacts)
+        if (c.is_registered) registered.push_back(c);
+    if (registered.size() == 1) {
+        plan.customer_contact_id = registered.front().id;
+    } else {
+        plan.create_guest = true;
+        plan.guest_name = sender.address ? sender.address->name : std::string();
+        plan.guest_address = sender.address ? sender.address->address : std::string();
+        plan.link_history_to_new_guest = true;
+        plan.ambiguous_sender = registered.size() > 1;
+        if (!sender.address) mime::add_defect(plan.defects, "no sender address: guest customer has no address");
+    }
+    for (auto& p : plan.parties) {
+        if (p.role != "from" || mime::normalize_address(p.address) != sender.norm || p.queue_id) continue;
+        p.resolved = !plan.ambiguous_sender;
+        p.is_new_guest = plan.create_guest && !plan.ambiguous_sender;
+        p.contact_id = plan.create_guest ? std::nullopt : plan.customer_contact_id;
+        break;
+    }
+}
+
+void plan_new_case(const mime::ParsedMessage& msg, const QueueRef& mailbox_queue, const IngestRules& rules,
+                   const Correlation& correlation, std::optional<Id> parent, IngestPlan& plan) {
     plan.action = Action::created;
     plan.parent_case_id = parent;
     plan.queue_id = mailbox_queue.id;
     plan.title = case_title(msg.subject, rules.token_prefix);
     plan.description = msg.text;
-    plan.reason = parent ? fmt::format("follow-up to closed case {} ({})", correlation.found->token,
-                                       correlation.method)
+    plan.reason = parent ? fmt::format("follow-up to closed case {} ({})", correlation.found->token, correlation.method)
                          : "new case";
     // A reply to a reused Message-ID: an agent decides where it belongs, and the citizen gets
     // no receipt for a case that may be a duplicate of their own.
@@ -232,47 +248,45 @@ IngestPlan plan_ingest(const mime::ParsedMessage& msg, const QueueRef& mailbox_q
                                   "different messages",
                                   mime::printable(correlation.reused_message_id, 100));
     }
-    std::vector<ContactRef> registered;
-    for (const auto& c : sender_contacts)
-        if (c.is_registered) registered.push_back(c);
-    if (registered.size() == 1) {
-        plan.customer_contact_id = registered.front().id;
-    } else {
-        plan.create_guest = true;
-        plan.guest_name = sender ? sender->name : std::string();
-        plan.guest_address = sender ? sender->address : std::string();
-        plan.link_history_to_new_guest = true;
-        plan.ambiguous_sender = registered.size() > 1;
-        if (!sender) mime::add_defect(plan.defects, "no sender address: guest customer has no address");
-    }
-    // The sender's identity decision is authoritative for the From party of a new case,
-    // except when it was ambiguous: that party stays unresolved for review.
-    for (auto& p : plan.parties) {
-        if (p.role != "from" || mime::normalize_address(p.address) != sender_norm || p.queue_id) continue;
-        if (plan.ambiguous_sender) {
-            p.resolved = false;
-            p.contact_id.reset();
-        } else if (plan.create_guest) {
-            p.resolved = true;
-            p.contact_id.reset();
-            p.is_new_guest = true;
-        } else {
-            p.resolved = true;
-            p.contact_id = plan.customer_contact_id;
-        }
-        break;
-    }
+}
 
-    // ---- acknowledgement
-    if (rules.auto_ack && sender && !is_no_reply_address(sender_norm) && !plan.flag_needs_review) {
-        int sent = lookups.acks_since(sender_norm, now - std::chrono::hours(1));
-        if (sent < rules.ack_limit_per_hour) {
-            plan.queue_ack = true;
-            plan.ack_address = sender->address;
-        } else {
-            mime::add_defect(plan.defects, fmt::format("acknowledgement suppressed: {} already sent to this address in the last hour", sent));
-        }
+// The acknowledgement of a new case, at most ack_limit_per_hour per address.
+void plan_ack(const Sender& sender, const IngestRules& rules, Lookups& lookups, TimePoint now, IngestPlan& plan) {
+    if (!rules.auto_ack || !sender.address || is_no_reply_address(sender.norm) || plan.flag_needs_review) return;
+    int sent = lookups.acks_since(sender.norm, now - std::chrono::hours(1));
+    if (sent >= rules.ack_limit_per_hour) {
+        mime::add_defect(plan.defects,
+                         fmt::format("acknowledgement suppressed: {} already sent to this address in the last hour", sent));
+        return;
     }
+    plan.queue_ack = true;
+    plan.ack_address = sender.address->address;
+}
+
+}  // namespace
+
+IngestPlan plan_ingest(const mime::ParsedMessage& msg, const QueueRef& mailbox_queue,
+                       const IngestRules& rules, Lookups& lookups, TimePoint now) {
+    IngestPlan plan;
+    auto correlation = correlate(msg, rules.token_prefix, lookups, plan.defects);
+    std::string guard = guard_reason(msg, rules, lookups);
+    Sender sender;
+    sender.address = sender_of(msg);
+    if (sender.address) sender.norm = mime::normalize_address(sender.address->address);
+    plan_parties(msg, lookups, sender, plan);
+
+    // Guarded mail: linked when it correlates, never a case, never an acknowledgement.
+    if (!guard.empty()) {
+        plan.action = correlation.found ? Action::linked : Action::ignored;
+        plan.linked_case = correlation.found;
+        plan.reason = correlation.found ? guard + "; linked by " + correlation.method : guard;
+        return plan;
+    }
+    std::optional<Id> parent;
+    if (plan_existing_case(correlation, rules, now, plan, parent)) return plan;
+    plan_new_case(msg, mailbox_queue, rules, correlation, parent, plan);
+    plan_customer(sender, plan);
+    plan_ack(sender, rules, lookups, now, plan);
     return plan;
 }
 

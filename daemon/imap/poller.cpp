@@ -85,149 +85,195 @@ Result<bool> ImapMailbox::mark_processed(const std::vector<protocol::imap::Uid>&
     return true;
 }
 
-PollReport poll_mailbox(MailboxServer& server, store::Store& store, inbound::Ingestor& ingestor,
-                        const PollSettings& settings, const common::LogLine& log, const std::atomic<bool>& stop) {
-    PollReport report;
-    const std::string& mailbox = settings.mailbox;
-    auto& db = store.db();
-    auto finish = [&]() -> PollReport& {
+namespace {
+
+using protocol::imap::Uid;
+
+// One poll, step by step; each step records a failure in report_ and says whether to go on.
+class Poll {
+public:
+    Poll(MailboxServer& server, store::Store& store, inbound::Ingestor& ingestor, const PollSettings& settings,
+         const common::LogLine& log, const std::atomic<bool>& stop)
+        : server_(server), store_(store), ingestor_(ingestor), settings_(settings), log_(log), stop_(stop) {}
+
+    PollReport run() {
         try {
-            store::Transaction tx(db);
-            store::record_poll(store, mailbox, settings.folder, report.error, report.backlog);
+            if (open_folder() && acknowledge_pending()) drain();
+        } catch (const store::Error& e) {
+            report_.error = fmt::format("store: {}", e.what());
+        } catch (const store::Refused& e) {
+            report_.error = e.what();
+        }
+        record();
+        return report_;
+    }
+
+private:
+    // STATUS, and a new UIDVALIDITY voids every UID we knew: rescan from the start.
+    bool open_folder() {
+        auto status = server_.status();
+        if (!status) return failed(status.error());
+        uidvalidity_ = status->uidvalidity;
+        uidnext_ = status->uidnext;
+        store::Transaction tx(store_.db());
+        auto state = store::mailbox_state(store_, settings_.mailbox, settings_.folder);
+        last_uid_ = state.last_uid;
+        if (state.uidvalidity != uidvalidity_) {
+            if (state.uidvalidity)
+                log_(common::log_fields({{"mailbox", settings_.mailbox}, {"event", "uidvalidity-changed"},
+                                         {"old", std::to_string(*state.uidvalidity)}, {"new", std::to_string(uidvalidity_)},
+                                         {"reason", "rescanning the folder; Message-IDs keep it from making duplicates"}}));
+            store::reset_uidvalidity(store_, settings_.mailbox, uidvalidity_);
+            last_uid_ = 0;
+        }
+        tx.commit();
+        return true;
+    }
+
+    // Messages committed earlier whose mark did not reach the server (crash, lost connection).
+    bool acknowledge_pending() {
+        auto pending = store::pending_acks(store_, settings_.mailbox, uidvalidity_);
+        if (pending.empty()) return true;
+        if (!acknowledge(pending)) return false;
+        log_(common::log_fields({{"mailbox", settings_.mailbox}, {"event", "acknowledged-pending"},
+                                 {"count", std::to_string(pending.size())}}));
+        return true;
+    }
+
+    void drain() {
+        auto uids = server_.search_from(static_cast<Uid>(last_uid_ + 1), uidnext_);
+        if (!uids) {
+            failed(uids.error());
+            return;
+        }
+        report_.backlog = static_cast<std::int64_t>(uids->size());
+        for (std::size_t next = 0; next < uids->size();) {
+            auto batch = fetch_batch(*uids, next);
+            store_batch(batch);
+            report_.ingested += batch.size();
+            *report_.backlog -= static_cast<std::int64_t>(batch.size());
+            if (!acknowledge_batch(batch) || report_.error || report_.interrupted) break;
+        }
+    }
+
+    // A batch fetched first, holding no lock: a slow server must not keep the store's write
+    // lock from the other mailboxes, the relay and the outbox.
+    std::vector<Fetched> fetch_batch(const std::vector<Uid>& uids, std::size_t& next) {
+        std::vector<Fetched> batch;
+        std::size_t bytes = 0;
+        while (next < uids.size() && batch.size() < settings_.batch && bytes < settings_.batch_bytes) {
+            if (stop_) {
+                report_.interrupted = true;
+                break;
+            }
+            Uid uid = uids[next];
+            auto started = std::chrono::steady_clock::now();
+            auto fetched = server_.fetch(uid, settings_.max_message_bytes);
+            if (!fetched) {
+                report_.error = fmt::format("uid {}: {}", uid, fetched.error());
+                break;
+            }
+            Fetched f;
+            f.uid = uid;
+            f.left_on_server = fetched->truncated;
+            f.fetch_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
+            bytes += fetched->raw.size();
+            f.raw = std::move(fetched->raw);
+            batch.push_back(std::move(f));
+            ++next;
+        }
+        return batch;
+    }
+
+    // Then the batch stored in one transaction, with its UIDs in the acknowledgement journal
+    // and the cursor past them. A store error rolls back that message; the ones before stand.
+    void store_batch(std::vector<Fetched>& batch) {
+        store::Transaction tx(store_.db());
+        for (std::size_t k = 0; k < batch.size(); ++k) {
+            auto& f = batch[k];
+            auto started = std::chrono::steady_clock::now();
+            try {
+                f.result = f.left_on_server ? ingestor_.quarantine(f.raw, settings_.mailbox, too_large_reason())
+                                            : ingestor_.ingest(f.raw, settings_.mailbox);
+            } catch (const store::Error& e) {
+                report_.error = fmt::format("uid {}: store: {}", f.uid, e.what());
+                batch.resize(k);
+                break;
+            }
+            if (!f.left_on_server) store::add_pending_ack(store_, settings_.mailbox, uidvalidity_, f.uid, f.result.email_id);
+            store::set_cursor(store_, settings_.mailbox, f.uid, 1);
+            f.ms = f.fetch_ms + std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
+        }
+        tx.commit();
+    }
+
+    // Committed: now it may be said, and acknowledged.
+    bool acknowledge_batch(const std::vector<Fetched>& batch) {
+        std::vector<std::int64_t> ack;
+        for (const auto& f : batch) {
+            log_(common::log_fields({{"mailbox", settings_.mailbox},
+                                     {"uid", std::to_string(f.uid)},
+                                     {"message_id", f.result.message_id.empty() ? "-" : "<" + f.result.message_id + ">"},
+                                     {"action", f.result.action},
+                                     {"case", f.result.case_token.value_or("-")},
+                                     {"ms", fmt::format("{:.1f}", f.ms)},
+                                     {"fetch_ms", fmt::format("{:.1f}", f.fetch_ms)},
+                                     {"reason", f.result.reason}}));
+            if (!f.left_on_server) ack.push_back(f.uid);
+        }
+        return ack.empty() || acknowledge(ack);
+    }
+
+    // Marks `uids` processed on the server, then clears them from the journal.
+    bool acknowledge(const std::vector<std::int64_t>& uids) {
+        if (auto ok = server_.mark_processed(as_uids(uids)); !ok) {
+            report_.error = report_.error.value_or(ok.error());
+            return false;
+        }
+        store::Transaction tx(store_.db());
+        store::clear_pending_acks(store_, settings_.mailbox, uidvalidity_, uids);
+        tx.commit();
+        report_.acknowledged += uids.size();
+        return true;
+    }
+
+    // The outcome, for `casemail status`.
+    void record() {
+        try {
+            store::Transaction tx(store_.db());
+            store::record_poll(store_, settings_.mailbox, settings_.folder, report_.error, report_.backlog);
             tx.commit();
         } catch (const store::Error& e) {
-            log(common::log_fields({{"mailbox", mailbox}, {"event", "status-not-recorded"}, {"reason", e.what()}}));
+            log_(common::log_fields({{"mailbox", settings_.mailbox}, {"event", "status-not-recorded"}, {"reason", e.what()}}));
         }
-        return report;
-    };
-    try {
-        auto status = server.status();
-        if (!status) {
-            report.error = status.error();
-            return finish();
-        }
-        const std::int64_t uidvalidity = status->uidvalidity;
-        store::MailboxState state;
-        {
-            store::Transaction tx(db);
-            state = store::mailbox_state(store, mailbox, settings.folder);
-            if (state.uidvalidity != uidvalidity) {
-                if (state.uidvalidity)
-                    log(common::log_fields({{"mailbox", mailbox}, {"event", "uidvalidity-changed"},
-                                    {"old", std::to_string(*state.uidvalidity)}, {"new", std::to_string(uidvalidity)},
-                                    {"reason", "rescanning the folder; Message-IDs keep it from making duplicates"}}));
-                store::reset_uidvalidity(store, mailbox, uidvalidity);
-                state.last_uid = 0;
-            }
-            tx.commit();
-        }
-
-        // Messages committed earlier whose mark did not reach the server (crash, lost connection).
-        if (auto pending = store::pending_acks(store, mailbox, uidvalidity); !pending.empty()) {
-            if (auto ok = server.mark_processed(as_uids(pending)); !ok) {
-                report.error = ok.error();
-                return finish();
-            }
-            store::Transaction tx(db);
-            store::clear_pending_acks(store, mailbox, uidvalidity, pending);
-            tx.commit();
-            report.acknowledged += pending.size();
-            log(common::log_fields({{"mailbox", mailbox}, {"event", "acknowledged-pending"}, {"count", std::to_string(pending.size())}}));
-        }
-
-        auto first = static_cast<protocol::imap::Uid>(state.last_uid + 1);
-        auto uids = server.search_from(first, status->uidnext);
-        if (!uids) {
-            report.error = uids.error();
-            return finish();
-        }
-        report.backlog = static_cast<std::int64_t>(uids->size());
-
-        for (std::size_t next = 0; next < uids->size();) {
-            // Fetch a batch first, holding no lock: a slow server must not keep the store's write
-            // lock from the other mailboxes, the relay and the outbox.
-            std::vector<Fetched> done;
-            std::size_t bytes = 0;
-            while (next < uids->size() && done.size() < settings.batch && bytes < settings.batch_bytes) {
-                if (stop) {
-                    report.interrupted = true;
-                    break;
-                }
-                protocol::imap::Uid uid = (*uids)[next];
-                auto started = std::chrono::steady_clock::now();
-                auto fetched = server.fetch(uid, settings.max_message_bytes);
-                if (!fetched) {
-                    report.error = fmt::format("uid {}: {}", uid, fetched.error());
-                    break;
-                }
-                Fetched f;
-                f.uid = uid;
-                f.left_on_server = fetched->truncated;
-                f.fetch_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
-                bytes += fetched->raw.size();
-                f.raw = std::move(fetched->raw);
-                done.push_back(std::move(f));
-                ++next;
-            }
-            // Then store the batch in one transaction.
-            {
-                store::Transaction tx(db);
-                for (std::size_t k = 0; k < done.size(); ++k) {
-                    auto& f = done[k];
-                    auto started = std::chrono::steady_clock::now();
-                    try {
-                        f.result = f.left_on_server
-                                       ? ingestor.quarantine(f.raw, mailbox,
-                                                             fmt::format("larger than {} bytes: the first bytes are kept "
-                                                                         "here, the message stays on the server",
-                                                                         settings.max_message_bytes))
-                                       : ingestor.ingest(f.raw, mailbox);
-                    } catch (const store::Error& e) {  // that message rolled back, the batch before it stands
-                        report.error = fmt::format("uid {}: store: {}", f.uid, e.what());
-                        done.resize(k);
-                        break;
-                    }
-                    if (!f.left_on_server)
-                        store::add_pending_ack(store, mailbox, uidvalidity, f.uid, f.result.email_id);
-                    store::set_cursor(store, mailbox, f.uid, 1);
-                    f.ms = f.fetch_ms +
-                           std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
-                }
-                tx.commit();
-            }
-            // Committed: now it may be said, and acknowledged.
-            report.ingested += done.size();
-            *report.backlog -= static_cast<std::int64_t>(done.size());
-            std::vector<std::int64_t> ack;
-            for (const auto& f : done) {
-                log(common::log_fields({{"mailbox", mailbox},
-                                {"uid", std::to_string(f.uid)},
-                                {"message_id", f.result.message_id.empty() ? "-" : "<" + f.result.message_id + ">"},
-                                {"action", f.result.action},
-                                {"case", f.result.case_token.value_or("-")},
-                                {"ms", fmt::format("{:.1f}", f.ms)},
-                                {"fetch_ms", fmt::format("{:.1f}", f.fetch_ms)},
-                                {"reason", f.result.reason}}));
-                if (!f.left_on_server) ack.push_back(f.uid);
-            }
-            if (!ack.empty()) {
-                if (auto ok = server.mark_processed(as_uids(ack)); !ok) {
-                    report.error = report.error.value_or(ok.error());
-                    break;
-                }
-                store::Transaction tx(db);
-                store::clear_pending_acks(store, mailbox, uidvalidity, ack);
-                tx.commit();
-                report.acknowledged += ack.size();
-            }
-            if (report.error || report.interrupted) break;
-        }
-    } catch (const store::Error& e) {
-        report.error = fmt::format("store: {}", e.what());
-    } catch (const store::Refused& e) {
-        report.error = e.what();
     }
-    return finish();
+
+    std::string too_large_reason() const {
+        return fmt::format("larger than {} bytes: the first bytes are kept here, the message stays on the server",
+                           settings_.max_message_bytes);
+    }
+
+    bool failed(const std::string& why) {
+        report_.error = why;
+        return false;
+    }
+
+    MailboxServer& server_;
+    store::Store& store_;
+    inbound::Ingestor& ingestor_;
+    const PollSettings& settings_;
+    const common::LogLine& log_;
+    const std::atomic<bool>& stop_;
+    PollReport report_;
+    std::int64_t uidvalidity_ = 0, last_uid_ = 0;
+    Uid uidnext_ = 0;
+};
+
+}  // namespace
+
+PollReport poll_mailbox(MailboxServer& server, store::Store& store, inbound::Ingestor& ingestor,
+                        const PollSettings& settings, const common::LogLine& log, const std::atomic<bool>& stop) {
+    return Poll(server, store, ingestor, settings, log, stop).run();
 }
 
 }  // namespace casemail::imap
