@@ -147,7 +147,7 @@ void run(store::Store& s, int messages, int existing_cases, int run_no, int per_
         store::Transaction tx(s.db());
         for (int k = 0; k < per_transaction && i < batch.size(); ++k, ++i) {
             auto r = ingestor.ingest(batch[i], mailbox);
-            (r.action == "created" ? created : r.action == "linked" ? linked : other)++;
+            (r.action == matching::EmailStatus::created ? created : r.action == matching::EmailStatus::linked ? linked : other)++;
         }
         tx.commit();
     }

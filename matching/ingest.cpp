@@ -126,13 +126,13 @@ bool attachment_blocked(std::string_view filename, const std::vector<std::string
     return std::find(blocked_extensions.begin(), blocked_extensions.end(), ext) != blocked_extensions.end();
 }
 
-const char* action_name(Action a) {
+EmailStatus email_status(Action a) {
     switch (a) {
-        case Action::created: return "created";
-        case Action::linked: return "linked";
-        case Action::ignored: return "ignored";
+        case Action::created: return EmailStatus::created;
+        case Action::linked: return EmailStatus::linked;
+        case Action::ignored: return EmailStatus::ignored;
     }
-    return "?";
+    return EmailStatus::ignored;
 }
 
 namespace {
@@ -185,15 +185,15 @@ bool plan_existing_case(const Correlation& correlation, const IngestRules& rules
                         std::optional<Id>& parent) {
     if (!correlation.found) return false;
     const auto& c = *correlation.found;
-    bool in_window = c.status == "resolved" && c.resolved_at && now - *c.resolved_at <= rules.resolved_window;
-    if (c.status != "active" && !(in_window && rules.on_resolved != OnResolved::new_case)) {
+    bool in_window = c.status == CaseStatus::resolved && c.resolved_at && now - *c.resolved_at <= rules.resolved_window;
+    if (c.status != CaseStatus::active && !(in_window && rules.on_resolved != OnResolved::new_case)) {
         parent = c.id;  // resolved long ago (or policy new_case), or cancelled: follow-up case
         return false;
     }
     plan.action = Action::linked;
     plan.linked_case = c;
     plan.reason = "linked by " + correlation.method;
-    if (c.status == "resolved") {
+    if (c.status == CaseStatus::resolved) {
         if (rules.on_resolved == OnResolved::reactivate) {
             plan.reactivate = true;
             plan.reason += "; resolved case reactivated";

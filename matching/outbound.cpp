@@ -49,7 +49,8 @@ ReplyDecision decide_reply(bool case_found, const std::string& refusal, const Ou
 
 std::string refusal_reason(const OutboundCase& c, const OutboundPolicy& policy) {
     if (c.queue_mailbox.empty()) return fmt::format("case {} has no queue, so no mailbox to write from", c.ref.token);
-    if (c.ref.status != "active") return fmt::format("case {} is {}: reactivate it to write to the customer", c.ref.token, c.ref.status);
+    if (c.ref.status != CaseStatus::active)
+        return fmt::format("case {} is {}: reactivate it to write to the customer", c.ref.token, name(c.ref.status));
     if (c.anonymous) return fmt::format("case {} is anonymous: no mail goes to its customer", c.ref.token);
     if (!c.customer) return fmt::format("the customer of case {} has no usable email address", c.ref.token);
     if (!c.wants_updates) return fmt::format("the customer of case {} asked for no updates", c.ref.token);

@@ -56,10 +56,9 @@ std::optional<Recipient> usable_recipient(const std::string& name, const std::st
 // address or asked for no updates, or the case is confidential under a hold policy.
 std::string refusal_reason(const OutboundCase& c, const OutboundPolicy& policy);
 
-// What the relay does with an agent's reply: rewrite it for the case's customer and queue it,
-// hold it for a person (refused, under on_refused = "hold"), relay it unchanged (no case,
-// under pass_through), or reject it (550).
-enum class ReplyDecision { queue, hold, pass_through, reject };
+// What the relay does with an agent's reply (matching/states.hpp): rewrite it for the case's
+// customer and queue it, hold it for a person (refused, under on_refused = "hold"), relay it
+// unchanged (no case, under pass_through), or reject it (550).
 ReplyDecision decide_reply(bool case_found, const std::string& refusal, const OutboundPolicy& policy);
 
 struct Rewritten {

@@ -11,6 +11,8 @@
 #include <string_view>
 #include <vector>
 
+#include "matching/states.hpp"
+
 namespace casemail::matching {
 
 using Id = std::int64_t;
@@ -19,7 +21,7 @@ using TimePoint = std::chrono::system_clock::time_point;
 struct CaseRef {
     Id id = 0;
     std::string token;
-    std::string status;  // active | resolved | cancelled
+    CaseStatus status = CaseStatus::active;
     std::optional<TimePoint> resolved_at;
     Id customer_contact_id = 0;
 };
@@ -72,7 +74,8 @@ struct IngestRules {
 bool attachment_blocked(std::string_view filename, const std::vector<std::string>& blocked_extensions);
 
 enum class Action { created, linked, ignored };
-const char* action_name(Action a);
+// The email's status for the plan's action.
+EmailStatus email_status(Action a);
 
 struct PartyPlan {
     std::string role;  // from | to | cc | bcc

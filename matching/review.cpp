@@ -15,8 +15,8 @@ std::string party_link_refusal(const PartyFacts& party, Id contact_id, const std
     if (party.role != "from") return "--as-customer applies to the sender (from) party only";
     if (!party.case_id) return "this email is not on a case";
     if (!party.email_opened_case) return "--as-customer: this email did not open its case; the customer stays";
-    if (party.case_status != "active")
-        return fmt::format("case {} is {}: reactivate it first", party.case_token, party.case_status);
+    if (party.case_status != CaseStatus::active)
+        return fmt::format("case {} is {}: reactivate it first", party.case_token, name(party.case_status));
     return {};
 }
 

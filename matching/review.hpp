@@ -6,6 +6,7 @@
 #include <string>
 
 #include "matching/plan.hpp"
+#include "matching/states.hpp"
 
 namespace casemail::matching {
 
@@ -17,7 +18,8 @@ struct PartyFacts {
     bool resolved = false;
     std::optional<Id> case_id;          // the email's case
     bool email_opened_case = false;     // the first inbound email of that case
-    std::string case_token, case_status;
+    std::string case_token;
+    CaseStatus case_status = CaseStatus::active;
 };
 
 struct ContactFacts {

@@ -15,7 +15,7 @@ matching::CaseRef read_case_ref(Statement& st) {
     matching::CaseRef c;
     c.id = st.int64(0);
     c.token = st.text(1);
-    c.status = st.text(2);
+    c.status = read_state<matching::CaseStatus>(st, 2);
     if (auto r = st.opt_text(3)) c.resolved_at = parse_time(*r);
     c.customer_contact_id = st.int64(4);
     return c;
@@ -211,11 +211,11 @@ EmailCase email_case(Store& store, Id email_id) {
     return {st->text(0), st->int64(1)};
 }
 
-void set_email_outcome(Store& store, Id email_id, std::optional<Id> case_id, const std::string& status,
+void set_email_outcome(Store& store, Id email_id, std::optional<Id> case_id, matching::EmailStatus status,
                        const std::string& reason, const std::vector<std::string>& defects) {
     auto st = store.db().cached(
         "UPDATE email SET case_id = ?2, status = ?3, status_reason = ?4, defects = ?5 WHERE id = ?1");
-    st->bind_all(email_id, case_id, status, mime::printable(reason, 500), join_lines(defects));
+    st->bind_all(email_id, case_id, matching::name(status), mime::printable(reason, 500), join_lines(defects));
     st->run();
 }
 
@@ -226,7 +226,7 @@ AppliedPlan apply_ingest(Store& store, Id email_id, const matching::IngestPlan& 
     std::optional<Id> guest_id;
     if (plan.action == matching::Action::created) applied = create_planned_case(store, email_id, plan, actor, guest_id);
     else if (plan.action == matching::Action::linked) applied = link_planned_case(store, plan, actor);
-    set_email_outcome(store, email_id, applied.case_id, matching::action_name(plan.action), plan.reason, defects);
+    set_email_outcome(store, email_id, applied.case_id, matching::email_status(plan.action), plan.reason, defects);
     if (applied.case_id)
         store.record_event(actor, plan.action == matching::Action::created ? "email-opened-case" : "email-linked",
                            applied.case_id, std::nullopt, email_id, plan.reason);
@@ -234,7 +234,7 @@ AppliedPlan apply_ingest(Store& store, Id email_id, const matching::IngestPlan& 
     store_attachments(store.db(), email_id, attachments);
     if (plan.queue_ack && applied.case_id) {
         NewOutboxEntry ack;
-        ack.kind = "ack";
+        ack.kind = matching::OutboxKind::ack;
         ack.case_id = applied.case_id;
         ack.reply_to_email_id = email_id;
         ack.to_address = plan.ack_address;
@@ -244,7 +244,7 @@ AppliedPlan apply_ingest(Store& store, Id email_id, const matching::IngestPlan& 
 }
 
 void quarantine_email(Store& store, Id email_id, const std::string& mailbox, const std::string& reason) {
-    set_email_outcome(store, email_id, std::nullopt, "quarantined", reason, {});
+    set_email_outcome(store, email_id, std::nullopt, matching::EmailStatus::quarantined, reason, {});
     auto st = store.db().cached(
         "INSERT INTO quarantine(email_id, mailbox, reason, created_at) VALUES (?1, ?2, ?3, ?4)");
     st->bind_all(email_id, mailbox, reason, store.now_text());
@@ -332,7 +332,7 @@ matching::PartyFacts party_facts(Store& store, Id party_id, Id& email_id) {
     f.resolved = st->int64(3) != 0;
     f.case_id = st->opt_int64(4);
     f.case_token = st->text(5);
-    f.case_status = st->text(6);
+    if (!st->is_null(6)) f.case_status = read_state<matching::CaseStatus>(*st, 6);
     f.email_opened_case = st->int64(7) != 0;
     return f;
 }

@@ -50,7 +50,7 @@ EmailCase email_case(Store& store, Id email_id);
 // ---- outcomes ----------------------------------------------------------------------------
 
 // The email's status (created, linked, ignored, duplicate, quarantined), why, and its defects.
-void set_email_outcome(Store& store, Id email_id, std::optional<Id> case_id, const std::string& status,
+void set_email_outcome(Store& store, Id email_id, std::optional<Id> case_id, matching::EmailStatus status,
                        const std::string& reason, const std::vector<std::string>& defects);
 
 // A decoded attachment, as the store keeps it (the bytes are not copied).

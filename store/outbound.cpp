@@ -69,7 +69,7 @@ Id record_outbound_email(Store& store, const CaseContext& ctx, const matching::R
         throw std::logic_error("record_outbound_email: the case was not checked with refusal_reason()");
     NewEmail e;
     e.case_id = ctx.record.id;
-    e.direction = "out";
+    e.direction = matching::Direction::out;
     e.message_id = bare_id(message.message_id);
     if (!ctx.outbound.last_inbound_message_id.empty()) e.in_reply_to = {ctx.outbound.last_inbound_message_id};
     e.references = message.reference_ids;
@@ -77,7 +77,7 @@ Id record_outbound_email(Store& store, const CaseContext& ctx, const matching::R
     e.body_text = body_text;
     e.raw = message.raw;
     e.mailbox = ctx.queue->mailbox;
-    e.status = "queued";
+    e.status = matching::EmailStatus::queued;
     auto email_id = store.insert_email(e);
     Party from;
     from.role = "from";

@@ -30,7 +30,7 @@ std::vector<std::string> lines_of(const std::string& text) {
 OutboxEntry read_entry(Statement& st) {
     OutboxEntry e;
     e.id = st.int64(0);
-    e.kind = st.text(1);
+    e.kind = read_state<matching::OutboxKind>(st, 1);
     e.case_id = st.opt_int64(2);
     e.reply_to_email_id = st.opt_int64(3);
     e.email_id = st.opt_int64(4);
@@ -39,7 +39,7 @@ OutboxEntry read_entry(Statement& st) {
     e.envelope_from = st.text(7);
     e.envelope_to = lines_of(st.text(8));
     e.message_id = st.opt_text(9);
-    e.status = st.text(10);
+    e.status = read_state<matching::OutboxStatus>(st, 10);
     e.attempts = static_cast<int>(st.int64(11));
     e.next_attempt_at = st.opt_text(12);
     e.last_error = st.opt_text(13);
@@ -54,10 +54,10 @@ std::span<const unsigned char> bytes(const std::string& s) {
     return {reinterpret_cast<const unsigned char*>(s.data()), s.size()};
 }
 
-void set_email_status(Database& db, std::optional<Id> email_id, const char* status, const std::string& reason) {
+void set_email_status(Database& db, std::optional<Id> email_id, matching::EmailStatus status, const std::string& reason) {
     if (!email_id) return;
     auto st = db.cached("UPDATE email SET status = ?2, status_reason = ?3 WHERE id = ?1");
-    st->bind_all(*email_id, status, mime::printable(reason, 500));
+    st->bind_all(*email_id, matching::name(status), mime::printable(reason, 500));
     st->run();
 }
 
@@ -68,18 +68,18 @@ Id enqueue_outbox(Store& store, const NewOutboxEntry& e) {
         "INSERT INTO outbox(kind, case_id, reply_to_email_id, email_id, to_address, to_address_norm, envelope_from, "
         "envelope_to, message_id, status, hold_reason, raw, next_attempt_at, created_at) "
         "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13)");
-    st->bind_all(e.kind, e.case_id, e.reply_to_email_id, e.email_id, e.to_address, mime::normalize_address(e.to_address),
-                 e.envelope_from, mime::join(e.envelope_to, "\n"), e.message_id, e.status, e.hold_reason,
+    st->bind_all(matching::name(e.kind), e.case_id, e.reply_to_email_id, e.email_id, e.to_address, mime::normalize_address(e.to_address),
+                 e.envelope_from, mime::join(e.envelope_to, "\n"), e.message_id, matching::name(e.status), e.hold_reason,
                  e.raw ? std::optional(bytes(*e.raw)) : std::nullopt,
                  store.now_text());
     st->run();
     return store.db().last_insert_rowid();
 }
 
-std::vector<OutboxEntry> list_outbox(Store& store, const std::optional<std::string>& status) {
+std::vector<OutboxEntry> list_outbox(Store& store, std::optional<matching::OutboxStatus> status) {
     std::vector<OutboxEntry> out;
     auto st = store.db().cached(std::string("SELECT ") + entry_columns + "WHERE ?1 IS NULL OR o.status = ?1 ORDER BY o.id");
-    st->bind(1, status);
+    if (status) st->bind(1, matching::name(*status));
     while (st->step()) out.push_back(read_entry(*st));
     return out;
 }
@@ -132,13 +132,13 @@ void mark_outbox_delivered(Store& store, Id id, const std::string& server_reply)
         "next_attempt_at = NULL WHERE id = ?1");
     st->bind_all(id, now);
     st->run();
-    set_email_status(store.db(), e->email_id, "sent", server_reply);
-    if (e->case_id && e->kind != "pass_through") {
+    set_email_status(store.db(), e->email_id, matching::EmailStatus::sent, server_reply);
+    if (e->case_id && e->kind != matching::OutboxKind::pass_through) {
         auto ack = store.db().cached(R"(UPDATE "case" SET acknowledged_at = ?2 WHERE id = ?1 AND acknowledged_at IS NULL)");
         ack->bind_all(*e->case_id, now);
         ack->run();
         store.record_event("casemaild", "email-sent", e->case_id, std::nullopt, e->email_id,
-                           fmt::format("{} to {} delivered: {}", e->kind, mime::printable(e->to_address, 100),
+                           fmt::format("{} to {} delivered: {}", matching::name(e->kind), mime::printable(e->to_address, 100),
                                        mime::printable(server_reply, 200)));
     }
 }
@@ -157,25 +157,26 @@ void mark_outbox_failed(Store& store, Id id, const std::string& error) {
         "UPDATE outbox SET status = 'failed', attempts = attempts + 1, last_error = ?2, next_attempt_at = NULL WHERE id = ?1");
     st->bind_all(id, mime::printable(error, 500));
     st->run();
-    set_email_status(store.db(), e->email_id, "failed", error);
+    set_email_status(store.db(), e->email_id, matching::EmailStatus::failed, error);
     if (e->case_id)
         store.record_event("casemaild", "email-failed", e->case_id, std::nullopt, e->email_id,
-                           fmt::format("{} to {} failed: {}", e->kind, mime::printable(e->to_address, 100),
+                           fmt::format("{} to {} failed: {}", matching::name(e->kind), mime::printable(e->to_address, 100),
                                        mime::printable(error, 300)));
 }
 
 void retry_outbox(Store& store, Id id, const std::string& actor) {
     auto e = find_outbox(store, id);
     if (!e) throw Refused(fmt::format("no outbox entry with id {}", id));
-    if (e->status != "failed" && e->status != "held")
-        throw Refused(fmt::format("outbox entry {} is {}; only failed or held entries can be retried", id, e->status));
+    if (e->status != matching::OutboxStatus::failed && e->status != matching::OutboxStatus::held)
+        throw Refused(fmt::format("outbox entry {} is {}; only failed or held entries can be retried", id,
+                                  matching::name(e->status)));
     auto st = store.db().cached(
         "UPDATE outbox SET status = 'pending', next_attempt_at = ?2, hold_reason = NULL, created_at = ?2 WHERE id = ?1");
     st->bind_all(id, store.now_text());
     st->run();
-    set_email_status(store.db(), e->email_id, "queued", "retry requested by " + actor);
+    set_email_status(store.db(), e->email_id, matching::EmailStatus::queued, "retry requested by " + actor);
     store.record_event(actor, "outbox-retry", e->case_id, std::nullopt, e->email_id,
-                       fmt::format("outbox entry {} ({}) queued again", id, e->status));
+                       fmt::format("outbox entry {} ({}) queued again", id, matching::name(e->status)));
 }
 
 }  // namespace casemail::store

@@ -18,27 +18,27 @@
 namespace casemail::store {
 
 struct NewOutboxEntry {
-    std::string kind;  // ack | reply | pass_through
+    matching::OutboxKind kind = matching::OutboxKind::reply;
     std::optional<Id> case_id, reply_to_email_id, email_id;
     std::string to_address;
     std::string envelope_from;
     std::vector<std::string> envelope_to;
     std::optional<std::string> message_id;
-    std::string status = "pending";  // or "held"
+    matching::OutboxStatus status = matching::OutboxStatus::pending;  // or held
     std::optional<std::string> hold_reason;
     std::optional<std::string> raw;  // nullopt: an acknowledgement, rendered at delivery
 };
 
 struct OutboxEntry {
     Id id = 0;
-    std::string kind;
+    matching::OutboxKind kind = matching::OutboxKind::reply;
     std::optional<Id> case_id, reply_to_email_id, email_id;
     std::optional<std::string> case_token;
     std::string to_address;
     std::string envelope_from;
     std::vector<std::string> envelope_to;
     std::optional<std::string> message_id;
-    std::string status;
+    matching::OutboxStatus status = matching::OutboxStatus::pending;
     int attempts = 0;
     std::optional<std::string> next_attempt_at, last_error, delivered_at, hold_reason;
     bool rendered = false;  // raw is present (acks are rendered by the delivery worker)
@@ -46,7 +46,7 @@ struct OutboxEntry {
 };
 
 Id enqueue_outbox(Store& store, const NewOutboxEntry& e);
-std::vector<OutboxEntry> list_outbox(Store& store, const std::optional<std::string>& status = std::nullopt);
+std::vector<OutboxEntry> list_outbox(Store& store, std::optional<matching::OutboxStatus> status = std::nullopt);
 std::optional<OutboxEntry> find_outbox(Store& store, Id id);
 OutboxEntry require_outbox(Store& store, Id id);  // Refused when there is no such entry
 std::string outbox_raw(Store& store, Id id);

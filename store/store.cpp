@@ -298,7 +298,7 @@ CaseRecord Store::read_case(Statement& st) {
     r.token = st.text(1);
     r.title = st.text(2);
     r.description = st.text(3);
-    r.status = st.text(4);
+    r.status = read_state<matching::CaseStatus>(st, 4);
     r.origin = st.text(5);
     r.priority = st.text(6);
     r.customer_contact_id = st.int64(7);
@@ -358,7 +358,9 @@ std::vector<CaseRecord> Store::list_cases(const CaseFilter& filter) {
     auto st = db_.cached(std::string("SELECT ") + case_columns +
                           "WHERE (?1 IS NULL OR c.queue_id = ?1) AND (?2 IS NULL OR c.status = ?2) "
                           "ORDER BY c.id");
-    st->bind_all(queue_id, filter.status);
+    std::optional<std::string_view> status;
+    if (filter.status) status = matching::name(*filter.status);
+    st->bind_all(queue_id, status);
     std::vector<CaseRecord> out;
     while (st->step()) out.push_back(read_case(*st));
     return out;
@@ -367,9 +369,9 @@ std::vector<CaseRecord> Store::list_cases(const CaseFilter& filter) {
 void Store::resolve_case(const std::string& token, const std::string& resolution,
                          const std::string& actor) {
     auto c = require_case(token);
-    if (c.status != "active")
+    if (c.status != matching::CaseStatus::active)
         throw Refused(fmt::format("case {} is {}, only an active case can be resolved", c.token,
-                                  c.status));
+                                  matching::name(c.status)));
     if (resolution.empty()) throw Refused("a resolution text is required");
     Savepoint sp(db_, "resolve_case");
     auto now = now_text();
@@ -384,9 +386,9 @@ void Store::resolve_case(const std::string& token, const std::string& resolution
 
 void Store::reactivate_case(const std::string& token, const std::string& actor) {
     auto c = require_case(token);
-    if (c.status != "resolved")
+    if (c.status != matching::CaseStatus::resolved)
         throw Refused(fmt::format("case {} is {}, only a resolved case can be reactivated",
-                                  c.token, c.status));
+                                  c.token, matching::name(c.status)));
     Savepoint sp(db_, "reactivate_case");
     auto st = db_.cached(
         R"sql(UPDATE "case" SET status = 'active', resolution = NULL, resolved_at = NULL,
@@ -402,7 +404,7 @@ void Store::reactivate_case(const std::string& token, const std::string& actor) 
 
 void Store::edit_case(const std::string& token, const CaseEdit& edit, const std::string& actor) {
     auto c = require_case(token);
-    if (c.status == "resolved")
+    if (c.status == matching::CaseStatus::resolved)
         throw Refused(fmt::format("case {} is resolved: reactivate it before editing", c.token));
     std::vector<std::string> changed;
     auto note = [&](const char* field, const auto& value) {
@@ -450,10 +452,10 @@ Id Store::insert_email(const NewEmail& e) {
         "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)");
     std::span<const unsigned char> raw(reinterpret_cast<const unsigned char*>(e.raw.data()),
                                        e.raw.size());
-    st->bind_all(e.case_id, e.direction, e.message_id, mime::join(e.in_reply_to, " "),
+    st->bind_all(e.case_id, matching::name(e.direction), e.message_id, mime::join(e.in_reply_to, " "),
                 mime::join(e.references, " "), e.subject, e.body_text, raw,
                 e.raw_sha256.empty() ? mime::sha256_hex(e.raw) : e.raw_sha256,
-                e.mailbox, now_text(), e.status, e.fingerprint);
+                e.mailbox, now_text(), matching::name(e.status), e.fingerprint);
     st->run();
     return db_.last_insert_rowid();
 }
@@ -486,11 +488,11 @@ std::vector<EmailRecord> Store::case_emails(Id case_id) {
             EmailRecord e;
             e.id = st->int64(0);
             e.case_id = st->opt_int64(1);
-            e.direction = st->text(2);
+            e.direction = read_state<matching::Direction>(*st, 2);
             e.message_id = st->opt_text(3);
             e.subject = st->text(4);
             e.received_at = st->text(5);
-            e.status = st->text(6);
+            e.status = read_state<matching::EmailStatus>(*st, 6);
             out.push_back(std::move(e));
         }
     }

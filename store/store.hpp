@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "matching/states.hpp"
 #include "store/database.hpp"
 
 namespace casemail::store {
@@ -24,6 +25,14 @@ public:
 };
 
 using Id = std::int64_t;
+
+// A state column read back as its enum; store::Error for a name this casemail does not know.
+template <class E>
+E read_state(const Statement& st, int column) {
+    auto text = st.text(column);
+    if (auto state = matching::parse_state<E>(text)) return *state;
+    throw Error(0, "unknown state '" + text + "' in the store (written by a newer casemail?)");
+}
 using Clock = std::function<std::chrono::system_clock::time_point()>;
 
 // ISO 8601 UTC, second precision: "2026-11-22T10:35:00Z".
@@ -88,7 +97,9 @@ struct NewCase {
 struct CaseRecord {
     Id id = 0;
     std::string token;
-    std::string title, description, status, origin, priority;
+    std::string title, description;
+    matching::CaseStatus status = matching::CaseStatus::active;
+    std::string origin, priority;
     Id customer_contact_id = 0;
     std::optional<Id> property_account_id, business_account_id, queue_id, parent_case_id;
     std::optional<std::string> queue_name, request_type, category, owner;
@@ -100,7 +111,7 @@ struct CaseRecord {
 
 struct CaseFilter {
     std::optional<std::string> queue;   // queue name or mailbox
-    std::optional<std::string> status;
+    std::optional<matching::CaseStatus> status;
 };
 
 // Fields an admin may change on an active case; unset fields are left alone.
@@ -123,7 +134,7 @@ struct Party {
 
 struct NewEmail {
     std::optional<Id> case_id;
-    std::string direction = "in";
+    matching::Direction direction = matching::Direction::in;
     std::optional<std::string> message_id;
     std::optional<std::string> fingerprint;  // matching::message_fingerprint, inbound with a Message-ID
     std::vector<std::string> in_reply_to, references;
@@ -131,17 +142,17 @@ struct NewEmail {
     std::string raw;
     std::string raw_sha256;  // computed by insert_email when empty
     std::optional<std::string> mailbox;
-    std::string status = "received";
+    matching::EmailStatus status = matching::EmailStatus::received;
 };
 
 struct EmailRecord {
     Id id = 0;
     std::optional<Id> case_id;
-    std::string direction;
+    matching::Direction direction = matching::Direction::in;
     std::optional<std::string> message_id;
     std::string subject;
     std::string received_at;
-    std::string status;
+    matching::EmailStatus status = matching::EmailStatus::received;
     std::vector<Party> parties;
     std::vector<Id> linked_contact_ids;
 };

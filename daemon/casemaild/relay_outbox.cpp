@@ -61,7 +61,7 @@ std::pair<int, std::string> Daemon::relay_message(const protocol::smtp::Envelope
                              {"from", env.mail_from.empty() ? "<>" : env.mail_from},
                              {"rcpts", std::to_string(env.rcpt_to.size())},
                              {"bytes", std::to_string(data.size())},
-                             {"action", v.action},
+                             {"action", std::string(matching::name(v.action))},
                              {"case", v.case_token.empty() ? "-" : v.case_token},
                              {"outbox", v.outbox_id ? std::to_string(*v.outbox_id) : "-"},
                              {"dropped", v.dropped.empty() ? "-" : mime::join(v.dropped, ",")},

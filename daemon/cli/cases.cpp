@@ -12,7 +12,7 @@ namespace casemail::cli {
 namespace {
 
 struct CaseOptions {
-    store::CaseFilter filter;
+    std::optional<std::string> queue, status;
     std::string token, resolution;
     store::NewCase new_case;
     std::optional<std::string> new_case_queue;
@@ -33,7 +33,7 @@ void require_account(store::Store& s, const std::optional<store::Id>& id, const 
 void print_case_human(const store::CaseRecord& c, const std::vector<store::EmailRecord>& emails,
                       const std::vector<store::Event>& events) {
     std::cout << fmt::format("{}  {}\n", c.token, c.title);
-    std::cout << fmt::format("  status: {}{}   origin: {}   priority: {}   queue: {}\n", c.status,
+    std::cout << fmt::format("  status: {}{}   origin: {}   priority: {}   queue: {}\n", matching::name(c.status),
                              c.needs_review ? " (needs review)" : "", c.origin, c.priority, c.queue_name.value_or("-"));
     std::cout << fmt::format("  customer contact: {}   created: {}   updated: {}\n", c.customer_contact_id, c.created_at,
                              c.updated_at);
@@ -41,7 +41,7 @@ void print_case_human(const store::CaseRecord& c, const std::vector<store::Email
     if (!c.description.empty()) std::cout << "\n" << c.description << "\n";
     std::cout << fmt::format("\n  emails ({}):\n", emails.size());
     for (const auto& e : emails) {
-        std::cout << fmt::format("    #{} {} {}  <{}>\n", e.id, e.direction, e.subject, e.message_id.value_or(""));
+        std::cout << fmt::format("    #{} {} {}  <{}>\n", e.id, matching::name(e.direction), e.subject, e.message_id.value_or(""));
         for (const auto& p : e.parties)
             std::cout << fmt::format("      {:<5} {} {}\n", p.role, mime::printable(p.address, 100),
                                      p.contact_id ? fmt::format("-> contact {}", *p.contact_id)
@@ -53,13 +53,16 @@ void print_case_human(const store::CaseRecord& c, const std::vector<store::Email
 }
 
 int case_list(Context& ctx, const CaseOptions& o) {
-    auto all = ctx.store().list_cases(o.filter);
+    store::CaseFilter filter;
+    filter.queue = o.queue;
+    if (o.status) filter.status = matching::parse_state<matching::CaseStatus>(*o.status);  // checked by CLI11
+    auto all = ctx.store().list_cases(filter);
     if (ctx.json()) {
         print(json_array(all, case_summary_json));
         return exit_ok;
     }
     for (const auto& c : all)
-        std::cout << fmt::format("{:<18} {:<9} {:<20} {:>3} mail  {}\n", c.token, c.status, c.queue_name.value_or("-"),
+        std::cout << fmt::format("{:<18} {:<9} {:<20} {:>3} mail  {}\n", c.token, matching::name(c.status), c.queue_name.value_or("-"),
                                  c.email_count, c.title);
     return exit_ok;
 }
@@ -142,8 +145,8 @@ void add_case_commands(CommandTable& t) {
     auto o = std::make_shared<CaseOptions>();
     auto* cases = t.group("case", "inspect and manage cases");
     auto* list = t.command(cases, "list", "list cases", [o](Context& c) { return case_list(c, *o); }, true);
-    list->add_option("--queue", o->filter.queue, "queue name or mailbox");
-    list->add_option("--status", o->filter.status, "active | resolved | cancelled")
+    list->add_option("--queue", o->queue, "queue name or mailbox");
+    list->add_option("--status", o->status, "active | resolved | cancelled")
         ->check(CLI::IsMember({"active", "resolved", "cancelled"}));
     auto* show = t.command(cases, "show", "show a case with its emails and history",
                            [o](Context& c) { return case_show(c, *o); }, true);

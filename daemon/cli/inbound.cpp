@@ -26,11 +26,20 @@ struct InboundOptions {
 
 inbound::IngestOptions ingest_options(Context& ctx) { return {config::ingest_rules(ctx.config()), ctx.config().limits, ctx.actor()}; }
 
-nlohmann::json ingest_result_json(const std::string& file, const inbound::IngestResult& r) {
+// One message's line of `casemail ingest` output: its result, or the error that stopped it.
+struct Row {
+    std::string file;
+    inbound::IngestResult result;
+    std::optional<std::string> error;
+    std::string action() const { return error ? "error" : std::string(matching::name(result.action)); }
+};
+
+nlohmann::json ingest_result_json(const std::string& file, const inbound::IngestResult& r,
+                                  const std::string& action) {
     auto opt = [](const auto& v) { return v ? nlohmann::json(*v) : nlohmann::json(nullptr); };
     return {{"file", file},
             {"message_id", r.message_id.empty() ? nlohmann::json(nullptr) : nlohmann::json(r.message_id)},
-            {"action", r.action},
+            {"action", action},
             {"case", opt(r.case_token)},
             {"customer_id", opt(r.customer_id)},
             {"email_id", opt(r.email_id)},
@@ -38,25 +47,31 @@ nlohmann::json ingest_result_json(const std::string& file, const inbound::Ingest
             {"defects", r.defects}};
 }
 
-void report_result(const std::string& file, const inbound::IngestResult& r, bool json) {
-    if (json)
-        std::cout << ingest_result_json(file, r).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
-    else
-        std::cout << fmt::format("{}: {}{}{} - {}\n", mime::printable(file), r.action, r.case_token ? " " + *r.case_token : "",
-                                 r.customer_id ? fmt::format(" (customer {})", *r.customer_id) : "",
-                                 mime::printable(r.reason, 300));
+void report_row(const Row& row, bool json) {
+    const auto& r = row.result;
+    auto reason = row.error.value_or(r.reason);
+    if (json) {
+        auto j = ingest_result_json(row.file, r, row.action());
+        j["reason"] = reason;
+        std::cout << j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
+        return;
+    }
+    std::cout << fmt::format("{}: {}{}{} - {}\n", mime::printable(row.file), row.action(),
+                             r.case_token ? " " + *r.case_token : "",
+                             r.customer_id ? fmt::format(" (customer {})", *r.customer_id) : "",
+                             mime::printable(reason, 300));
 }
 
-// One file through the pipeline; a failure of this message only is an "error" result.
-inbound::IngestResult ingest_one(inbound::Ingestor& ingestor, const std::string& file, const std::string& mailbox) {
+// One file through the pipeline; a failure of this message only is an "error" row.
+Row ingest_one(inbound::Ingestor& ingestor, const std::string& file, const std::string& mailbox) {
     try {
-        return ingestor.ingest(read_input(file), mailbox);
+        return {file, ingestor.ingest(read_input(file), mailbox), std::nullopt};
     } catch (const store::Refused&) {
         throw;  // no such mailbox: nothing can be ingested
     } catch (const BadRequest& e) {
-        return {"error", "", std::nullopt, std::nullopt, std::nullopt, e.what(), {}};
+        return {file, {}, e.what()};
     } catch (const store::Error& e) {  // this message rolled back; the batch goes on
-        return {"error", "", std::nullopt, std::nullopt, std::nullopt, e.what(), {}};
+        return {file, {}, e.what()};
     }
 }
 
@@ -69,14 +84,14 @@ int ingest(Context& ctx, const InboundOptions& o) {
     std::map<std::string, int> counts;
     auto started = std::chrono::steady_clock::now();
     for (std::size_t i = 0; i < files.size();) {
-        std::vector<std::pair<std::string, inbound::IngestResult>> done;
+        std::vector<Row> done;
         store::Transaction tx(s.db());
         for (std::size_t n = 0; n < o.batch && i < files.size(); ++n, ++i)
-            done.emplace_back(files[i], ingest_one(ingestor, files[i], o.mailbox));
+            done.push_back(ingest_one(ingestor, files[i], o.mailbox));
         tx.commit();
-        for (const auto& [file, r] : done) {
-            ++counts[r.action];
-            report_result(file, r, ctx.json());
+        for (const auto& row : done) {
+            ++counts[row.action()];
+            report_row(row, ctx.json());
         }
         std::cout.flush();
     }
@@ -142,9 +157,9 @@ int quarantine_retry(Context& ctx, const InboundOptions& o) {
     store::Transaction tx(s.db());
     auto r = ingestor.retry_quarantined(o.quarantine_id);
     tx.commit();
-    if (ctx.json()) print(ingest_result_json("quarantine:" + std::to_string(o.quarantine_id), r));
+    if (ctx.json()) print(ingest_result_json("quarantine:" + std::to_string(o.quarantine_id), r, std::string(matching::name(r.action))));
     else
-        std::cout << fmt::format("quarantine {}: {}{} - {}\n", o.quarantine_id, r.action,
+        std::cout << fmt::format("quarantine {}: {}{} - {}\n", o.quarantine_id, matching::name(r.action),
                                  r.case_token ? " " + *r.case_token : "", mime::printable(r.reason, 300));
     return exit_ok;
 }

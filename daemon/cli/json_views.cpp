@@ -29,7 +29,7 @@ nlohmann::json queue_json(const store::Queue& q) {
 
 nlohmann::json case_summary_json(const store::CaseRecord& c) {
     return {{"token", c.token},           {"title", c.title},
-            {"status", c.status},         {"queue", opt(c.queue_name)},
+            {"status", matching::name(c.status)}, {"queue", opt(c.queue_name)},
             {"customer_id", c.customer_contact_id}, {"created_at", c.created_at},
             {"email_count", c.email_count}, {"needs_review", c.needs_review}};
 }
@@ -41,7 +41,7 @@ nlohmann::json case_detail_json(const store::CaseRecord& c,
         {"token", c.token},
         {"title", c.title},
         {"description", c.description},
-        {"status", c.status},
+        {"status", matching::name(c.status)},
         {"origin", c.origin},
         {"priority", c.priority},
         {"customer_id", c.customer_contact_id},
@@ -75,11 +75,11 @@ nlohmann::json case_detail_json(const store::CaseRecord& c,
                                {"resolved", p.resolved},
                                {"candidate_count", p.candidate_count}});
         ej.push_back({{"id", e.id},
-                      {"direction", e.direction},
+                      {"direction", matching::name(e.direction)},
                       {"message_id", opt(e.message_id)},
                       {"subject", e.subject},
                       {"received_at", e.received_at},
-                      {"status", e.status},
+                      {"status", matching::name(e.status)},
                       {"parties", parties},
                       {"linked_contact_ids", e.linked_contact_ids}});
     }
@@ -160,13 +160,13 @@ nlohmann::json mailbox_state_json(const store::MailboxState& m) {
 nlohmann::json outbox_entry_json(const store::OutboxEntry& e) {
     auto opt = [](const auto& v) { return v ? nlohmann::json(*v) : nlohmann::json(nullptr); };
     return {{"id", e.id},
-            {"kind", e.kind},
+            {"kind", matching::name(e.kind)},
             {"case", opt(e.case_token)},
             {"to", e.to_address},
             {"envelope_from", e.envelope_from},
             {"envelope_to", e.envelope_to},
             {"message_id", opt(e.message_id)},
-            {"status", e.status},
+            {"status", matching::name(e.status)},
             {"attempts", e.attempts},
             {"next_attempt_at", opt(e.next_attempt_at)},
             {"last_error", opt(e.last_error)},

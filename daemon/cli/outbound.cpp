@@ -40,13 +40,16 @@ int rewrite(Context& ctx, const OutboundOptions& o) {
 }
 
 int outbox_list(Context& ctx, const OutboundOptions& o) {
-    auto entries = store::list_outbox(ctx.store(), o.status);
+    std::optional<matching::OutboxStatus> status;
+    if (o.status) status = matching::parse_state<matching::OutboxStatus>(*o.status);  // checked by CLI11
+    auto entries = store::list_outbox(ctx.store(), status);
     if (ctx.json()) {
         print(json_array(entries, outbox_entry_json));
         return exit_ok;
     }
     for (const auto& e : entries)
-        std::cout << fmt::format("{:>6}  {:<12} {:<9} {:<18} {:<32} attempts {}  {}\n", e.id, e.kind, e.status,
+        std::cout << fmt::format("{:>6}  {:<12} {:<9} {:<18} {:<32} attempts {}  {}\n", e.id, matching::name(e.kind),
+                                 matching::name(e.status),
                                  e.case_token.value_or("-"), mime::printable(e.to_address, 32), e.attempts,
                                  mime::printable(e.last_error.value_or(e.hold_reason.value_or("")), 200));
     return exit_ok;

@@ -214,7 +214,7 @@ private:
             log_(common::log_fields({{"mailbox", settings_.mailbox},
                                      {"uid", std::to_string(f.uid)},
                                      {"message_id", f.result.message_id.empty() ? "-" : "<" + f.result.message_id + ">"},
-                                     {"action", f.result.action},
+                                     {"action", std::string(matching::name(f.result.action))},
                                      {"case", f.result.case_token.value_or("-")},
                                      {"ms", fmt::format("{:.1f}", f.ms)},
                                      {"fetch_ms", fmt::format("{:.1f}", f.fetch_ms)},

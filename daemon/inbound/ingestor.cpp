@@ -12,7 +12,7 @@ namespace {
 
 IngestResult duplicate_of(store::Store& store, Id prior_email_id, const std::string& why, const std::string& message_id) {
     IngestResult result;
-    result.action = "duplicate";
+    result.action = matching::EmailStatus::duplicate;
     result.message_id = message_id;
     result.reason = fmt::format("{} (email {})", why, prior_email_id);
     result.email_id = prior_email_id;
@@ -78,7 +78,7 @@ IngestResult Ingestor::store_and_process(std::string_view raw, const std::string
     auto queue = store::queue_for_mailbox(store_, mailbox);
     store::Savepoint sp(store_.db(), "ingest_message");
     store::NewEmail e;
-    e.direction = "in";
+    e.direction = matching::Direction::in;
     e.raw = std::string(raw);
     e.raw_sha256 = mime::sha256_hex(raw);
     e.mailbox = queue.mailbox;
@@ -103,7 +103,7 @@ IngestResult Ingestor::store_and_process(std::string_view raw, const std::string
         store::quarantine_email(store_, email_id, queue.mailbox, quarantine_reason);
         sp.release();
         IngestResult result;
-        result.action = "quarantined";
+        result.action = matching::EmailStatus::quarantined;
         result.email_id = email_id;
         result.reason = quarantine_reason;
         return result;
@@ -118,7 +118,7 @@ IngestResult Ingestor::process(Id email_id, const mime::ParsedMessage& msg, cons
     auto lookups = store::make_lookups(store_.db());
     auto plan = matching::plan_ingest(msg, queue, options_.rules, *lookups, store_.now());
     IngestResult result;
-    result.action = matching::action_name(plan.action);
+    result.action = matching::email_status(plan.action);
     result.message_id = msg.message_id;
     result.email_id = email_id;
     result.reason = plan.reason;
@@ -142,7 +142,7 @@ IngestResult Ingestor::retry_quarantined(Id quarantine_id) {
     if (!parsed) {
         store::requarantine(store_, quarantine_id, parsed.error());
         sp.release();
-        result.action = "quarantined";
+        result.action = matching::EmailStatus::quarantined;
         result.reason = parsed.error();
         return result;
     }
@@ -156,7 +156,8 @@ IngestResult Ingestor::retry_quarantined(Id quarantine_id) {
     if (auto prior = prior_copy(mime::sha256_hex(held.raw), parsed->message_id, fields.fingerprint, held.email_id,
                                 copy_defects)) {
         // The same message arrived again meanwhile and was processed: this copy is a duplicate.
-        store::set_email_outcome(store_, held.email_id, std::nullopt, "duplicate", prior->reason, parsed->defects);
+        store::set_email_outcome(store_, held.email_id, std::nullopt, matching::EmailStatus::duplicate, prior->reason,
+                                 parsed->defects);
         sp.release();
         prior->email_id = held.email_id;
         return *prior;

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "matching/plan.hpp"
+#include "matching/states.hpp"
 #include "mime/message.hpp"
 #include "store/store.hpp"
 
@@ -31,7 +32,7 @@ struct IngestOptions {
 };
 
 struct IngestResult {
-    std::string action;  // created | linked | duplicate | ignored | quarantined
+    matching::EmailStatus action = matching::EmailStatus::received;  // created, linked, duplicate, ignored, quarantined
     std::string message_id;
     std::optional<std::string> case_token;
     std::optional<Id> customer_id;

@@ -9,7 +9,7 @@ templates::Values values_of(const store::CaseContext& ctx) {
     const auto& c = ctx.record;
     return {{"case.token", c.token},
             {"case.title", c.title},
-            {"case.status", c.status},
+            {"case.status", std::string(matching::name(c.status))},
             {"case.priority", c.priority},
             {"case.created_at", c.created_at},
             {"customer.name", ctx.customer ? ctx.customer->name : std::string()},

@@ -21,7 +21,7 @@ DeliveryReport deliver_due(store::Store& store, Upstream& upstream, const Render
         if (stop) break;
         auto fields = [&](const char* action, const std::string& reason) {
             return common::log_fields({{"outbox", std::to_string(entry.id)},
-                               {"kind", entry.kind},
+                               {"kind", std::string(matching::name(entry.kind))},
                                {"case", entry.case_token.value_or("-")},
                                {"to", entry.to_address},
                                {"message_id", entry.message_id ? "<" + *entry.message_id + ">" : "-"},
@@ -30,10 +30,10 @@ DeliveryReport deliver_due(store::Store& store, Upstream& upstream, const Render
                                {"reason", reason}});
         };
         // Render what is not a finished message yet: an acknowledgement, a released reply.
-        bool needs_render = (entry.kind == "ack" && !entry.rendered) || (entry.kind == "reply" && !entry.email_id);
+        bool needs_render = (entry.kind == matching::OutboxKind::ack && !entry.rendered) || (entry.kind == matching::OutboxKind::reply && !entry.email_id);
         if (needs_render) {
             store::Transaction tx(store.db());
-            auto ok = entry.kind == "ack" ? render_acknowledgement(store, entry, render)
+            auto ok = entry.kind == matching::OutboxKind::ack ? render_acknowledgement(store, entry, render)
                                           : prepare_released_reply(store, entry, render);
             if (!ok) {
                 store::mark_outbox_failed(store, entry.id, ok.error());

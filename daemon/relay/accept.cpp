@@ -16,7 +16,7 @@ RelayVerdict rejected(int code, std::string text) {
     RelayVerdict v;
     v.code = code;
     v.text = std::move(text);
-    v.action = "rejected";
+    v.action = matching::ReplyDecision::reject;
     return v;
 }
 
@@ -24,7 +24,7 @@ RelayVerdict rejected(int code, std::string text) {
 RelayVerdict pass_through(store::Store& store, std::string_view raw, const mime::ParsedMessage& parsed,
                           const std::string& envelope_from, const std::vector<std::string>& envelope_to) {
     store::NewOutboxEntry e;
-    e.kind = "pass_through";
+    e.kind = matching::OutboxKind::pass_through;
     e.to_address = envelope_to.empty() ? std::string() : envelope_to.front();
     e.envelope_from = envelope_from;
     e.envelope_to = envelope_to;
@@ -32,7 +32,7 @@ RelayVerdict pass_through(store::Store& store, std::string_view raw, const mime:
     e.raw = mime::normalize_crlf(raw);
     RelayVerdict v;
     v.outbox_id = store::enqueue_outbox(store, e);
-    v.action = "passed";
+    v.action = matching::ReplyDecision::pass_through;
     v.text = fmt::format("2.0.0 queued as {} unchanged (no case; pass_through is on)", *v.outbox_id);
     return v;
 }
@@ -41,18 +41,18 @@ RelayVerdict pass_through(store::Store& store, std::string_view raw, const mime:
 RelayVerdict hold(store::Store& store, std::string_view raw, const store::CaseContext& ctx, const std::string& why,
                   const std::string& envelope_from, const std::vector<std::string>& envelope_to) {
     store::NewOutboxEntry e;
-    e.kind = "reply";
+    e.kind = matching::OutboxKind::reply;
     e.case_id = ctx.record.id;
     e.to_address = ctx.customer ? ctx.customer->email : std::string();
     e.envelope_from = envelope_from;
     e.envelope_to = envelope_to;
-    e.status = "held";
+    e.status = matching::OutboxStatus::held;
     e.hold_reason = why;
     e.raw = mime::normalize_crlf(raw);
     RelayVerdict v;
     v.outbox_id = store::enqueue_outbox(store, e);
     store.record_event("relay", "reply-held", ctx.record.id, std::nullopt, std::nullopt, why);
-    v.action = "held";
+    v.action = matching::ReplyDecision::hold;
     v.text = fmt::format("2.0.0 held as {} for review: {}", *v.outbox_id, why);
     return v;
 }
@@ -64,7 +64,7 @@ RelayVerdict queue(store::Store& store, std::string_view raw, const mime::Parsed
     auto message_id = store::new_message_id(policy.message_id_domain);
     auto r = matching::rewrite_reply(raw, parsed, envelope_to, ctx.outbound, policy, message_id, store.now());
     store::NewOutboxEntry e;
-    e.kind = "reply";
+    e.kind = matching::OutboxKind::reply;
     e.case_id = ctx.record.id;
     e.email_id = store::record_outbound_email(store, ctx, r, parsed.text);
     e.to_address = ctx.outbound.customer->address;
@@ -75,7 +75,7 @@ RelayVerdict queue(store::Store& store, std::string_view raw, const mime::Parsed
     RelayVerdict v;
     v.outbox_id = store::enqueue_outbox(store, e);
     v.dropped = r.dropped;
-    v.action = "queued";
+    v.action = matching::ReplyDecision::queue;
     v.case_token = ctx.record.token;
     v.text = fmt::format("2.0.0 queued as {} for case {}", *v.outbox_id, ctx.record.token);
     return v;

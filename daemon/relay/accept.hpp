@@ -27,7 +27,7 @@ struct AcceptSettings {
 struct RelayVerdict {
     int code = 250;
     std::string text;    // after the code, e.g. "2.0.0 queued as 12 for case 311-000042-K7QX"
-    std::string action;  // queued | held | passed | rejected
+    matching::ReplyDecision action = matching::ReplyDecision::queue;
     std::optional<store::Id> outbox_id;
     std::string case_token;
     std::vector<std::string> dropped;

@@ -43,7 +43,7 @@ std::string message(const std::string& from, const std::string& subject, const s
 TEST_CASE("ingest creates a case with a guest customer and is idempotent") {
     Fixture f;
     auto r = f.ingest(message("new@example.org", "Pothole", "p1@example.org"));
-    CHECK(r.action == "created");
+    CHECK(r.action == casemail::matching::EmailStatus::created);
     REQUIRE(r.case_token);
     auto c = f.store.require_case(*r.case_token);
     CHECK(c.title == "Pothole");
@@ -55,7 +55,7 @@ TEST_CASE("ingest creates a case with a guest customer and is idempotent") {
     CHECK(guest->name == "Ann Lee");
 
     auto again = f.ingest(message("new@example.org", "Pothole", "p1@example.org"));
-    CHECK(again.action == "duplicate");
+    CHECK(again.action == casemail::matching::EmailStatus::duplicate);
     CHECK(again.case_token == r.case_token);
     CHECK(f.count("SELECT count(*) FROM \"case\"") == 1);
     CHECK(f.count("SELECT count(*) FROM contact") == 1);
@@ -63,9 +63,9 @@ TEST_CASE("ingest creates a case with a guest customer and is idempotent") {
 
     SUBCASE("without a Message-ID, identical bytes are the duplicate key") {
         auto raw = message("x@example.org", "No id", "");
-        CHECK(f.ingest(raw).action == "created");
-        CHECK(f.ingest(raw).action == "duplicate");
-        CHECK(f.ingest(raw + " ").action == "created");  // different bytes: a different message
+        CHECK(f.ingest(raw).action == casemail::matching::EmailStatus::created);
+        CHECK(f.ingest(raw).action == casemail::matching::EmailStatus::duplicate);
+        CHECK(f.ingest(raw + " ").action == casemail::matching::EmailStatus::created);  // different bytes: a different message
     }
 }
 
@@ -74,7 +74,7 @@ TEST_CASE("a reply links by token and by In-Reply-To; an ack is queued once per 
     auto r = f.ingest(message("ann@example.org", "Missed trash", "t1@example.org"));
     auto token = *r.case_token;
     auto by_token = f.ingest(message("ann@example.org", "RE: [" + token + "] Missed trash", "t2@example.org"));
-    CHECK(by_token.action == "linked");
+    CHECK(by_token.action == casemail::matching::EmailStatus::linked);
     CHECK(by_token.case_token == token);
     CHECK(by_token.customer_id == r.customer_id);  // a reply never changes the customer
     auto by_chain = f.ingest(message("ann@example.org", "Re: your message", "t3@example.org",
@@ -89,9 +89,9 @@ TEST_CASE("resolved case inside the window is flagged for review, status unchang
     auto token = *f.ingest(message("ann@example.org", "Leak", "l1@example.org")).case_token;
     f.store.resolve_case(token, "fixed", "agent");
     auto r = f.ingest(message("ann@example.org", "RE: [" + token + "]", "l2@example.org"));
-    CHECK(r.action == "linked");
+    CHECK(r.action == casemail::matching::EmailStatus::linked);
     auto c = f.store.require_case(token);
-    CHECK(c.status == "resolved");
+    CHECK(c.status == casemail::matching::CaseStatus::resolved);
     CHECK(c.needs_review);
 }
 
@@ -108,16 +108,16 @@ TEST_CASE("unparseable mail is quarantined with the raw kept, and a retry releas
     };
     auto raw = message("big@example.org", "Big", "big@example.org") + std::string(200, 'x');
     auto r = run([&] { return strict.ingest(raw, pw); });
-    CHECK(r.action == "quarantined");
+    CHECK(r.action == casemail::matching::EmailStatus::quarantined);
     CHECK(r.reason.find("exceeds the limit") != std::string::npos);
     auto q = quarantine_list(f.store);
     REQUIRE(q.size() == 1);
     CHECK(q[0].size == raw.size());
-    CHECK(run([&] { return strict.ingest(raw, pw); }).action == "duplicate");  // same bytes again
+    CHECK(run([&] { return strict.ingest(raw, pw); }).action == casemail::matching::EmailStatus::duplicate);  // same bytes again
 
-    CHECK(run([&] { return strict.retry_quarantined(q[0].id); }).action == "quarantined");  // still too big
+    CHECK(run([&] { return strict.retry_quarantined(q[0].id); }).action == casemail::matching::EmailStatus::quarantined);  // still too big
     auto released = run([&] { return f.ingestor.retry_quarantined(q[0].id); });            // default limits
-    CHECK(released.action == "created");
+    CHECK(released.action == casemail::matching::EmailStatus::created);
     CHECK(quarantine_list(f.store).empty());
     CHECK_THROWS_AS(f.ingestor.retry_quarantined(q[0].id), Refused);
     CHECK(f.count("SELECT count(*) FROM email") == 1);  // the same row, now on a case
@@ -130,7 +130,7 @@ TEST_CASE("attachments are stored; blocked extensions keep metadata only") {
         "Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nsee\r\n"
         "--b\r\nContent-Type: application/pdf; name=\"form.pdf\"\r\n\r\n%PDF\r\n"
         "--b\r\nContent-Type: application/octet-stream; name=\"invoice.pdf.exe\"\r\n\r\nMZ\r\n--b--\r\n";
-    CHECK(f.ingest(raw).action == "created");
+    CHECK(f.ingest(raw).action == casemail::matching::EmailStatus::created);
     CHECK(f.count("SELECT count(*) FROM attachment") == 2);
     CHECK(f.count("SELECT count(*) FROM attachment WHERE blocked = 1 AND stored = 0 AND filename = 'invoice.pdf.exe'") == 1);
     CHECK(f.count("SELECT count(*) FROM attachment_blob") == 1);
@@ -141,7 +141,7 @@ TEST_CASE("shared family address: guest customer, review item, link with --as-cu
     auto parent = f.store.add_contact({"Parent", "family@example.net", std::nullopt, true, false});
     auto teen = f.store.add_contact({"Teen", "family@example.net", std::nullopt, true, false});
     auto r = f.ingest(message("family@example.net", "Noise", "n1@example.org"));
-    CHECK(r.action == "created");
+    CHECK(r.action == casemail::matching::EmailStatus::created);
     CHECK(*r.customer_id != parent);
     CHECK(*r.customer_id != teen);
     auto items = review_items(f.store);
@@ -184,7 +184,7 @@ TEST_CASE("merging a guest moves its active cases; archived contacts stop matchi
 TEST_CASE("acknowledgements: at most three per address per hour") {
     Fixture f;
     for (int i = 0; i < 5; ++i)
-        CHECK(f.ingest(message("Busy@example.org", "Request " + std::to_string(i), "b" + std::to_string(i) + "@x")).action == "created");
+        CHECK(f.ingest(message("Busy@example.org", "Request " + std::to_string(i), "b" + std::to_string(i) + "@x")).action == casemail::matching::EmailStatus::created);
     CHECK(f.count("SELECT count(*) FROM outbox WHERE kind = 'ack' AND to_address_norm = 'busy@example.org'") == 3);
 }
 
@@ -204,9 +204,9 @@ TEST_CASE("a reused Message-ID: a different message is kept, the same message st
     auto tree = "From: Dana Cruz <dana@example.org>\r\nTo: " + pw + "\r\nSubject: Tree down on Pine Ave\r\n"
                 "Date: Mon, 23 Nov 2026 10:15:00 +0000\r\nMessage-ID: <1@scanner>\r\n\r\nA tree is down across the road.\r\n";
     auto first = f.ingest(scan);
-    REQUIRE(first.action == "created");
+    REQUIRE(first.action == casemail::matching::EmailStatus::created);
     auto second = f.ingest(tree);
-    CHECK(second.action == "created");  // the tree becomes a case of its own
+    CHECK(second.action == casemail::matching::EmailStatus::created);  // the tree becomes a case of its own
     REQUIRE(second.case_token);
     CHECK(second.case_token != first.case_token);
     CHECK(f.store.require_case(*second.case_token).title == "Tree down on Pine Ave");
@@ -215,7 +215,7 @@ TEST_CASE("a reused Message-ID: a different message is kept, the same message st
 
     SUBCASE("re-fetching either is a duplicate of itself") {
         auto again = f.ingest(tree);
-        CHECK(again.action == "duplicate");
+        CHECK(again.action == casemail::matching::EmailStatus::duplicate);
         CHECK(again.case_token == second.case_token);
         CHECK(f.ingest(scan).case_token == first.case_token);
         CHECK(f.count("SELECT count(*) FROM email") == 2);
@@ -224,14 +224,14 @@ TEST_CASE("a reused Message-ID: a different message is kept, the same message st
         Transaction tx(f.store.db());
         auto copy = f.ingestor.ingest("Received: from mx2.city.example\r\nDelivered-To: " + dwp + "\r\n" + tree, dwp);
         tx.commit();
-        CHECK(copy.action == "duplicate");
+        CHECK(copy.action == casemail::matching::EmailStatus::duplicate);
         CHECK(copy.case_token == second.case_token);
         CHECK(f.count("SELECT count(*) FROM \"case\"") == 2);
     }
     SUBCASE("a store from before fingerprints: the stored copy gets one when its id comes again") {
         f.store.db().exec("UPDATE email SET fingerprint = NULL");
         auto copy = f.ingest("Received: from mx2.city.example\r\n" + scan);
-        CHECK(copy.action == "duplicate");
+        CHECK(copy.action == casemail::matching::EmailStatus::duplicate);
         CHECK(copy.case_token == first.case_token);
         CHECK(f.count("SELECT count(*) FROM email WHERE fingerprint IS NOT NULL AND id = " +
                       std::to_string(*first.email_id)) == 1);
@@ -239,7 +239,7 @@ TEST_CASE("a reused Message-ID: a different message is kept, the same message st
     SUBCASE("a reply naming the reused id goes to review, not to a guessed case") {
         auto reply = f.ingest(message("dana@example.org", "Re: Tree down on Pine Ave", "r1@example.org",
                                       "In-Reply-To: <1@scanner>\r\n"));
-        CHECK(reply.action == "created");
+        CHECK(reply.action == casemail::matching::EmailStatus::created);
         REQUIRE(reply.case_token);
         CHECK(reply.case_token != first.case_token);
         CHECK(reply.case_token != second.case_token);

@@ -62,7 +62,7 @@ public:
     }
     int acks_since(const std::string& norm, TimePoint) override { return acks[norm]; }
 
-    Id add_case(const std::string& token, const std::string& status = "active",
+    Id add_case(const std::string& token, CaseStatus status = CaseStatus::active,
                 std::optional<TimePoint> resolved_at = std::nullopt, Id customer = 1) {
         Id id = static_cast<Id>(cases.size()) + 100;
         cases.push_back({id, token, status, resolved_at, customer});
@@ -245,9 +245,9 @@ TEST_CASE("rule 3: correlation order and conflicts") {
 
 TEST_CASE("rule 4: resolved cases and the window") {
     FakeLookups f;
-    auto recent = f.add_case("311-000001-AAAA", "resolved", now - std::chrono::hours(24 * 13));
-    auto old = f.add_case("311-000002-BBBB", "resolved", now - std::chrono::hours(24 * 15));
-    auto cancelled = f.add_case("311-000003-CCCC", "cancelled");
+    auto recent = f.add_case("311-000001-AAAA", CaseStatus::resolved, now - std::chrono::hours(24 * 13));
+    auto old = f.add_case("311-000002-BBBB", CaseStatus::resolved, now - std::chrono::hours(24 * 15));
+    auto cancelled = f.add_case("311-000003-CCCC", CaseStatus::cancelled);
     SUBCASE("inside the window: linked and flagged, status unchanged") {
         auto p = plan(mail("ann@example.org", "RE: [311-000001-AAAA]"), f);
         CHECK(p.action == Action::linked);
@@ -333,7 +333,7 @@ TEST_CASE("rule 5: identity of the sender") {
         CHECK(party(p, "from").address == "desk@example.org");
     }
     SUBCASE("a linked case never changes its customer because of who wrote") {
-        f.add_case("311-000001-AAAA", "active", std::nullopt, 77);
+        f.add_case("311-000001-AAAA", CaseStatus::active, std::nullopt, 77);
         f.contacts = {{9, "other@example.org", false, true}};
         auto p = plan(mail("other@example.org", "Re: [311-000001-AAAA]"), f);
         CHECK(p.action == Action::linked);

@@ -11,7 +11,7 @@ namespace {
 
 OutboundCase family_case() {
     OutboundCase c;
-    c.ref = {7, "311-000007-QX4Z", "active", std::nullopt, 12};
+    c.ref = {7, "311-000007-QX4Z", CaseStatus::active, std::nullopt, 12};
     c.customer = Recipient{"Raj Patel", "family@example.net"};
     c.queue_mailbox = "311PublicWorks@city.example";
     c.queue_display_name = "Public Works 311";
@@ -109,7 +109,7 @@ TEST_CASE("outbound: refusals") {
              {"no usable email address", [](OutboundCase& x) { x.customer.reset(); }, false},
              {"asked for no updates", [](OutboundCase& x) { x.wants_updates = false; }, false},
              {"confidential", [](OutboundCase& x) { x.confidential = true; }, true},
-             {"is resolved", [](OutboundCase& x) { x.ref.status = "resolved"; }, false},
+             {"is resolved", [](OutboundCase& x) { x.ref.status = CaseStatus::resolved; }, false},
          }) {
         CAPTURE(row.why);
         auto x = family_case();

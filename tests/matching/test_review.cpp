@@ -6,7 +6,7 @@
 using namespace casemail::matching;
 
 TEST_CASE("linking an unresolved party: the same address, an active contact; the customer only by the opener") {
-    PartyFacts from{7, "from", "family@example.net", false, 3, true, "311-000003-ABCD", "active"};
+    PartyFacts from{7, "from", "family@example.net", false, 3, true, "311-000003-ABCD", CaseStatus::active};
     ContactFacts teen{12, "Family@Example.net", "family@example.net", false};
     CHECK(party_link_refusal(from, 12, teen, false).empty());
     CHECK(party_link_refusal(from, 12, teen, true).empty());
@@ -31,7 +31,7 @@ TEST_CASE("linking an unresolved party: the same address, an active contact; the
     auto reply = from;
     reply.email_opened_case = false;
     auto closed = from;
-    closed.case_status = "resolved";
+    closed.case_status = CaseStatus::resolved;
     for (const auto& row : std::vector<Row>{
              {"already resolved", resolved, teen, false, "party 7 is already resolved"},
              {"no such contact", from, std::nullopt, false, "no contact with id 12"},

@@ -101,7 +101,7 @@ std::string agent(const std::string& subject, const std::string& extra = "") {
 TEST_CASE("outbound: a family case: the acknowledgement and the reply go to the guest customer only") {
     Fixture f;
     auto in = f.ingest(citizen("c1@example.net", "Noise from the depot"));
-    REQUIRE(in.action == "created");
+    REQUIRE(in.action == casemail::matching::EmailStatus::created);
     auto token = *in.case_token;
     auto customer = *in.customer_id;  // a new guest: two registered people share the address
     CHECK(customer != f.raj);
@@ -124,7 +124,7 @@ TEST_CASE("outbound: a family case: the acknowledgement and the reply go to the 
     // The agent's reply, addressed by their client to both contacts and a neighbour.
     auto v = f.relay(agent("RE: Noise from the depot [" + token + "]"), {"family@example.net", "neighbour@example.org"});
     CHECK(v.code == 250);
-    CHECK(v.action == "queued");
+    CHECK(v.action == matching::ReplyDecision::queue);
     CHECK(v.case_token == token);
     CHECK(v.dropped == std::vector<std::string>{"neighbour@example.org"});
     CHECK(f.deliver().delivered == 1);
@@ -140,8 +140,8 @@ TEST_CASE("outbound: a family case: the acknowledgement and the reply go to the 
     auto c = f.store.require_case(token);
     auto emails = f.store.case_emails(c.id);
     REQUIRE(emails.size() == 3);
-    CHECK(emails[2].direction == "out");
-    CHECK(emails[2].status == "sent");
+    CHECK(emails[2].direction == matching::Direction::out);
+    CHECK(emails[2].status == matching::EmailStatus::sent);
     REQUIRE(emails[2].parties.size() == 2);
     CHECK(emails[2].parties[1].contact_id == customer);
     CHECK(emails[2].linked_contact_ids == std::vector<store::Id>{customer});
@@ -150,7 +150,7 @@ TEST_CASE("outbound: a family case: the acknowledgement and the reply go to the 
     auto back = f.ingest("From: Raj Patel <family@example.net>\r\nTo: " + pw +
                          "\r\nSubject: thanks\r\nMessage-ID: <c2@example.net>\r\nIn-Reply-To: <" + reply->message_id +
                          ">\r\n\r\nThank you.\r\n");
-    CHECK(back.action == "linked");
+    CHECK(back.action == casemail::matching::EmailStatus::linked);
     CHECK(back.case_token == token);
     CHECK(back.customer_id == customer);
 }
@@ -164,7 +164,7 @@ TEST_CASE("outbound: mail without a case is refused, or passed through when conf
     f.policy.pass_through = true;
     v = f.relay(agent("Hello"), {"x@example.org"});
     CHECK(v.code == 250);
-    CHECK(v.action == "passed");
+    CHECK(v.action == matching::ReplyDecision::pass_through);
     f.deliver();
     REQUIRE(f.upstream.sent.size() == 1);
     CHECK(f.upstream.sent[0].from == "asmith@city.example");
@@ -188,7 +188,7 @@ TEST_CASE("outbound: refused cases: 550, or held and released by a person") {
     f.policy.hold_refused = true;
     v = f.relay(agent("Re: [" + token + "]"));
     CHECK(v.code == 250);
-    CHECK(v.action == "held");
+    CHECK(v.action == matching::ReplyDecision::hold);
     REQUIRE(v.outbox_id);
     CHECK(f.deliver().delivered == 0);  // held: not sent
     CHECK(f.upstream.sent.size() == 1);
@@ -232,7 +232,7 @@ TEST_CASE("delivery: temporary failures retry with backoff, permanent ones fail 
     f.upstream.script = {{false, true, 550, "550 5.1.1 mailbox unavailable"}};
     CHECK(f.deliver().failed == 1);
     auto e = store::find_outbox(f.store, *v.outbox_id);
-    CHECK(e->status == "failed");
+    CHECK(e->status == matching::OutboxStatus::failed);
     CHECK(e->last_error == "550 5.1.1 mailbox unavailable");
     CHECK(f.text("SELECT status FROM email WHERE direction = 'out' ORDER BY id DESC LIMIT 1") == "failed");
     CHECK(f.count("SELECT count(*) FROM event WHERE kind = 'email-failed'") == 1);

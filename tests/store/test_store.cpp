@@ -135,7 +135,7 @@ TEST_CASE("resolve and reactivate rules") {
 
     s.resolve_case(rec.token, "Picked up on Tuesday", "agent:kim");
     auto resolved = s.require_case(rec.token);
-    CHECK(resolved.status == "resolved");
+    CHECK(resolved.status == casemail::matching::CaseStatus::resolved);
     CHECK(resolved.resolution == "Picked up on Tuesday");
     CHECK(resolved.resolved_at.has_value());
 
@@ -153,7 +153,7 @@ TEST_CASE("resolve and reactivate rules") {
     SUBCASE("reactivation clears the resolution and keeps it in the audit log") {
         s.reactivate_case(rec.token, "agent:kim");
         auto active = s.require_case(rec.token);
-        CHECK(active.status == "active");
+        CHECK(active.status == casemail::matching::CaseStatus::active);
         CHECK_FALSE(active.resolution.has_value());
         CHECK_FALSE(active.resolved_at.has_value());
         auto events = s.case_events(rec.id);
@@ -211,9 +211,9 @@ TEST_CASE("emails are unique on direction and fingerprint, or else on sha256; a 
     e.raw = "Message-ID: <abc@example.org>\r\n\r\nhello";
     s.insert_email(e);
     CHECK_THROWS_AS(s.insert_email(e), ConstraintError);
-    e.direction = "out";
+    e.direction = casemail::matching::Direction::out;
     CHECK_NOTHROW(s.insert_email(e));  // same fingerprint, other direction
-    e.direction = "in";
+    e.direction = casemail::matching::Direction::in;
     e.fingerprint = std::string(64, 'b');  // another message reusing the Message-ID
     e.raw += "!";
     CHECK_NOTHROW(s.insert_email(e));
