@@ -1,6 +1,8 @@
 #include "store/database.hpp"
 
 #include <algorithm>
+#include <cstdio>
+#include <functional>
 #include <filesystem>
 #include <fmt/format.h>
 #include <sqlite3.h>
@@ -191,13 +193,36 @@ bool Database::in_transaction() const { return sqlite3_get_autocommit(db_.get())
 
 Transaction::Transaction(Database& db) : db_(db) { db_.exec("BEGIN IMMEDIATE"); }
 
+namespace {
+
+std::function<void(const std::string&)>& failure_log() {
+    static std::function<void(const std::string&)> log = [](const std::string& what) {
+        std::fprintf(stderr, "casemail: store: %s\n", what.c_str());
+    };
+    return log;
+}
+
+// A destructor cannot throw: what went wrong is logged. SQLite rolls back what is left open
+// when the connection closes.
+void rollback_failed(const Database& db, const std::string& what, const char* detail) noexcept {
+    try {
+        failure_log()(fmt::format("{} failed on '{}': {}", what, db.path(), detail));
+    } catch (...) {  // the log itself failed: nothing more can be done here
+    }
+}
+
+}  // namespace
+
+void set_failure_log(std::function<void(const std::string&)> log) {
+    failure_log() = log ? std::move(log) : [](const std::string&) {};
+}
+
 Transaction::~Transaction() {
-    if (!done_) {
-        try {
-            db_.exec("ROLLBACK");
-        } catch (...) {
-            // A failed rollback leaves SQLite to roll back on close; nothing more to do here.
-        }
+    if (done_) return;
+    try {
+        db_.exec("ROLLBACK");
+    } catch (const std::exception& e) {
+        rollback_failed(db_, "ROLLBACK", e.what());
     }
 }
 
@@ -211,12 +236,12 @@ Savepoint::Savepoint(Database& db, std::string name) : db_(db), name_(std::move(
 }
 
 Savepoint::~Savepoint() {
-    if (!done_) {
-        try {
-            db_.exec("ROLLBACK TO " + name_);
-            db_.exec("RELEASE " + name_);
-        } catch (...) {
-        }
+    if (done_) return;
+    try {
+        db_.exec("ROLLBACK TO " + name_);
+        db_.exec("RELEASE " + name_);
+    } catch (const std::exception& e) {
+        rollback_failed(db_, "ROLLBACK TO " + name_, e.what());
     }
 }
 

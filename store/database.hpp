@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -158,7 +159,12 @@ private:
     std::unique_ptr<std::unordered_map<std::string, double>> profile_;
 };
 
-// BEGIN IMMEDIATE ... COMMIT; rolls back in the destructor unless commit() ran.
+// Where a destructor reports what it could not throw (a failed ROLLBACK): stderr by default;
+// casemaild points it at its log. Not thread-safe: set it once, before any store is used.
+void set_failure_log(std::function<void(const std::string&)> log);
+
+// BEGIN IMMEDIATE ... COMMIT; rolls back in the destructor unless commit() ran (a failed
+// rollback is logged, see set_failure_log).
 class Transaction {
 public:
     explicit Transaction(Database& db);

@@ -272,7 +272,9 @@ CaseRecord Store::create_case(const NewCase& c, const std::string& actor) {
     if (c.customer_contact_id <= 0) throw Refused("a case needs a customer contact");
     Savepoint sp(db_, "create_case");
     auto token = draw_token();
-    auto seq = matching::parse_token(token)->sequence;
+    auto parts = matching::parse_token(token);
+    if (!parts) throw std::logic_error("draw_token made a token parse_token refuses: " + token);
+    auto seq = parts->sequence;
     auto now = now_text();
     auto st = db_.cached(
         R"sql(INSERT INTO "case"(token, token_sequence, title, description, customer_contact_id,
@@ -289,7 +291,9 @@ CaseRecord Store::create_case(const NewCase& c, const std::string& actor) {
     record_event(actor, "created", id, c.customer_contact_id, std::nullopt,
                  fmt::format("origin={}", c.origin));
     sp.release();
-    return *find_case(id);
+    auto created = find_case(id);
+    if (!created) throw Error(0, fmt::format("case {} vanished inside its own savepoint", id));
+    return *created;
 }
 
 CaseRecord Store::read_case(Statement& st) {

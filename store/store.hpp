@@ -186,9 +186,10 @@ public:
     std::vector<Contact> list_contacts(const std::optional<std::string>& email = std::nullopt);
 
     // Merges a guest into a registered contact (after the person authenticated on the portal):
-    // the guest is archived with merged_into set, its active cases get the registered contact
-    // as customer and its emails are linked to it. Resolved cases keep their customer (they
-    // are read-only); the audit log records every change.
+    // the guest is archived with merged_into set, every case of it that is not resolved
+    // (active or cancelled) gets the registered contact as customer, and its emails are linked
+    // to it. Resolved cases keep their customer (they are read-only); the audit log records
+    // every change.
     void merge_guest(Id guest_id, Id into_id, const std::string& actor);
     // Archived contacts no longer match incoming mail; their history stays.
     void archive_contact(Id id, const std::string& actor);

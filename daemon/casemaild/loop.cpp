@@ -126,6 +126,9 @@ void Daemon::reload() {
 }
 
 int run_daemon(const DaemonOptions& options) {
+    store::set_failure_log([](const std::string& what) {
+        common::log_line(common::log_fields({{"event", "store-rollback-failed"}, {"reason", what}}));
+    });
     auto loaded = config::load_config(options.config_path);
     auto invalid = [](const std::string& reason) {
         for (const auto& why : mime::printable_lines(reason))  // one log line per bad key

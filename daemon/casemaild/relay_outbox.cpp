@@ -18,8 +18,20 @@ bool Daemon::start_relay() {
     const auto& rc = config_->relay;
     rs.listen_address = rc.listen_address;
     rs.port = static_cast<unsigned short>(rc.port);
-    for (const auto& n : rc.allowed_networks) rs.allowed_networks.push_back(*protocol::parse_network(n));
-    if (!rc.users_file.empty()) rs.users = *relay::load_users_file(rc.users_file);  // checked at start
+    auto refuse = [](const std::string& why) {
+        common::log_line(common::log_fields({{"event", "relay-failed"}, {"reason", why}}));
+        return false;
+    };
+    for (const auto& n : rc.allowed_networks) {
+        auto network = protocol::parse_network(n);  // checked when the config was loaded
+        if (!network) return refuse("relay.allowed_networks: " + network.error());
+        rs.allowed_networks.push_back(*network);
+    }
+    if (!rc.users_file.empty()) {  // checked at start, but the file may have changed since
+        auto users = relay::load_users_file(rc.users_file);
+        if (!users) return refuse("relay.users_file: " + users.error());
+        rs.users = std::move(*users);
+    }
     rs.tls_cert = rc.tls_cert;
     rs.tls_key = rc.tls_key;
     rs.allow_plaintext_auth = rc.allow_plaintext_auth;

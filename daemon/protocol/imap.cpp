@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <stdexcept>
 #include <fmt/format.h>
 
 #include "mime/printable.hpp"
@@ -40,6 +41,14 @@ std::optional<std::uint32_t> number(std::string_view s) {
     auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
     if (ec != std::errc() || p != s.data() + s.size()) return std::nullopt;
     return v;
+}
+
+// A folder name for a command. Names are checked when the config is loaded
+// (valid_folder_name); one that cannot be quoted here is a programmer error.
+std::string must_quote(std::string_view folder) {
+    auto q = quoted(folder);
+    if (!q) throw std::invalid_argument("IMAP folder name not checked before use: " + q.error());
+    return *q;
 }
 
 }  // namespace
@@ -99,13 +108,13 @@ std::string command_name(std::string_view command) {
 std::string search_from_command(Uid first) { return fmt::format("UID SEARCH UID {}:*", std::max<Uid>(first, 1)); }
 
 std::string status_command(std::string_view folder) {
-    return fmt::format("STATUS {} (UIDVALIDITY UIDNEXT MESSAGES)", quoted(folder).value());
+    return fmt::format("STATUS {} (UIDVALIDITY UIDNEXT MESSAGES)", must_quote(folder));
 }
 
-std::string create_command(std::string_view folder) { return "CREATE " + quoted(folder).value(); }
+std::string create_command(std::string_view folder) { return "CREATE " + must_quote(folder); }
 
 std::string move_command(const std::vector<Uid>& uids, std::string_view destination) {
-    return fmt::format("UID MOVE {} {}", sequence_set(uids), quoted(destination).value());
+    return fmt::format("UID MOVE {} {}", sequence_set(uids), must_quote(destination));
 }
 
 std::string store_flags_command(const std::vector<Uid>& uids, std::string_view flags) {
@@ -117,10 +126,10 @@ std::string uid_expunge_command(const std::vector<Uid>& uids) {
 }
 
 std::string copy_command(const std::vector<Uid>& uids, std::string_view destination) {
-    return fmt::format("UID COPY {} {}", sequence_set(uids), quoted(destination).value());
+    return fmt::format("UID COPY {} {}", sequence_set(uids), must_quote(destination));
 }
 
-std::string list_command(std::string_view folder) { return "LIST \"\" " + quoted(folder).value(); }
+std::string list_command(std::string_view folder) { return "LIST \"\" " + must_quote(folder); }
 
 std::string search_range_command(Uid first, Uid last) {
     return fmt::format("UID SEARCH UID {}:{}", std::max<Uid>(first, 1), std::max<Uid>(last, 1));

@@ -273,3 +273,26 @@ TEST_CASE("time format round-trips") {
     CHECK(format_time(*t) == "2026-11-22T10:35:07Z");
     CHECK_FALSE(parse_time("yesterday"));
 }
+
+TEST_CASE("a rollback that fails in a destructor is logged, not swallowed") {
+    TempStore t;
+    auto s = Store::open(t.path);
+    std::vector<std::string> logged;
+    set_failure_log([&](const std::string& what) { logged.push_back(what); });
+    {
+        Transaction tx(s.db());
+        s.db().exec("ROLLBACK");  // as SQLite does by itself after some errors
+    }
+    {
+        Savepoint sp(s.db(), "probe");
+        s.db().exec("RELEASE probe");
+    }
+    {
+        Transaction tx(s.db());  // a normal rollback logs nothing
+    }
+    set_failure_log(nullptr);
+    REQUIRE(logged.size() == 2);
+    CHECK(logged[0].find("ROLLBACK failed") != std::string::npos);
+    CHECK(logged[0].find("no transaction is active") != std::string::npos);
+    CHECK(logged[1].find("ROLLBACK TO probe failed") != std::string::npos);
+}
