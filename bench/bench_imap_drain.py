@@ -2,7 +2,7 @@
 """Drain benchmark: messages/s that casemaild --once moves from a local Dovecot into the store.
 
 Usage: bench/bench_imap_drain.py BUILD_DIR [MESSAGES]   (default 5000; needs dovecot-imapd)
-Starts a throwaway Dovecot on 127.0.0.1 (tests/daemon/dovecot_harness.py), appends MESSAGES
+Starts a throwaway Dovecot on 127.0.0.1 (tests/support/dovecot_harness.py), appends MESSAGES
 4 KB citizen mails to one mailbox, then times one `casemaild --once` with the daemon's
 durability settings (WAL, synchronous=FULL, 50 messages per transaction, UID MOVE after commit).
 """
@@ -15,7 +15,7 @@ import tempfile
 import time
 
 here = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(here, "..", "tests", "daemon"))
+sys.path.insert(0, os.path.join(here, "..", "tests", "support"))
 from dovecot_harness import Dovecot  # noqa: E402
 
 

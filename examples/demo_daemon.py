@@ -16,7 +16,7 @@ import sys
 import time
 
 root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(root, "tests", "daemon"))
+sys.path.insert(0, os.path.join(root, "tests", "support"))
 from dovecot_harness import Dovecot  # noqa: E402
 
 MAILBOXES = {"cityclerk": ("311CityClerk@city.example", "City Clerk"),
@@ -47,7 +47,7 @@ def main():
     dovecot = Dovecot(run, {user: f"{user}-demo-pw" for user in MAILBOXES}).start()
     relay_port, sink_port = free_port(), free_port()
     sink_dir = os.path.join(run, "sink")
-    sink = subprocess.Popen(["/usr/bin/python3", os.path.join(root, "tests", "outbound", "smtp_sink.py"),
+    sink = subprocess.Popen(["/usr/bin/python3", os.path.join(root, "tests", "support", "smtp_sink.py"),
                              str(sink_port), sink_dir], stderr=subprocess.DEVNULL)
     daemon = None
     try:

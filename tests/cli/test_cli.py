@@ -1,9 +1,11 @@
 """End-to-end tests of the casemail admin CLI (store, contacts, queues, cases)."""
 import os
 import re
+import sys
 import unittest
 
-from casemail_harness import CasemailTestCase, nested_message
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from casemail_harness import CasemailTestCase, nested_message  # noqa: E402
 
 TOKEN = re.compile(r"^311-\d{6,}-[A-Z0-9]{4}$")
 

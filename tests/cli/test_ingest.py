@@ -2,9 +2,11 @@
 import json
 import os
 import sqlite3
+import sys
 import time
 
-from casemail_harness import CasemailTestCase, nested_message
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from casemail_harness import CasemailTestCase, nested_message  # noqa: E402
 
 PW = "311PublicWorks@city.example"
 DWP = "311DWP@city.example"

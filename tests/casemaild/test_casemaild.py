@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "cli"))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
 from casemail_harness import CasemailTestCase  # noqa: E402
 from dovecot_harness import Dovecot, make_certificate  # noqa: E402
 

@@ -14,12 +14,12 @@ import subprocess
 import sys
 import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "cli"))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
 from casemail_harness import CasemailTestCase  # noqa: E402
 
 CASEMAILD = os.environ.get("CASEMAILD_BIN", "casemaild")
 SWAKS = shutil.which("swaks") or "/usr/bin/swaks"
-SINK = os.path.join(os.path.dirname(os.path.abspath(__file__)), "smtp_sink.py")
+SINK = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support", "smtp_sink.py")
 PW = "311PublicWorks@city.example"
 # openssl passwd -6 -salt casemailsalt agent-secret
 AGENT_HASH = "$6$casemailsalt$8PjsesZIoku/BxTo/w4YKtVYHCvqg2cgdK7uQWxUOhAyR.wlIA20Y.z6T6zcRydJ6o0utUyID/j8Frv4olL3Y0"
