@@ -48,4 +48,16 @@ std::string join(const std::vector<std::string>& parts, std::string_view separat
     return out;
 }
 
+std::vector<std::string> split(std::string_view text, char separator) {
+    std::vector<std::string> out;
+    std::size_t i = 0;
+    while (i < text.size()) {
+        auto end = text.find(separator, i);
+        if (end == std::string_view::npos) end = text.size();
+        if (end > i) out.emplace_back(text.substr(i, end - i));
+        i = end + 1;
+    }
+    return out;
+}
+
 }  // namespace casemail::mime

@@ -33,5 +33,7 @@ std::string read_quoted_string(std::string_view s, std::size_t& i, bool& closed)
 
 // The parts joined with `separator`.
 std::string join(const std::vector<std::string>& parts, std::string_view separator);
+// join's inverse for lists stored as text: the non-empty parts between `separator`s.
+std::vector<std::string> split(std::string_view text, char separator);
 
 }  // namespace casemail::mime

@@ -2,23 +2,11 @@
 
 #include <fmt/format.h>
 
+#include "mime/strings.hpp"
 #include "store/random.hpp"
 
 namespace casemail::store {
 namespace {
-
-// The refs column: ids separated by one space, as insert_email writes them.
-std::vector<std::string> split_ids(const std::string& text) {
-    std::vector<std::string> out;
-    std::size_t i = 0;
-    while (i < text.size()) {
-        auto space = text.find(' ', i);
-        if (space == std::string::npos) space = text.size();
-        if (space > i) out.push_back(text.substr(i, space - i));
-        i = space + 1;
-    }
-    return out;
-}
 
 std::string bare_id(const std::string& bracketed) {
     if (bracketed.size() >= 2 && bracketed.front() == '<' && bracketed.back() == '>')
@@ -51,7 +39,7 @@ CaseContext case_context(Store& store, Id case_id) {
     st->bind(1, case_id);
     if (st->step()) {
         oc.last_inbound_message_id = st->text(0);
-        oc.last_inbound_references = split_ids(st->text(1));
+        oc.last_inbound_references = mime::split(st->text(1), ' ');  // as insert_email joined them
     }
     return ctx;
 }
@@ -60,7 +48,7 @@ ThreadIds thread_ids(Store& store, Id email_id) {
     auto st = store.db().cached("SELECT coalesce(message_id, ''), coalesce(refs, '') FROM email WHERE id = ?1");
     st->bind(1, email_id);
     if (!st->step()) return {};
-    return {st->text(0), split_ids(st->text(1))};
+    return {st->text(0), mime::split(st->text(1), ' ')};
 }
 
 Id record_outbound_email(Store& store, const CaseContext& ctx, const matching::Rewritten& message,

@@ -15,18 +15,6 @@ constexpr const char* entry_columns =
     "o.delivered_at, o.hold_reason, o.raw IS NOT NULL, o.created_at "
     "FROM outbox o LEFT JOIN \"case\" c ON c.id = o.case_id ";
 
-std::vector<std::string> lines_of(const std::string& text) {
-    std::vector<std::string> out;
-    std::size_t i = 0;
-    while (i < text.size()) {
-        auto nl = text.find('\n', i);
-        if (nl == std::string::npos) nl = text.size();
-        if (nl > i) out.push_back(text.substr(i, nl - i));
-        i = nl + 1;
-    }
-    return out;
-}
-
 OutboxEntry read_entry(Statement& st) {
     OutboxEntry e;
     e.id = st.int64(0);
@@ -37,7 +25,7 @@ OutboxEntry read_entry(Statement& st) {
     e.case_token = st.opt_text(5);
     e.to_address = st.text(6);
     e.envelope_from = st.text(7);
-    e.envelope_to = lines_of(st.text(8));
+    e.envelope_to = mime::split(st.text(8), '\n');
     e.message_id = st.opt_text(9);
     e.status = read_state<matching::OutboxStatus>(st, 10);
     e.attempts = static_cast<int>(st.int64(11));

@@ -38,19 +38,14 @@ int settings(Context& ctx, bool markdown) {
 }
 
 int status(Context& ctx) {
-    auto states = store::all_mailbox_states(ctx.store());
-    if (ctx.json()) {
-        print(json_array(states, mailbox_state_json));
-        return exit_ok;
-    }
-    for (const auto& m : states)
-        std::cout << fmt::format("{:<32} {:<10} last poll {}  {}  processed {}  backlog {}{}\n", m.mailbox, m.folder,
-                                 m.last_poll_at.value_or("never"),
-                                 m.failures ? fmt::format("FAILING ({}x): {}", m.failures, m.last_error.value_or(""))
-                                            : std::string("ok"),
-                                 m.processed, m.backlog ? std::to_string(*m.backlog) : "?",
-                                 m.pending_acks ? fmt::format("  ({} awaiting server ack)", m.pending_acks) : "");
-    return exit_ok;
+    return print_list(ctx, store::all_mailbox_states(ctx.store()), mailbox_state_json, [](const store::MailboxState& m) {
+        return fmt::format("{:<32} {:<10} last poll {}  {}  processed {}  backlog {}{}", m.mailbox, m.folder,
+                           m.last_poll_at.value_or("never"),
+                           m.failures ? fmt::format("FAILING ({}x): {}", m.failures, m.last_error.value_or(""))
+                                      : std::string("ok"),
+                           m.processed, m.backlog ? std::to_string(*m.backlog) : "?",
+                           m.pending_acks ? fmt::format("  ({} awaiting server ack)", m.pending_acks) : "");
+    });
 }
 
 }  // namespace

@@ -56,15 +56,10 @@ int case_list(Context& ctx, const CaseOptions& o) {
     store::CaseFilter filter;
     filter.queue = o.queue;
     if (o.status) filter.status = matching::parse_state<matching::CaseStatus>(*o.status);  // checked by CLI11
-    auto all = ctx.store().list_cases(filter);
-    if (ctx.json()) {
-        print(json_array(all, case_summary_json));
-        return exit_ok;
-    }
-    for (const auto& c : all)
-        std::cout << fmt::format("{:<18} {:<9} {:<20} {:>3} mail  {}\n", c.token, matching::name(c.status), c.queue_name.value_or("-"),
-                                 c.email_count, c.title);
-    return exit_ok;
+    return print_list(ctx, ctx.store().list_cases(filter), case_summary_json, [](const store::CaseRecord& c) {
+        return fmt::format("{:<18} {:<9} {:<20} {:>3} mail  {}", c.token, matching::name(c.status),
+                           c.queue_name.value_or("-"), c.email_count, c.title);
+    });
 }
 
 int case_show(Context& ctx, const CaseOptions& o) {

@@ -34,16 +34,11 @@ int contact_add(Context& ctx, ContactOptions& o) {
 int contact_list(Context& ctx, const ContactOptions& o) {
     std::optional<std::string> email;
     if (!o.email_filter.empty()) email = o.email_filter;
-    auto all = ctx.store().list_contacts(email);
-    if (ctx.json()) {
-        print(json_array(all, contact_json));
-        return exit_ok;
-    }
-    for (const auto& c : all)
-        std::cout << fmt::format("{:>6}  {:<30} {:<32} {}{}\n", c.id, c.name, c.email,
-                                 c.is_registered ? "registered" : (c.is_guest ? "guest" : "contact"),
-                                 c.archived_at ? " (archived)" : "");
-    return exit_ok;
+    return print_list(ctx, ctx.store().list_contacts(email), contact_json, [](const store::Contact& c) {
+        return fmt::format("{:>6}  {:<30} {:<32} {}{}", c.id, c.name, c.email,
+                           c.is_registered ? "registered" : (c.is_guest ? "guest" : "contact"),
+                           c.archived_at ? " (archived)" : "");
+    });
 }
 
 int archive_guests(Context& ctx, const ContactOptions& o) {
@@ -124,11 +119,9 @@ void add_queues(CommandTable& t) {
     add->add_option("--mailbox", q->mailbox, "its 311 mailbox address")->required();
     add->add_option("--display-name", q->display_name, "From display name for replies");
     t.command(queue, "list", "list queues", [](Context& ctx) {
-        auto all = ctx.store().list_queues();
-        if (ctx.json()) print(json_array(all, queue_json));
-        else
-            for (const auto& row : all) std::cout << fmt::format("{:>4}  {:<24} {}\n", row.id, row.name, row.mailbox);
-        return exit_ok;
+        return print_list(ctx, ctx.store().list_queues(), queue_json, [](const store::Queue& row) {
+            return fmt::format("{:>4}  {:<24} {}", row.id, row.name, row.mailbox);
+        });
     }, true);
 }
 

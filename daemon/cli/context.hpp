@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include <functional>
+#include <iostream>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -96,6 +97,14 @@ nlohmann::json json_array(const std::vector<T>& items, F to_json) {
     auto arr = nlohmann::json::array();
     for (const auto& item : items) arr.push_back(to_json(item));
     return arr;
+}
+// A listing: JSON (an array of `to_json` of each item) with --json, else one `line` per item.
+template <class T, class J, class L>
+int print_list(Context& ctx, const std::vector<T>& items, J to_json, L line) {
+    if (ctx.json()) print(json_array(items, to_json));
+    else
+        for (const auto& item : items) std::cout << line(item) << '\n';
+    return exit_ok;
 }
 void require_address(const std::string& address, const char* what);
 

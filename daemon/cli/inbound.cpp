@@ -140,15 +140,10 @@ int parse(Context& ctx, const InboundOptions& o) {
 }
 
 int quarantine_list(Context& ctx) {
-    auto entries = store::quarantine_list(ctx.store());
-    if (ctx.json()) {
-        print(json_array(entries, quarantine_json));
-        return exit_ok;
-    }
-    for (const auto& q : entries)
-        std::cout << fmt::format("{:>6}  {}  {:<28} {:>9} bytes  {}\n", q.id, q.created_at, mime::printable(q.mailbox, 28),
-                                 q.size, mime::printable(q.reason, 200));
-    return exit_ok;
+    return print_list(ctx, store::quarantine_list(ctx.store()), quarantine_json, [](const store::QuarantineEntry& q) {
+        return fmt::format("{:>6}  {}  {:<28} {:>9} bytes  {}", q.id, q.created_at, mime::printable(q.mailbox, 28), q.size,
+                           mime::printable(q.reason, 200));
+    });
 }
 
 int quarantine_retry(Context& ctx, const InboundOptions& o) {
@@ -165,18 +160,12 @@ int quarantine_retry(Context& ctx, const InboundOptions& o) {
 }
 
 int unresolved_list(Context& ctx) {
-    auto items = store::review_items(ctx.store());
-    if (ctx.json()) {
-        print(json_array(items, review_item_json));
-        return exit_ok;
-    }
-    for (const auto& it : items) {
+    return print_list(ctx, store::review_items(ctx.store()), review_item_json, [](const store::ReviewItem& it) {
         std::string ids;
         for (auto id : it.candidate_contact_ids) ids += (ids.empty() ? "" : ",") + std::to_string(id);
-        std::cout << fmt::format("party {:>6}  email {:>6}  {:<18} {:<4} {:<32} candidates {}\n", it.party_id, it.email_id,
-                                 it.case_token.value_or("-"), it.role, mime::printable(it.address, 60), ids);
-    }
-    return exit_ok;
+        return fmt::format("party {:>6}  email {:>6}  {:<18} {:<4} {:<32} candidates {}", it.party_id, it.email_id,
+                           it.case_token.value_or("-"), it.role, mime::printable(it.address, 60), ids);
+    });
 }
 
 int unresolved_link(Context& ctx, const InboundOptions& o) {

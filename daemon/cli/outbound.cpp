@@ -42,17 +42,11 @@ int rewrite(Context& ctx, const OutboundOptions& o) {
 int outbox_list(Context& ctx, const OutboundOptions& o) {
     std::optional<matching::OutboxStatus> status;
     if (o.status) status = matching::parse_state<matching::OutboxStatus>(*o.status);  // checked by CLI11
-    auto entries = store::list_outbox(ctx.store(), status);
-    if (ctx.json()) {
-        print(json_array(entries, outbox_entry_json));
-        return exit_ok;
-    }
-    for (const auto& e : entries)
-        std::cout << fmt::format("{:>6}  {:<12} {:<9} {:<18} {:<32} attempts {}  {}\n", e.id, matching::name(e.kind),
-                                 matching::name(e.status),
-                                 e.case_token.value_or("-"), mime::printable(e.to_address, 32), e.attempts,
-                                 mime::printable(e.last_error.value_or(e.hold_reason.value_or("")), 200));
-    return exit_ok;
+    return print_list(ctx, store::list_outbox(ctx.store(), status), outbox_entry_json, [](const store::OutboxEntry& e) {
+        return fmt::format("{:>6}  {:<12} {:<9} {:<18} {:<32} attempts {}  {}", e.id, matching::name(e.kind),
+                           matching::name(e.status), e.case_token.value_or("-"), mime::printable(e.to_address, 32),
+                           e.attempts, mime::printable(e.last_error.value_or(e.hold_reason.value_or("")), 200));
+    });
 }
 
 int outbox_retry(Context& ctx, const OutboundOptions& o) {

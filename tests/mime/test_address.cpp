@@ -71,3 +71,11 @@ TEST_CASE("printable_lines keeps one line per line") {
     CHECK(printable_lines("a: one\nb: two\r\nc\x1b") == std::vector<std::string>{"a: one", "b: two", "c?"});
     CHECK(printable_lines("").empty());
 }
+
+TEST_CASE("join and split are inverses for stored lists") {
+    std::vector<std::string> ids{"a@x", "b@y", "c@z"};
+    CHECK(split(join(ids, " "), ' ') == ids);
+    CHECK(split("a@x  b@y ", ' ') == std::vector<std::string>{"a@x", "b@y"});
+    CHECK(split("", '\n').empty());
+    CHECK(split("one", '\n') == std::vector<std::string>{"one"});
+}
