@@ -1,0 +1,116 @@
+#include "store/writer.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <optional>
+#include <vector>
+
+namespace casemail::store {
+namespace {
+
+// A completion must not take the writer down with it.
+void complete(const Writer::Done& done, std::exception_ptr outcome) noexcept {
+    try {
+        done(outcome);
+    } catch (...) {
+    }
+}
+
+}  // namespace
+
+Writer::Writer(std::function<Store()> open, WriterOptions options) : options_(options) {
+    if (options_.max_group == 0) options_.max_group = 1;
+    thread_ = std::thread([this, open = std::move(open)] { loop(open); });
+}
+
+Writer::~Writer() {
+    {
+        std::lock_guard lock(mu_);
+        stopping_ = true;
+    }
+    wake_.notify_all();
+    if (thread_.joinable()) thread_.join();
+}
+
+void Writer::submit(Work work, Done done) {
+    {
+        std::lock_guard lock(mu_);
+        queue_.push_back({std::move(work), std::move(done)});
+    }
+    wake_.notify_one();
+}
+
+std::size_t Writer::groups() const {
+    std::lock_guard lock(mu_);
+    return groups_;
+}
+
+std::size_t Writer::items() const {
+    std::lock_guard lock(mu_);
+    return items_;
+}
+
+// The next group: everything queued, up to max_group, after waiting at most max_wait for the
+// queue to grow while it is short. Empty only when stopping with nothing left.
+std::deque<Writer::Item> Writer::take_group() {
+    std::unique_lock lock(mu_);
+    wake_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+    if (queue_.empty()) return {};
+    if (queue_.size() < options_.max_group && options_.max_wait.count() > 0 && !stopping_)
+        wake_.wait_for(lock, options_.max_wait, [&] { return stopping_ || queue_.size() >= options_.max_group; });
+    std::deque<Item> group;
+    while (!queue_.empty() && group.size() < options_.max_group) {
+        group.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+    }
+    return group;
+}
+
+// One transaction for the group, one savepoint per item; each item completes after the commit.
+// False when the transaction itself failed (the connection is then opened anew).
+bool Writer::commit_group(Store& store, std::deque<Item>& group) {
+    std::vector<std::exception_ptr> outcome(group.size());
+    bool committed = true;
+    try {
+        Transaction tx(store.db());
+        for (std::size_t i = 0; i < group.size(); ++i) {
+            Savepoint sp(store.db(), "item");
+            try {
+                group[i].work(store);
+                sp.release();
+            } catch (...) {
+                outcome[i] = std::current_exception();  // the savepoint rolls this item back
+            }
+        }
+        tx.commit();
+    } catch (...) {  // BEGIN or COMMIT failed: nothing of the group is stored
+        std::fill(outcome.begin(), outcome.end(), std::current_exception());
+        committed = false;
+    }
+    {
+        std::lock_guard lock(mu_);
+        ++groups_;
+        items_ += group.size();
+    }
+    for (std::size_t i = 0; i < group.size(); ++i) complete(group[i].done, outcome[i]);
+    return committed;
+}
+
+void Writer::loop(std::function<Store()> open) {
+    std::optional<Store> store;
+    for (;;) {
+        auto group = take_group();
+        if (group.empty()) return;
+        try {
+            if (!store) store.emplace(open());
+        } catch (...) {  // cannot open the store: these items fail, the next group tries again
+            auto error = std::current_exception();
+            for (auto& item : group) complete(item.done, error);
+            continue;
+        }
+        if (!commit_group(*store, group)) store.reset();
+    }
+}
+
+}  // namespace casemail::store

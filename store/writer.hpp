@@ -1,0 +1,99 @@
+// One writer for the store (the group commit of a database's log; Postfix's queue manager
+// owns its queue the same way): a single thread owns the write connection; the IMAP pollers,
+// the relay's sessions and the outbox submit work to it. It applies the work in groups, each
+// group in one transaction with one savepoint per item, commits the group once (one fsync for
+// all of it), and only then completes each item. So nobody waits on SQLite's lock, no event
+// loop waits on an fsync, and no acknowledgement (an IMAP move, an SMTP 250) can go out before
+// its commit.
+//
+// Errors: an item that throws rolls back to its savepoint and completes with its exception;
+// the rest of its group commits. A failed COMMIT completes every item of the group with that
+// error (nothing of the group was stored).
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <deque>
+#include <exception>
+#include <functional>
+#include <future>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <type_traits>
+
+#include "store/store.hpp"
+
+namespace casemail::store {
+
+struct WriterOptions {
+    std::size_t max_group = 256;                // items per transaction
+    std::chrono::microseconds max_wait{1000};  // how long a group waits for more items to come
+};
+
+class Writer {
+public:
+    // What the writer does for a submitter: runs on the writer thread inside the group's
+    // transaction (its own savepoint around it).
+    using Work = std::function<void(Store&)>;
+    // Called on the writer thread once the item is durable (nullptr) or failed: keep it short
+    // (post to the submitter's executor, fulfil a promise).
+    using Done = std::function<void(std::exception_ptr)>;
+
+    // `open` makes the write connection, on the writer thread (synchronous=FULL).
+    Writer(std::function<Store()> open, WriterOptions options = {});
+    ~Writer();  // completes what was submitted, then stops
+    Writer(const Writer&) = delete;
+    Writer& operator=(const Writer&) = delete;
+
+    void submit(Work work, Done done);
+
+    // Submits `work` and waits for its commit: what it returned, or its exception. For
+    // threads that may block (the pollers, the outbox), never for the event loop.
+    template <class F>
+    auto run(F work) -> std::invoke_result_t<F, Store&>;
+
+    // Groups committed so far, and items in them (for tests and benchmarks).
+    std::size_t groups() const;
+    std::size_t items() const;
+
+private:
+    struct Item {
+        Work work;
+        Done done;
+    };
+    void loop(std::function<Store()> open);
+    std::deque<Item> take_group();
+    bool commit_group(Store& store, std::deque<Item>& group);
+
+    WriterOptions options_;
+    mutable std::mutex mu_;
+    std::condition_variable wake_;
+    std::deque<Item> queue_;
+    bool stopping_ = false;
+    std::size_t groups_ = 0, items_ = 0;
+    std::thread thread_;
+};
+
+template <class F>
+auto Writer::run(F work) -> std::invoke_result_t<F, Store&> {
+    using R = std::invoke_result_t<F, Store&>;
+    auto promise = std::make_shared<std::promise<R>>();
+    auto future = promise->get_future();
+    auto result = std::make_shared<std::optional<std::conditional_t<std::is_void_v<R>, int, R>>>();
+    submit(
+        [work = std::move(work), result](Store& s) mutable {
+            if constexpr (std::is_void_v<R>) work(s);
+            else result->emplace(work(s));
+        },
+        [promise, result](std::exception_ptr e) {
+            if (e) promise->set_exception(e);
+            else if constexpr (std::is_void_v<R>) promise->set_value();
+            else promise->set_value(std::move(**result));
+        });
+    return future.get();
+}
+
+}  // namespace casemail::store
