@@ -454,11 +454,10 @@ Id Store::insert_email(const NewEmail& e) {
         "INSERT INTO email(case_id, direction, message_id, in_reply_to, refs, subject, body_text, "
         "raw, raw_sha256, mailbox, received_at, status, fingerprint) "
         "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)");
-    std::span<const unsigned char> raw(reinterpret_cast<const unsigned char*>(e.raw.data()),
-                                       e.raw.size());
+    std::span<const unsigned char> raw(reinterpret_cast<const unsigned char*>(e.raw.data()), e.raw.size());
     st->bind_all(e.case_id, matching::name(e.direction), e.message_id, mime::join(e.in_reply_to, " "),
                 mime::join(e.references, " "), e.subject, e.body_text, raw,
-                e.raw_sha256.empty() ? mime::sha256_hex(e.raw) : e.raw_sha256,
+                e.raw_sha256.empty() ? mime::sha256_hex(e.raw) : std::string(e.raw_sha256),
                 e.mailbox, now_text(), matching::name(e.status), e.fingerprint);
     st->run();
     return db_.last_insert_rowid();

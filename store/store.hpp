@@ -139,8 +139,8 @@ struct NewEmail {
     std::optional<std::string> fingerprint;  // matching::message_fingerprint, inbound with a Message-ID
     std::vector<std::string> in_reply_to, references;
     std::string subject, body_text;
-    std::string raw;
-    std::string raw_sha256;  // computed by insert_email when empty
+    std::string_view raw;    // the message as received; not copied (insert_email binds it)
+    std::string_view raw_sha256;  // computed by insert_email when empty
     std::optional<std::string> mailbox;
     matching::EmailStatus status = matching::EmailStatus::received;
 };

@@ -27,6 +27,8 @@ int Daemon::run() {
     if (!options_.once) start_outbox();
     ctx_.run();
     pool_.join();
+    parse_pool_.join();
+    writer_.reset();  // completes what the jobs submitted
     common::log_line(common::log_fields({{"event", "stopped"}, {"failed_mailboxes", std::to_string(failed_)}}));
     return options_.once && failed_ > 0 ? 1 : 0;
 }

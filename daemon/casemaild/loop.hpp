@@ -26,7 +26,9 @@
 #include "daemon/imap/poller.hpp"
 #include "daemon/outbox/delivery.hpp"
 #include "daemon/protocol/smtp.hpp"
+#include "daemon/relay/accept.hpp"
 #include "daemon/relay/smtp_server.hpp"
+#include "store/writer.hpp"
 
 namespace casemail::casemaild {
 
@@ -52,7 +54,9 @@ class Daemon {
 public:
     Daemon(DaemonOptions options, std::shared_ptr<const Config> config)
         : options_(std::move(options)), config_(std::move(config)), signals_(ctx_, SIGTERM, SIGINT, SIGHUP),
-          watchdog_(ctx_), outbox_timer_(ctx_), pool_(config_->mailboxes.size() + 2), rng_(std::random_device{}()) {}
+          watchdog_(ctx_), outbox_timer_(ctx_), pool_(config_->mailboxes.size() + 2), parse_pool_(2),
+          writer_(std::make_unique<store::Writer>([cfg = config_] { return open_store(*cfg); }, writer_options(*config_))),
+          rng_(std::random_device{}()) {}
 
     int run();
 
@@ -71,7 +75,10 @@ private:
     void once_polled();
     bool start_relay();
     // On the loop: store the message durably (one commit, synchronous=FULL) before the reply.
-    std::pair<int, std::string> relay_message(const protocol::smtp::Envelope& env, const std::string& data, const std::string& client);
+    void relay_message(const protocol::smtp::Envelope& env, std::string data, const std::string& client,
+                       relay::ReplyTo reply);
+    void relayed(const protocol::smtp::Envelope& env, const std::string& client, std::size_t bytes,
+                 const relay::RelayVerdict& verdict, std::exception_ptr error, const relay::ReplyTo& reply);
     void kick_outbox();
     void start_outbox();
     void outbox_done(const outbox::DeliveryReport& report, const std::optional<std::string>& error);
@@ -82,9 +89,10 @@ private:
     asio::signal_set signals_;
     asio::steady_timer watchdog_;
     asio::steady_timer outbox_timer_;
-    asio::thread_pool pool_;
+    asio::thread_pool pool_;        // IMAP polls and outbox runs (they block on their servers)
+    asio::thread_pool parse_pool_;  // parsing the relay's messages, never behind a slow server
+    std::unique_ptr<store::Writer> writer_;  // the one write connection; commits in groups
     std::unique_ptr<relay::SmtpRelay> relay_;
-    std::unique_ptr<store::Store> relay_store_;   // used on the loop only
     std::unique_ptr<store::Store> outbox_store_;  // used by the one outbox job in flight
     bool outbox_busy_ = false, outbox_again_ = false;
     std::map<std::string, std::shared_ptr<Worker>> workers_;

@@ -43,8 +43,8 @@ bool Daemon::start_relay() {
     rs.hostname = rc.hostname;
     relay_ = std::make_unique<relay::SmtpRelay>(
         ctx_, rs,
-        [this](const protocol::smtp::Envelope& env, const std::string& data, const std::string& client) {
-            return relay_message(env, data, client);
+        [this](const protocol::smtp::Envelope& env, std::string data, const std::string& client, relay::ReplyTo reply) {
+            relay_message(env, std::move(data), client, std::move(reply));
         },
         common::log_line);
     try {
@@ -60,31 +60,52 @@ bool Daemon::start_relay() {
     return true;
 }
 
-// On the loop: store the message durably (one commit, synchronous=FULL) before the reply.
-std::pair<int, std::string> Daemon::relay_message(const protocol::smtp::Envelope& env, const std::string& data, const std::string& client) {
-    try {
-        if (!relay_store_) relay_store_ = std::make_unique<store::Store>(open_store(*config_));
-        store::Transaction tx(relay_store_->db());
-        auto v = relay::accept_reply(*relay_store_, data, env.mail_from, env.rcpt_to, accept_settings(*config_));
-        tx.commit();
-        common::log_line(common::log_fields({{"relay", "message"},
-                             {"client", client},
-                             {"user", env.user.empty() ? "-" : env.user},
-                             {"from", env.mail_from.empty() ? "<>" : env.mail_from},
-                             {"rcpts", std::to_string(env.rcpt_to.size())},
-                             {"bytes", std::to_string(data.size())},
-                             {"action", std::string(matching::name(v.action))},
-                             {"case", v.case_token.empty() ? "-" : v.case_token},
-                             {"outbox", v.outbox_id ? std::to_string(*v.outbox_id) : "-"},
-                             {"dropped", v.dropped.empty() ? "-" : mime::join(v.dropped, ",")},
-                             {"reason", fmt::format("{} {}", v.code, v.text)}}));
-        if (v.outbox_id) kick_outbox();
-        return {v.code, v.text};
-    } catch (const std::exception& e) {  // nothing was stored: the client must try again
-        relay_store_.reset();
-        common::log_line(common::log_fields({{"relay", "message"}, {"client", client}, {"action", "tempfail"}, {"reason", e.what()}}));
-        return {451, "4.3.0 temporary local problem, try again later"};
+// Parsed on the parse pool, committed by the store's writer (in a group, synchronous=FULL),
+// answered after the commit: the loop never waits on either.
+void Daemon::relay_message(const protocol::smtp::Envelope& env, std::string data, const std::string& client,
+                           relay::ReplyTo reply) {
+    auto settings = accept_settings(*config_);
+    asio::post(parse_pool_, [this, env, data = std::move(data), client, reply = std::move(reply), settings]() mutable {
+        auto bytes = data.size();
+        auto prepared = std::make_shared<relay::PreparedReply>(relay::prepare_reply(std::move(data), settings.limits));
+        auto verdict = std::make_shared<relay::RelayVerdict>();
+        writer_->submit(
+            [prepared, verdict, env, settings](store::Store& s) {
+                *verdict = relay::accept_reply(s, *prepared, env.mail_from, env.rcpt_to, settings);
+            },
+            [this, prepared, verdict, env, client, bytes, reply = std::move(reply)](std::exception_ptr error) {
+                relayed(env, client, bytes, *verdict, error, reply);
+            });
+    });
+}
+
+// On the writer thread, after the commit: log, answer, wake the outbox.
+void Daemon::relayed(const protocol::smtp::Envelope& env, const std::string& client, std::size_t bytes,
+                     const relay::RelayVerdict& v, std::exception_ptr error, const relay::ReplyTo& reply) {
+    if (error) {  // nothing was stored: the client must try again
+        std::string why = "unknown error";
+        try {
+            std::rethrow_exception(error);
+        } catch (const std::exception& e) {
+            why = e.what();
+        }
+        common::log_line(common::log_fields({{"relay", "message"}, {"client", client}, {"action", "tempfail"}, {"reason", why}}));
+        reply(451, "4.3.0 temporary local problem, try again later");
+        return;
     }
+    common::log_line(common::log_fields({{"relay", "message"},
+                                         {"client", client},
+                                         {"user", env.user.empty() ? "-" : env.user},
+                                         {"from", env.mail_from.empty() ? "<>" : env.mail_from},
+                                         {"rcpts", std::to_string(env.rcpt_to.size())},
+                                         {"bytes", std::to_string(bytes)},
+                                         {"action", std::string(matching::name(v.action))},
+                                         {"case", v.case_token.empty() ? "-" : v.case_token},
+                                         {"outbox", v.outbox_id ? std::to_string(*v.outbox_id) : "-"},
+                                         {"dropped", v.dropped.empty() ? "-" : mime::join(v.dropped, ",")},
+                                         {"reason", fmt::format("{} {}", v.code, v.text)}}));
+    reply(v.code, v.text);
+    if (v.outbox_id) asio::post(ctx_, [this] { kick_outbox(); });
 }
 
 void Daemon::kick_outbox() {

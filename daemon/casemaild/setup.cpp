@@ -65,6 +65,10 @@ outbox::RenderSettings render_settings(const Config& cfg) {
     return {config::outbound_policy(cfg), config::outbound_limits(cfg), cfg.templates_dir};
 }
 
+store::WriterOptions writer_options(const Config& cfg) {
+    return {static_cast<std::size_t>(cfg.commit_group_max), std::chrono::microseconds(cfg.commit_group_wait_us)};
+}
+
 outbox::DeliverySettings delivery_settings(const Config& cfg) {
     outbox::DeliverySettings d;
     d.max_age = cfg.upstream.max_age;

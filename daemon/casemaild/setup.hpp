@@ -11,6 +11,7 @@
 #include "daemon/outbox/smtp_client.hpp"
 #include "daemon/relay/accept.hpp"
 #include "store/store.hpp"
+#include "store/writer.hpp"
 
 namespace casemail::casemaild {
 
@@ -34,6 +35,7 @@ inbound::IngestOptions ingest_options(const Config& cfg);
 relay::AcceptSettings accept_settings(const Config& cfg);
 outbox::RenderSettings render_settings(const Config& cfg);
 outbox::DeliverySettings delivery_settings(const Config& cfg);
+store::WriterOptions writer_options(const Config& cfg);
 // Fails when the upstream secret cannot be read.
 Result<outbox::UpstreamAccount> upstream_account(const Config& cfg);
 

@@ -102,6 +102,8 @@ struct Config {
     std::chrono::seconds max_backoff{15 * 60};  // cap of a failing mailbox's retry delay
     std::chrono::seconds connect_timeout{15};
     std::chrono::seconds stall_timeout{60};
+    int commit_group_max = 256;    // store writer: items per transaction
+    int commit_group_wait_us = 1000;  // store writer: how long a group waits for more items
     std::vector<MailboxConfig> mailboxes;
     RelayConfig relay;
     UpstreamConfig upstream;

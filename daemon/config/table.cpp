@@ -212,6 +212,18 @@ const std::vector<Setting>& table() {
              t.cfg.stall_timeout = duration(v);
              return ok();
          }},
+        {"daemon", "commit_group_max", Type::integer, "256", 1, 100000,
+         "the store's writer commits at most this many items (batches, replies, outbox updates) at once",
+         [](Target& t, const Value& v) {
+             t.cfg.commit_group_max = static_cast<int>(number(v));
+             return ok();
+         }},
+        {"daemon", "commit_group_wait_us", Type::integer, "1000", 0, 1000000,
+         "microseconds a short group waits for more work before it commits (0: never waits)",
+         [](Target& t, const Value& v) {
+             t.cfg.commit_group_wait_us = static_cast<int>(number(v));
+             return ok();
+         }},
         {"mailbox", "address", Type::string, "(required)", 0, 0, "the 311 mailbox's address",
          [](Target& t, const Value& v) {
              t.mailbox->address = text(v);

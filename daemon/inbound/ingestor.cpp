@@ -35,13 +35,34 @@ std::vector<store::AttachmentRecord> attachment_records(const mime::ParsedMessag
 
 Ingestor::Ingestor(store::Store& store, IngestOptions options) : store_(store), options_(std::move(options)) {}
 
+PreparedMessage prepare_message(std::string raw, const mime::Limits& limits) {
+    PreparedMessage m;
+    m.raw_sha256 = mime::sha256_hex(raw);
+    auto parsed = mime::parse_message(raw, limits);
+    if (parsed) {
+        if (!parsed->message_id.empty()) m.fingerprint = matching::message_fingerprint(*parsed);
+        m.parsed = std::move(*parsed);
+    } else {
+        m.quarantine_reason = parsed.error();
+    }
+    m.raw = std::move(raw);
+    return m;
+}
+
+PreparedMessage prepare_quarantine(std::string raw, std::string reason) {
+    PreparedMessage m;
+    m.raw_sha256 = mime::sha256_hex(raw);
+    m.raw = std::move(raw);
+    m.quarantine_reason = std::move(reason);
+    return m;
+}
+
 IngestResult Ingestor::ingest(std::string_view raw, const std::string& mailbox) {
-    auto parsed = mime::parse_message(raw, options_.limits);
-    return store_and_process(raw, mailbox, parsed ? &*parsed : nullptr, parsed ? std::string() : parsed.error());
+    return apply(prepare_message(std::string(raw), options_.limits), mailbox);
 }
 
 IngestResult Ingestor::quarantine(std::string_view raw, const std::string& mailbox, const std::string& reason) {
-    return store_and_process(raw, mailbox, nullptr, reason);
+    return apply(prepare_quarantine(std::string(raw), reason), mailbox);
 }
 
 // Emails stored before fingerprints existed get theirs when their Message-ID comes again.
@@ -73,42 +94,39 @@ std::optional<IngestResult> Ingestor::prior_copy(const std::string& raw_sha256, 
     return std::nullopt;
 }
 
-IngestResult Ingestor::store_and_process(std::string_view raw, const std::string& mailbox,
-                                         const mime::ParsedMessage* parsed, const std::string& quarantine_reason) {
+IngestResult Ingestor::apply(const PreparedMessage& m, const std::string& mailbox) {
     auto queue = store::queue_for_mailbox(store_, mailbox);
     store::Savepoint sp(store_.db(), "ingest_message");
     store::NewEmail e;
     e.direction = matching::Direction::in;
-    e.raw = std::string(raw);
-    e.raw_sha256 = mime::sha256_hex(raw);
+    e.raw = m.raw;
+    e.raw_sha256 = m.raw_sha256;
     e.mailbox = queue.mailbox;
-    if (parsed) {
-        if (!parsed->message_id.empty()) {
-            e.message_id = parsed->message_id;
-            e.fingerprint = matching::message_fingerprint(*parsed);
-        }
-        e.in_reply_to = parsed->in_reply_to;
-        e.references = parsed->references;
-        e.subject = parsed->subject;
-        e.body_text = parsed->text;
+    e.fingerprint = m.fingerprint;
+    if (m.parsed) {
+        if (!m.parsed->message_id.empty()) e.message_id = m.parsed->message_id;
+        e.in_reply_to = m.parsed->in_reply_to;
+        e.references = m.parsed->references;
+        e.subject = m.parsed->subject;
+        e.body_text = m.parsed->text;
     }
     std::vector<std::string> copy_defects;
-    auto message_id = parsed ? parsed->message_id : std::string();
-    if (auto prior = prior_copy(e.raw_sha256, message_id, e.fingerprint, 0, copy_defects)) {
+    auto message_id = m.parsed ? m.parsed->message_id : std::string();
+    if (auto prior = prior_copy(m.raw_sha256, message_id, e.fingerprint, 0, copy_defects)) {
         sp.release();  // nothing changed but fingerprints computed for older copies
         return *prior;
     }
     Id email_id = store_.insert_email(e);
-    if (!parsed) {
-        store::quarantine_email(store_, email_id, queue.mailbox, quarantine_reason);
+    if (!m.parsed) {
+        store::quarantine_email(store_, email_id, queue.mailbox, m.quarantine_reason);
         sp.release();
         IngestResult result;
         result.action = matching::EmailStatus::quarantined;
         result.email_id = email_id;
-        result.reason = quarantine_reason;
+        result.reason = m.quarantine_reason;
         return result;
     }
-    auto result = process(email_id, *parsed, queue, copy_defects);
+    auto result = process(email_id, *m.parsed, queue, copy_defects);
     sp.release();
     return result;
 }

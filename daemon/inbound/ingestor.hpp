@@ -31,6 +31,20 @@ struct IngestOptions {
     std::string actor = "ingest";
 };
 
+// A message made ready for the store: parsed (or why not), with its SHA-256 and fingerprint.
+// Pure CPU work, done by whoever submits the message (an IMAP poller's thread), not by the
+// store's writer.
+struct PreparedMessage {
+    std::string raw;
+    std::string raw_sha256;
+    std::optional<mime::ParsedMessage> parsed;  // nullopt: quarantine for `quarantine_reason`
+    std::string quarantine_reason;
+    std::optional<std::string> fingerprint;      // with a Message-ID only
+};
+PreparedMessage prepare_message(std::string raw, const mime::Limits& limits);
+// A message kept without parsing, for `reason` (e.g. cut short at the fetch limit).
+PreparedMessage prepare_quarantine(std::string raw, std::string reason);
+
 struct IngestResult {
     matching::EmailStatus action = matching::EmailStatus::received;  // created, linked, duplicate, ignored, quarantined
     std::string message_id;
@@ -47,8 +61,9 @@ public:
 
     // One raw message received at `mailbox` (a queue's mailbox address). Throws
     // store::Refused when no queue has that mailbox, store::Error on environment failure
-    // (that message rolled back).
+    // (that message rolled back). ingest() is prepare_message() then apply().
     IngestResult ingest(std::string_view raw, const std::string& mailbox);
+    IngestResult apply(const PreparedMessage& message, const std::string& mailbox);
 
     // Stores `raw` in quarantine with `reason` without parsing it (e.g. a message cut short
     // because it exceeded the fetch limit: it must never be read as complete). A copy seen
@@ -60,8 +75,7 @@ public:
     IngestResult retry_quarantined(Id quarantine_id);
 
 private:
-    IngestResult store_and_process(std::string_view raw, const std::string& mailbox,
-                                   const mime::ParsedMessage* parsed, const std::string& quarantine_reason);
+
     IngestResult process(Id email_id, const mime::ParsedMessage& msg, const matching::QueueRef& queue,
                          const std::vector<std::string>& copy_defects);
     // The copy of this message stored before, if any; a different message reusing a known

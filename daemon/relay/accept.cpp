@@ -89,10 +89,25 @@ std::string no_case_text(const matching::OutboundPolicy& policy) {
 
 }  // namespace
 
+PreparedReply prepare_reply(std::string raw, const mime::Limits& limits) {
+    PreparedReply r;
+    auto parsed = mime::parse_message(raw, limits);
+    if (parsed) r.parsed = std::move(*parsed);
+    else r.parse_error = parsed.error();
+    r.raw = std::move(raw);
+    return r;
+}
+
 RelayVerdict accept_reply(store::Store& store, std::string_view raw, const std::string& envelope_from,
                           const std::vector<std::string>& envelope_to, const AcceptSettings& settings) {
-    auto parsed = mime::parse_message(raw, settings.limits);
-    if (!parsed) return rejected(554, "5.6.0 message cannot be parsed: " + mime::printable(parsed.error(), 200));
+    return accept_reply(store, prepare_reply(std::string(raw), settings.limits), envelope_from, envelope_to, settings);
+}
+
+RelayVerdict accept_reply(store::Store& store, const PreparedReply& reply, const std::string& envelope_from,
+                          const std::vector<std::string>& envelope_to, const AcceptSettings& settings) {
+    if (!reply.parsed) return rejected(554, "5.6.0 message cannot be parsed: " + mime::printable(reply.parse_error, 200));
+    const auto& raw = reply.raw;
+    const auto* parsed = &*reply.parsed;
     auto lookups = store::make_lookups(store.db());
     std::vector<std::string> defects;
     auto found = matching::correlate(*parsed, settings.policy.token_prefix, *lookups, defects);

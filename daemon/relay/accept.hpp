@@ -33,6 +33,18 @@ struct RelayVerdict {
     std::vector<std::string> dropped;
 };
 
+// An agent's message made ready: parsed, or why it cannot be. Pure CPU work, done before the
+// message goes to the store's writer.
+struct PreparedReply {
+    std::string raw;
+    std::optional<mime::ParsedMessage> parsed;
+    std::string parse_error;
+};
+PreparedReply prepare_reply(std::string raw, const mime::Limits& limits);
+
+RelayVerdict accept_reply(store::Store& store, const PreparedReply& reply, const std::string& envelope_from,
+                          const std::vector<std::string>& envelope_to, const AcceptSettings& settings);
+// prepare_reply() then accept_reply(), for callers that hold no writer (tests, tools).
 RelayVerdict accept_reply(store::Store& store, std::string_view raw, const std::string& envelope_from,
                           const std::vector<std::string>& envelope_to, const AcceptSettings& settings);
 

@@ -2,7 +2,9 @@
 
 #include <crypt.h>
 
+#include <boost/asio/async_result.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -102,8 +104,26 @@ struct SmtpRelay::Impl : std::enable_shared_from_this<SmtpRelay::Impl> {
         }
     }
 
+    // The handler's answer for one message, awaited without blocking the loop.
+    asio::awaitable<std::pair<int, std::string>> handle_message(const protocol::smtp::Envelope& envelope, std::string data,
+                                                               const std::string& client) {
+        return asio::async_initiate<const asio::use_awaitable_t<>&, void(std::pair<int, std::string>)>(
+            [this, &envelope, &client](auto completion, std::string message) {
+                auto done = std::make_shared<decltype(completion)>(std::move(completion));
+                // Outstanding work: the loop does not stop while a message waits for its commit.
+                auto executor = asio::prefer(asio::get_associated_executor(*done), asio::execution::outstanding_work.tracked);
+                handler(envelope, std::move(message), client, [done, executor](int code, std::string text) {
+                    asio::post(executor, [done, reply = std::make_pair(code, std::move(text))]() mutable {
+                        (*done)(std::move(reply));
+                    });
+                });
+            },
+            asio::use_awaitable, std::move(data));
+    }
+
     asio::awaitable<void> session(std::shared_ptr<tcp::socket> socket) {
         boost::system::error_code ec;
+        socket->set_option(tcp::no_delay(true), ec);
         auto remote = socket->remote_endpoint(ec);
         std::string client = ec ? std::string("?") : remote.address().to_string();
         protocol::smtp::SessionPolicy policy;
@@ -130,9 +150,17 @@ struct SmtpRelay::Impl : std::enable_shared_from_this<SmtpRelay::Impl> {
 
         protocol::smtp::LineReader reader(settings.limits.max_line_bytes);
         std::array<char, 16384> chunk{};
+        std::string pending;  // the replies to a pipelined group, sent when its input is read
+        auto flush = [&]() -> asio::awaitable<bool> {
+            if (pending.empty()) co_return true;
+            bool ok = co_await write(pending);
+            pending.clear();
+            co_return ok;
+        };
         while (!stopped) {
             auto next = reader.next(s.in_data());
             if (!next) {
+                if (!co_await flush()) break;
                 idle.expires_after(settings.idle_timeout);
                 idle.async_wait([&](const boost::system::error_code& tec) {
                     if (!tec) {
@@ -161,11 +189,12 @@ struct SmtpRelay::Impl : std::enable_shared_from_this<SmtpRelay::Impl> {
                 log(common::log_fields({{"relay", "message"}, {"client", client}, {"action", "rejected"},
                                 {"reason", r.text.substr(0, r.text.find("\r\n"))}}));
             if (r.message) {
-                auto [code, text] = handler(s.envelope(), s.data(), client);
+                auto [code, text] = co_await handle_message(s.envelope(), std::move(s.data()), client);
                 s.message_handled();
                 r.text = fmt::format("{} {}\r\n", code, text);
             }
-            if (!r.text.empty() && !co_await write(r.text)) break;
+            pending += r.text;
+            if ((r.close || r.start_tls) && !co_await flush()) break;
             if (r.close) break;
             if (r.start_tls) {
                 if (reader.has_buffered()) break;  // RFC 3207 5: no pipelining across STARTTLS (injection)

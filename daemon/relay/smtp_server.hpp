@@ -40,8 +40,12 @@ bool check_password(const std::string& password, const std::string& hash);
 Result<std::map<std::string, std::string>> load_users_file(const std::string& path);
 
 // Called on the io_context for each complete message: the SMTP reply (code, text).
-using MessageHandler = std::function<std::pair<int, std::string>(const protocol::smtp::Envelope&, const std::string& data,
-                                                                 const std::string& client)>;
+// Answers one SMTP reply (code, text) for a message: once, from any thread.
+using ReplyTo = std::function<void(int code, std::string text)>;
+// Called on the io_context for each complete message. It must not block (the store's writer
+// commits the message elsewhere); the session waits for `reply` before it answers the client.
+using MessageHandler = std::function<void(const protocol::smtp::Envelope&, std::string data, const std::string& client,
+                                          ReplyTo reply)>;
 
 class SmtpRelay {
 public:
