@@ -1,4 +1,5 @@
 // casemaild: start, signals, reload and stop (see loop.hpp).
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
 
 #include <fmt/format.h>
@@ -86,19 +87,26 @@ void Daemon::reload() {
                              {"reason", "relay listen address, networks, users and TLS apply at the next restart; "
                                         "its refusal policy and the templates apply now"}}));
     loaded->store_path = config_->store_path;
-    try {
-        auto s = open_store(*loaded);
-        if (auto ok = ensure_queues(s, *loaded); !ok) {
-            common::log_line(common::log_fields({{"event", "reload-failed"}, {"reason", ok.error()}}));
-            sd_notify("READY=1");
-            return;
+    auto next = std::make_shared<const Config>(std::move(*loaded));
+    // The new mailboxes' queues go through the store's writer, off the loop.
+    asio::post(pool_, [this, next, guard = asio::make_work_guard(ctx_)] {
+        std::optional<std::string> error;
+        try {
+            if (auto ok = writer_->run([&](store::Store& s) { return ensure_queues(s, *next); }); !ok) error = ok.error();
+        } catch (const std::exception& e) {
+            error = e.what();
         }
-    } catch (const store::Error& e) {
-        common::log_line(common::log_fields({{"event", "reload-failed"}, {"reason", e.what()}}));
+        asio::post(ctx_, [this, next, error] { apply_reload(next, error); });
+    });
+}
+
+void Daemon::apply_reload(std::shared_ptr<const Config> next, const std::optional<std::string>& error) {
+    if (error || stopping_) {
+        if (error) common::log_line(common::log_fields({{"event", "reload-failed"}, {"reason", *error}}));
         sd_notify("READY=1");
         return;
     }
-    config_ = std::make_shared<const Config>(std::move(*loaded));
+    config_ = std::move(next);
     std::map<std::string, const MailboxConfig*> wanted;
     for (const auto& m : config_->mailboxes) wanted[mime::normalize_address(m.address)] = &m;
     for (auto it = workers_.begin(); it != workers_.end();) {

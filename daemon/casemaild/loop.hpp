@@ -40,7 +40,6 @@ struct Worker {
     std::shared_ptr<const MailboxConfig> mailbox;
     asio::steady_timer timer;
     // Touched only by the poll job in flight (busy) — or by the loop when none is.
-    std::unique_ptr<store::Store> store;
     std::unique_ptr<imap::ImapSession> session;
     // Loop-only state.
     bool busy = false;
@@ -65,6 +64,7 @@ private:
     void shutdown(const std::string& why);
     void ping_watchdog(std::chrono::microseconds interval);
     void reload();
+    void apply_reload(std::shared_ptr<const Config> next, const std::optional<std::string>& error);
     void add_worker(std::shared_ptr<const MailboxConfig> m);
     void schedule(const std::shared_ptr<Worker>& w, std::chrono::milliseconds delay);
     void start_poll(const std::shared_ptr<Worker>& w);
@@ -93,7 +93,6 @@ private:
     asio::thread_pool parse_pool_;  // parsing the relay's messages, never behind a slow server
     std::unique_ptr<store::Writer> writer_;  // the one write connection; commits in groups
     std::unique_ptr<relay::SmtpRelay> relay_;
-    std::unique_ptr<store::Store> outbox_store_;  // used by the one outbox job in flight
     bool outbox_busy_ = false, outbox_again_ = false;
     std::map<std::string, std::shared_ptr<Worker>> workers_;
     std::atomic<bool> stop_{false};

@@ -43,11 +43,10 @@ void Daemon::start_poll(const std::shared_ptr<Worker>& w) {
     });
 }
 
-// Runs on a pool thread; touches only this worker's store and session.
+// Runs on a pool thread; touches only this worker's session (the store through the writer).
 imap::PollReport Daemon::poll_once(Worker& w, const Config& cfg, const MailboxConfig& m, bool reconnect) {
     imap::PollReport report;
     try {
-        if (!w.store) w.store = std::make_unique<store::Store>(open_store(cfg));
         if (reconnect) w.session.reset();
         if (!w.session) {
             auto login = config::mailbox_login(m, cfg);
@@ -61,16 +60,14 @@ imap::PollReport Daemon::poll_once(Worker& w, const Config& cfg, const MailboxCo
             w.session = std::make_unique<imap::ImapSession>(std::move(account), &stop_);
         }
         imap::ImapMailbox server(*w.session, {m.folder, m.after_processing, m.move_to});
-        inbound::Ingestor ingestor(*w.store, ingest_options(cfg));
         imap::PollSettings settings;
         settings.mailbox = m.address;
         settings.folder = m.folder;
         settings.batch = static_cast<std::size_t>(cfg.fetch_batch);
         settings.max_message_bytes = cfg.limits.max_message_bytes;
-        report = imap::poll_mailbox(server, *w.store, ingestor, settings, common::log_line, stop_);
-    } catch (const std::exception& e) {  // store cannot be opened, out of memory...
+        report = imap::poll_mailbox(server, *writer_, ingest_options(cfg), settings, common::log_line, stop_);
+    } catch (const std::exception& e) {  // out of memory...
         report.error = e.what();
-        w.store.reset();
     }
     if (report.error) w.session.reset();  // a fresh connection next time
     return report;

@@ -126,18 +126,16 @@ void Daemon::start_outbox() {
         outbox::DeliveryReport report;
         std::optional<std::string> error;
         try {
-            if (!outbox_store_) outbox_store_ = std::make_unique<store::Store>(open_store(*job_config));
             auto account = upstream_account(*job_config);
             if (!account) {
                 error = account.error();
             } else {
                 outbox::SmtpUpstream upstream(std::move(*account));
-                report = outbox::deliver_due(*outbox_store_, upstream, render_settings(*job_config),
+                report = outbox::deliver_due(*writer_, upstream, render_settings(*job_config),
                                      delivery_settings(*job_config), common::log_line, stop_);
             }
         } catch (const std::exception& e) {
             error = e.what();
-            outbox_store_.reset();
         }
         asio::post(ctx_, [this, report, error] { outbox_done(report, error); });
     });

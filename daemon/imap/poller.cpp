@@ -92,9 +92,9 @@ using protocol::imap::Uid;
 // One poll, step by step; each step records a failure in report_ and says whether to go on.
 class Poll {
 public:
-    Poll(MailboxServer& server, store::Store& store, inbound::Ingestor& ingestor, const PollSettings& settings,
+    Poll(MailboxServer& server, store::Writer& writer, const inbound::IngestOptions& ingest, const PollSettings& settings,
          const common::LogLine& log, const std::atomic<bool>& stop)
-        : server_(server), store_(store), ingestor_(ingestor), settings_(settings), log_(log), stop_(stop) {}
+        : server_(server), writer_(writer), ingest_(ingest), settings_(settings), log_(log), stop_(stop) {}
 
     PollReport run() {
         try {
@@ -115,24 +115,22 @@ private:
         if (!status) return failed(status.error());
         uidvalidity_ = status->uidvalidity;
         uidnext_ = status->uidnext;
-        store::Transaction tx(store_.db());
-        auto state = store::mailbox_state(store_, settings_.mailbox, settings_.folder);
-        last_uid_ = state.last_uid;
-        if (state.uidvalidity != uidvalidity_) {
-            if (state.uidvalidity)
-                log_(common::log_fields({{"mailbox", settings_.mailbox}, {"event", "uidvalidity-changed"},
-                                         {"old", std::to_string(*state.uidvalidity)}, {"new", std::to_string(uidvalidity_)},
-                                         {"reason", "rescanning the folder; Message-IDs keep it from making duplicates"}}));
-            store::reset_uidvalidity(store_, settings_.mailbox, uidvalidity_);
-            last_uid_ = 0;
-        }
-        tx.commit();
+        auto known = writer_.run([&](store::Store& s) {
+            auto state = store::mailbox_state(s, settings_.mailbox, settings_.folder);
+            if (state.uidvalidity != uidvalidity_) store::reset_uidvalidity(s, settings_.mailbox, uidvalidity_);
+            return state;
+        });
+        last_uid_ = known.uidvalidity == uidvalidity_ ? known.last_uid : 0;
+        if (known.uidvalidity && known.uidvalidity != uidvalidity_)
+            log_(common::log_fields({{"mailbox", settings_.mailbox}, {"event", "uidvalidity-changed"},
+                                     {"old", std::to_string(*known.uidvalidity)}, {"new", std::to_string(uidvalidity_)},
+                                     {"reason", "rescanning the folder; Message-IDs keep it from making duplicates"}}));
         return true;
     }
 
     // Messages committed earlier whose mark did not reach the server (crash, lost connection).
     bool acknowledge_pending() {
-        auto pending = store::pending_acks(store_, settings_.mailbox, uidvalidity_);
+        auto pending = writer_.run([&](store::Store& s) { return store::pending_acks(s, settings_.mailbox, uidvalidity_); });
         if (pending.empty()) return true;
         if (!acknowledge(pending)) return false;
         log_(common::log_fields({{"mailbox", settings_.mailbox}, {"event", "acknowledged-pending"},
@@ -185,26 +183,36 @@ private:
         return batch;
     }
 
-    // Then the batch stored in one transaction, with its UIDs in the acknowledgement journal
-    // and the cursor past them. A store error rolls back that message; the ones before stand.
+    // Then the batch parsed here and stored by the writer as one item of a group commit, with
+    // its UIDs in the acknowledgement journal and the cursor past them. A store error rolls
+    // back that message; the ones before it stand.
     void store_batch(std::vector<Fetched>& batch) {
-        store::Transaction tx(store_.db());
+        std::vector<inbound::PreparedMessage> prepared;
+        for (auto& f : batch)
+            prepared.push_back(f.left_on_server ? inbound::prepare_quarantine(std::move(f.raw), too_large_reason())
+                                                : inbound::prepare_message(std::move(f.raw), ingest_.limits));
+        auto stored = writer_.run([&](store::Store& s) { return store_prepared(s, batch, prepared); });
+        batch.resize(stored);
+    }
+
+    // On the writer thread. How many messages were stored, in order.
+    std::size_t store_prepared(store::Store& s, std::vector<Fetched>& batch,
+                               const std::vector<inbound::PreparedMessage>& prepared) {
+        inbound::Ingestor ingestor(s, ingest_);
         for (std::size_t k = 0; k < batch.size(); ++k) {
             auto& f = batch[k];
             auto started = std::chrono::steady_clock::now();
             try {
-                f.result = f.left_on_server ? ingestor_.quarantine(f.raw, settings_.mailbox, too_large_reason())
-                                            : ingestor_.ingest(f.raw, settings_.mailbox);
+                f.result = ingestor.apply(prepared[k], settings_.mailbox);
             } catch (const store::Error& e) {
                 report_.error = fmt::format("uid {}: store: {}", f.uid, e.what());
-                batch.resize(k);
-                break;
+                return k;
             }
-            if (!f.left_on_server) store::add_pending_ack(store_, settings_.mailbox, uidvalidity_, f.uid, f.result.email_id);
-            store::set_cursor(store_, settings_.mailbox, f.uid, 1);
+            if (!f.left_on_server) store::add_pending_ack(s, settings_.mailbox, uidvalidity_, f.uid, f.result.email_id);
+            store::set_cursor(s, settings_.mailbox, f.uid, 1);
             f.ms = f.fetch_ms + std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
         }
-        tx.commit();
+        return batch.size();
     }
 
     // Committed: now it may be said, and acknowledged.
@@ -230,9 +238,7 @@ private:
             report_.error = report_.error.value_or(ok.error());
             return false;
         }
-        store::Transaction tx(store_.db());
-        store::clear_pending_acks(store_, settings_.mailbox, uidvalidity_, uids);
-        tx.commit();
+        writer_.run([&](store::Store& s) { store::clear_pending_acks(s, settings_.mailbox, uidvalidity_, uids); });
         report_.acknowledged += uids.size();
         return true;
     }
@@ -240,9 +246,9 @@ private:
     // The outcome, for `casemail status`.
     void record() {
         try {
-            store::Transaction tx(store_.db());
-            store::record_poll(store_, settings_.mailbox, settings_.folder, report_.error, report_.backlog);
-            tx.commit();
+            writer_.run([&](store::Store& s) {
+                store::record_poll(s, settings_.mailbox, settings_.folder, report_.error, report_.backlog);
+            });
         } catch (const store::Error& e) {
             log_(common::log_fields({{"mailbox", settings_.mailbox}, {"event", "status-not-recorded"}, {"reason", e.what()}}));
         }
@@ -259,8 +265,8 @@ private:
     }
 
     MailboxServer& server_;
-    store::Store& store_;
-    inbound::Ingestor& ingestor_;
+    store::Writer& writer_;
+    const inbound::IngestOptions& ingest_;
     const PollSettings& settings_;
     const common::LogLine& log_;
     const std::atomic<bool>& stop_;
@@ -271,9 +277,9 @@ private:
 
 }  // namespace
 
-PollReport poll_mailbox(MailboxServer& server, store::Store& store, inbound::Ingestor& ingestor,
+PollReport poll_mailbox(MailboxServer& server, store::Writer& writer, const inbound::IngestOptions& ingest,
                         const PollSettings& settings, const common::LogLine& log, const std::atomic<bool>& stop) {
-    return Poll(server, store, ingestor, settings, log, stop).run();
+    return Poll(server, writer, ingest, settings, log, stop).run();
 }
 
 }  // namespace casemail::imap

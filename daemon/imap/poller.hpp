@@ -18,6 +18,7 @@
 #include "daemon/imap/client.hpp"
 #include "daemon/common/log.hpp"
 #include "daemon/inbound/ingestor.hpp"
+#include "store/writer.hpp"
 
 namespace casemail::imap {
 
@@ -72,7 +73,9 @@ struct PollReport {
     bool interrupted = false;          // stopped by shutdown between messages
 };
 
-PollReport poll_mailbox(MailboxServer& server, store::Store& store, inbound::Ingestor& ingestor,
+// Messages are parsed on the calling thread; everything that touches the store goes through
+// `writer` (a batch is one item of a group commit), so a poll holds no store lock of its own.
+PollReport poll_mailbox(MailboxServer& server, store::Writer& writer, const inbound::IngestOptions& ingest,
                         const PollSettings& settings, const common::LogLine& log, const std::atomic<bool>& stop);
 
 }  // namespace casemail::imap

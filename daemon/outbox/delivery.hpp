@@ -1,5 +1,5 @@
 // The outbox worker: delivers due entries to the upstream server, one at a time, and records
-// each outcome in its own transaction (delivered; retry later with capped exponential backoff;
+// each outcome through the store's writer (delivered; retry later with capped exponential backoff;
 // failed for a 5xx or after max_age). Acknowledgements are rendered from their template first,
 // and released held replies rewritten, in the same way.
 #pragma once
@@ -10,6 +10,7 @@
 #include "daemon/outbox/acknowledgement.hpp"
 #include "daemon/common/log.hpp"
 #include "daemon/outbox/upstream.hpp"
+#include "store/writer.hpp"
 
 namespace casemail::outbox {
 
@@ -25,7 +26,7 @@ struct DeliveryReport {
     bool more = false;  // a full batch: run again soon
 };
 
-DeliveryReport deliver_due(store::Store& store, Upstream& upstream, const RenderSettings& render,
+DeliveryReport deliver_due(store::Writer& writer, Upstream& upstream, const RenderSettings& render,
                            const DeliverySettings& settings, const common::LogLine& log, const std::atomic<bool>& stop);
 
 // The delay before attempt `attempts + 1` (attempts already made >= 1).

@@ -37,11 +37,13 @@ struct FakeUpstream final : Upstream {
 struct Fixture {
     test::TempDir tmp;
     std::chrono::system_clock::time_point now = std::chrono::system_clock::now();
-    store::Store store = store::Store::open(tmp.file("store.db"), [this] {
+    store::StoreOptions options = [this] {
         store::StoreOptions o;
         o.clock = [this] { return now; };
         return o;
-    }());
+    }();
+    store::Store store = store::Store::open(tmp.file("store.db"), options);
+    store::Writer writer{[this] { return store::Store::open(tmp.file("store.db"), options); }};
     matching::OutboundPolicy policy;
     DeliverySettings delivery;
     FakeUpstream upstream;
@@ -71,7 +73,7 @@ struct Fixture {
         return v;
     }
     DeliveryReport deliver() {
-        return deliver_due(store, upstream, RenderSettings{policy, {}, ""}, delivery,
+        return deliver_due(writer, upstream, RenderSettings{policy, {}, ""}, delivery,
                            [this](const std::string& l) { log.push_back(l); }, stop);
     }
     std::int64_t count(const std::string& sql) {
