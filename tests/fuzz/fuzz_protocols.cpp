@@ -5,13 +5,15 @@
 //    message never exceeds the size limit nor the recipient limit and never holds a bare CR,
 //    LF or NUL, whichever byte LineReader's two reads are split at; a client that never
 //    logged in and is not trusted never gets past MAIL.
-//  - IMAP: SEARCH results are sorted, unique and inside the requested window.
+//  - IMAP: SEARCH results are sorted, unique and inside the requested window; the batched
+//    FETCH reader keeps no body over its limit and marks exactly the cut ones truncated.
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <string_view>
 
 #include "daemon/protocol/imap.hpp"
+#include "daemon/protocol/imap_fetch.hpp"
 #include "daemon/protocol/smtp.hpp"
 
 namespace {
@@ -92,15 +94,33 @@ void imap(std::string_view input) {
     (void)has_capability(input, "MOVE");
 }
 
+// The batched FETCH reader, fed in two pieces: kept bytes stay within their limits.
+void imap_fetch(std::string_view input) {
+    using namespace casemail::protocol::imap;
+    FetchLimits limits;
+    limits.max_body = 64;
+    limits.max_line = 256;
+    FetchReader reader("A1", limits);
+    std::size_t cut = input.empty() ? 0 : static_cast<unsigned char>(input[0]) % input.size();
+    if (reader.feed(input.substr(0, cut))) reader.feed(input.substr(cut));
+    for (const auto& item : reader.items()) {
+        require(item.uid != 0, "an item without a UID");
+        require(item.body.size() <= limits.max_body + 1, "a body over its limit");
+        require(item.truncated == (item.body_bytes > limits.max_body), "truncated does not match the literal");
+    }
+    if (reader.completed_ok()) require(reader.error().empty(), "completed OK with an error");
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     if (size == 0) return 0;
     std::string_view input(reinterpret_cast<const char*>(data) + 1, size - 1);
-    switch (data[0] % 3) {
+    switch (data[0] % 4) {
         case 0: smtp(input, false); break;
         case 1: smtp(input, true); break;
-        default: imap(input); break;
+        case 2: imap(input); break;
+        default: imap_fetch(input); break;
     }
     return 0;
 }
