@@ -41,6 +41,36 @@ void Writer::submit(Work work, Done done) {
     wake_.notify_one();
 }
 
+std::vector<std::exception_ptr> Writer::run_each(std::vector<Work> items) { return submit_each(std::move(items)).get(); }
+
+std::future<std::vector<std::exception_ptr>> Writer::submit_each(std::vector<Work> items) {
+    struct Shared {
+        std::mutex mu;
+        std::size_t left = 0;
+        std::vector<std::exception_ptr> outcome;
+        std::promise<std::vector<std::exception_ptr>> done;
+    };
+    auto shared = std::make_shared<Shared>();
+    auto future = shared->done.get_future();
+    shared->left = items.size();
+    shared->outcome.resize(items.size());
+    if (items.empty()) {
+        shared->done.set_value({});
+        return future;
+    }
+    {
+        std::lock_guard lock(mu_);  // one submission: nothing else gets in between
+        for (std::size_t i = 0; i < items.size(); ++i)
+            queue_.push_back({std::move(items[i]), [shared, i](std::exception_ptr e) {
+                                  std::lock_guard inner(shared->mu);
+                                  shared->outcome[i] = e;
+                                  if (--shared->left == 0) shared->done.set_value(std::move(shared->outcome));
+                              }});
+    }
+    wake_.notify_one();
+    return future;
+}
+
 std::size_t Writer::groups() const {
     std::lock_guard lock(mu_);
     return groups_;

@@ -23,6 +23,7 @@
 #include <optional>
 #include <thread>
 #include <type_traits>
+#include <vector>
 
 #include "store/store.hpp"
 
@@ -54,6 +55,14 @@ public:
     // threads that may block (the pollers, the outbox), never for the event loop.
     template <class F>
     auto run(F work) -> std::invoke_result_t<F, Store&>;
+
+    // Submits every item, in order, and waits for all of them: each one's outcome (nullptr:
+    // committed). Items are applied in submission order, so an item can see what earlier ones
+    // of the same call did (or that one failed). Keep items small: a savepoint's undo log
+    // lives until the item ends, and large ones make SQLite slow.
+    std::vector<std::exception_ptr> run_each(std::vector<Work> items);
+    // The same without waiting: the outcomes arrive through the future.
+    std::future<std::vector<std::exception_ptr>> submit_each(std::vector<Work> items);
 
     // Groups committed so far, and items in them (for tests and benchmarks).
     std::size_t groups() const;

@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "daemon/common/curl.hpp"
+#include "daemon/imap/raw_connection.hpp"
 #include "mime/printable.hpp"
 
 namespace casemail::imap {
@@ -13,20 +14,12 @@ namespace {
 
 struct Sink {
     std::string data;
-    std::size_t cap = std::string::npos;
-    bool truncated = false;
 };
 
 size_t write_to_sink(char* ptr, size_t size, size_t nmemb, void* userdata) {
     auto* sink = static_cast<Sink*>(userdata);
-    std::size_t n = size * nmemb;
-    if (sink->cap != std::string::npos && sink->data.size() + n > sink->cap + 1) {
-        sink->data.append(ptr, sink->cap + 1 - sink->data.size());
-        sink->truncated = true;
-        return 0;  // stop the transfer: the rest is not wanted
-    }
-    sink->data.append(ptr, n);
-    return n;
+    sink->data.append(ptr, size * nmemb);
+    return size * nmemb;
 }
 
 int abort_on_stop(void* clientp, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
@@ -41,9 +34,13 @@ struct ImapSession::Impl {
     const std::atomic<bool>* stop = nullptr;
     common::CurlEasy curl;
     char error[CURL_ERROR_SIZE] = {};
+    std::unique_ptr<RawConnection> raw;  // the fetch connection, opened on first use
 
-    // One request on the kept connection. `path` is the URL path after the host (may be
-    // empty); `custom` the command, or empty for a URL FETCH.
+    Result<std::vector<protocol::imap::FetchItem>> fetch(std::string_view folder, std::uint32_t uidvalidity,
+                                                         const std::string& command, std::size_t max_body);
+
+    // One custom command on the kept connection. `path` is the URL path after the host (may
+    // be empty).
     Result<bool> perform(const std::string& path, const std::string& custom, Sink& sink, const char* what) {
         CURL* h = curl.get();
         std::string url = account.login.url;
@@ -55,7 +52,6 @@ struct ImapSession::Impl {
         curl_easy_setopt(h, CURLOPT_WRITEDATA, &sink);
         error[0] = '\0';
         CURLcode rc = curl_easy_perform(h);
-        if (rc == CURLE_WRITE_ERROR && sink.truncated) return true;
         if (rc == CURLE_ABORTED_BY_CALLBACK) return fail(fmt::format("{}: interrupted by shutdown", what));
         if (rc != CURLE_OK) return fail(fmt::format("{}: {}", what, common::curl_failure(rc, error)));
         return true;
@@ -116,14 +112,53 @@ Result<std::vector<protocol::imap::Uid>> ImapSession::search_from(std::string_vi
     return all;
 }
 
-Result<FetchedMessage> ImapSession::fetch(std::string_view folder, protocol::imap::Uid uid, std::size_t max_bytes) {
-    Sink sink;
-    sink.cap = max_bytes;
-    // A URL fetch (RFC 5092 ";UID="): libcurl reads the literal itself. It asks for BODY[],
-    // which sets \Seen; the processed mark is the move or flag after the commit.
-    auto r = impl_->perform(fmt::format("{};UID={}", protocol::imap::url_path(folder), uid), "", sink, "UID FETCH");
-    if (!r) return fail(r.error());
-    return FetchedMessage{std::move(sink.data), sink.truncated};
+// Runs one fetch command on the fetch connection (opened, and the folder selected, when
+// needed); a failure drops the connection.
+Result<std::vector<protocol::imap::FetchItem>> ImapSession::Impl::fetch(std::string_view folder, std::uint32_t uidvalidity,
+                                                                        const std::string& command, std::size_t max_body) {
+    auto attempt = [&]() -> Result<std::vector<protocol::imap::FetchItem>> {
+        if (!raw) {
+            raw = std::make_unique<RawConnection>(account.login, account.stall_timeout, stop);
+            if (auto ok = raw->open(); !ok) return fail(ok.error());
+        }
+        if (auto ok = raw->select(folder, uidvalidity); !ok) return fail(ok.error());
+        auto tag = raw->next_tag();
+        protocol::imap::FetchLimits limits;
+        limits.max_body = max_body;
+        protocol::imap::FetchReader reader(tag, limits);
+        if (auto ok = raw->run(tag, command, reader); !ok) return fail(ok.error());
+        return std::move(reader.items());
+    };
+    auto result = attempt();
+    if (!result) raw.reset();
+    return result;
+}
+
+Result<std::vector<MessageSize>> ImapSession::fetch_sizes(std::string_view folder, std::uint32_t uidvalidity,
+                                                          std::vector<protocol::imap::Uid> uids) {
+    std::sort(uids.begin(), uids.end());
+    auto items = impl_->fetch(folder, uidvalidity, protocol::imap::fetch_sizes_command(uids), 0);
+    if (!items) return fail("UID FETCH (sizes): " + items.error());
+    std::vector<MessageSize> out;
+    for (const auto& it : *items)
+        if (it.size && std::binary_search(uids.begin(), uids.end(), it.uid)) out.push_back({it.uid, *it.size});
+    return out;
+}
+
+Result<std::vector<FetchedMessage>> ImapSession::fetch_messages(std::string_view folder, std::uint32_t uidvalidity,
+                                                                std::vector<protocol::imap::Uid> uids,
+                                                                std::size_t max_bytes) {
+    std::sort(uids.begin(), uids.end());
+    auto items = impl_->fetch(folder, uidvalidity, protocol::imap::fetch_bodies_command(uids, max_bytes + 1), max_bytes);
+    if (!items) return fail("UID FETCH: " + items.error());
+    std::vector<FetchedMessage> out;
+    for (auto& it : *items) {
+        if (!it.has_body || !std::binary_search(uids.begin(), uids.end(), it.uid)) continue;
+        bool cut = it.truncated || (it.size && *it.size > max_bytes);
+        out.push_back({it.uid, std::move(it.body), cut});
+    }
+    std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.uid < b.uid; });
+    return out;
 }
 
 Result<bool> ImapSession::ensure_folder(std::string_view folder) {

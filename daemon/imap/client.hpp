@@ -7,6 +7,7 @@
 #pragma once
 
 #include <atomic>
+#include <cstdint>
 #include <chrono>
 #include <cstddef>
 #include <memory>
@@ -26,8 +27,14 @@ struct ImapAccount {
 };
 
 struct FetchedMessage {
+    protocol::imap::Uid uid = 0;
     std::string raw;
     bool truncated = false;  // larger than the cap: `raw` holds the first cap + 1 bytes
+};
+
+struct MessageSize {
+    protocol::imap::Uid uid = 0;
+    std::uint64_t bytes = 0;  // RFC822.SIZE
 };
 
 class ImapSession {
@@ -42,8 +49,14 @@ public:
     // UIDs >= first in `folder`, ascending, searched in windows below `uidnext` (from STATUS;
     // 0 when unknown: one open-ended search).
     Result<std::vector<protocol::imap::Uid>> search_from(std::string_view folder, protocol::imap::Uid first, protocol::imap::Uid uidnext);
-    // The whole message (RFC 3501 BODY[]); bigger than max_bytes: truncated (see FetchedMessage).
-    Result<FetchedMessage> fetch(std::string_view folder, protocol::imap::Uid uid, std::size_t max_bytes);
+    // The sizes of these messages, and the messages themselves, each with one UID FETCH on a
+    // second connection read by casemail (raw_connection.hpp). Messages are fetched whole up to
+    // max_bytes + 1 bytes (a bigger one arrives cut: truncated); those that no longer exist are
+    // left out; `uidvalidity` guards against a renumbered folder.
+    Result<std::vector<MessageSize>> fetch_sizes(std::string_view folder, std::uint32_t uidvalidity,
+                                                 std::vector<protocol::imap::Uid> uids);
+    Result<std::vector<FetchedMessage>> fetch_messages(std::string_view folder, std::uint32_t uidvalidity,
+                                                       std::vector<protocol::imap::Uid> uids, std::size_t max_bytes);
     // Creates `folder`; a folder that already exists is not an error.
     Result<bool> ensure_folder(std::string_view folder);
     Result<bool> has_capability(std::string_view capability);

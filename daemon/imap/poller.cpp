@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <chrono>
+#include <future>
 
 #include "daemon/common/log.hpp"
 #include "store/mailbox_state.hpp"
@@ -17,6 +18,38 @@ constexpr std::size_t max_uids_per_command = 100;
 
 std::vector<protocol::imap::Uid> as_uids(const std::vector<std::int64_t>& v) {
     return std::vector<protocol::imap::Uid>(v.begin(), v.end());
+}
+
+// A batch in the writer's hands. Its items point into the batch, so whatever happens on the
+// poller's thread meanwhile (an exception included), the batch outlives them: the destructor
+// waits for the outcome that wait() was not asked for.
+class Storing {
+public:
+    explicit Storing(std::future<std::vector<std::exception_ptr>> f) : f_(std::move(f)) {}
+    Storing(const Storing&) = delete;
+    Storing& operator=(const Storing&) = delete;
+    ~Storing() {
+        if (f_.valid()) f_.wait();
+    }
+    std::vector<std::exception_ptr> wait() { return f_.get(); }
+
+private:
+    std::future<std::vector<std::exception_ptr>> f_;
+};
+
+// An item of a batch after one that failed: not stored.
+struct Skipped : std::runtime_error {
+    Skipped() : std::runtime_error("skipped after an earlier message of its batch failed") {}
+};
+
+std::string what(std::exception_ptr e) {
+    try {
+        std::rethrow_exception(e);
+    } catch (const std::exception& ex) {
+        return ex.what();
+    } catch (...) {
+        return "unknown error";
+    }
 }
 
 struct Fetched {
@@ -46,15 +79,21 @@ Result<bool> ImapMailbox::prepare() {
 
 Result<protocol::imap::FolderStatus> ImapMailbox::status() {
     if (auto ok = prepare(); !ok) return fail(ok.error());
-    return session_.status(config_.folder);
+    auto status = session_.status(config_.folder);
+    if (status) uidvalidity_ = status->uidvalidity;
+    return status;
 }
 
 Result<std::vector<protocol::imap::Uid>> ImapMailbox::search_from(protocol::imap::Uid first, protocol::imap::Uid uidnext) {
     return session_.search_from(config_.folder, first, uidnext);
 }
 
-Result<FetchedMessage> ImapMailbox::fetch(protocol::imap::Uid uid, std::size_t max_bytes) {
-    return session_.fetch(config_.folder, uid, max_bytes);
+Result<std::vector<MessageSize>> ImapMailbox::sizes(const std::vector<protocol::imap::Uid>& uids) {
+    return session_.fetch_sizes(config_.folder, uidvalidity_, uids);
+}
+
+Result<std::vector<FetchedMessage>> ImapMailbox::fetch(const std::vector<protocol::imap::Uid>& uids, std::size_t max_bytes) {
+    return session_.fetch_messages(config_.folder, uidvalidity_, uids, max_bytes);
 }
 
 Result<bool> ImapMailbox::mark_processed(const std::vector<protocol::imap::Uid>& all) {
@@ -145,80 +184,104 @@ private:
             return;
         }
         report_.backlog = static_cast<std::int64_t>(uids->size());
-        for (std::size_t next = 0; next < uids->size();) {
-            auto batch = fetch_batch(*uids, next);
-            store_batch(batch);
-            report_.ingested += batch.size();
-            *report_.backlog -= static_cast<std::int64_t>(batch.size());
-            if (!acknowledge_batch(batch) || report_.error || report_.interrupted) break;
+        // A pipeline: while the writer stores batch N, the server marks batch N-1 (committed)
+        // processed and sends batch N+1. Each mark still follows its batch's commit.
+        std::size_t next = 0;
+        std::vector<Fetched> committed;  // stored, logged, not yet marked on the server
+        auto batch = fetch_batch(*uids, next);
+        while (!batch.empty()) {
+            Storing storing(submit_batch(batch));
+            bool marked = committed.empty() || acknowledge(processed_uids(committed));
+            std::vector<Fetched> following;
+            if (marked && !report_.error && !report_.interrupted && next < uids->size()) following = fetch_batch(*uids, next);
+            settle_batch(batch, storing.wait());
+            committed = std::move(batch);
+            if (!marked) return;  // the journal keeps the stored batch for the next poll
+            batch = std::move(following);
+            if (report_.error) batch.clear();
         }
+        if (!committed.empty()) acknowledge(processed_uids(committed));
     }
 
     // A batch fetched first, holding no lock: a slow server must not keep the store's write
     // lock from the other mailboxes, the relay and the outbox.
+    // Two round trips: the sizes of the next `batch` UIDs, then as many of those messages as
+    // fit in batch_bytes (at least one), in one command. `next` moves past what was fetched
+    // and past UIDs that no longer exist.
     std::vector<Fetched> fetch_batch(const std::vector<Uid>& uids, std::size_t& next) {
-        std::vector<Fetched> batch;
-        std::size_t bytes = 0;
-        while (next < uids.size() && batch.size() < settings_.batch && bytes < settings_.batch_bytes) {
-            if (stop_) {
-                report_.interrupted = true;
-                break;
-            }
-            Uid uid = uids[next];
-            auto started = std::chrono::steady_clock::now();
-            auto fetched = server_.fetch(uid, settings_.max_message_bytes);
-            if (!fetched) {
-                report_.error = fmt::format("uid {}: {}", uid, fetched.error());
-                break;
-            }
-            Fetched f;
-            f.uid = uid;
-            f.left_on_server = fetched->truncated;
-            f.fetch_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
-            bytes += fetched->raw.size();
-            f.raw = std::move(fetched->raw);
-            batch.push_back(std::move(f));
-            ++next;
+        if (next >= uids.size()) return {};
+        if (stop_) {
+            report_.interrupted = true;
+            return {};
         }
+        auto started = std::chrono::steady_clock::now();
+        std::vector<Uid> window(uids.begin() + static_cast<std::ptrdiff_t>(next),
+                                uids.begin() + static_cast<std::ptrdiff_t>(std::min(uids.size(), next + settings_.batch)));
+        auto sizes = server_.sizes(window);
+        if (!sizes) return failed_batch(sizes.error());
+        std::vector<Uid> wanted;
+        std::size_t bytes = 0;
+        for (const auto& s : *sizes) {
+            auto cost = static_cast<std::size_t>(std::min<std::uint64_t>(s.bytes, settings_.max_message_bytes + 1));
+            if (!wanted.empty() && bytes + cost > settings_.batch_bytes) break;
+            wanted.push_back(s.uid);
+            bytes += cost;
+        }
+        std::vector<FetchedMessage> fetched;
+        if (!wanted.empty()) {
+            auto got = server_.fetch(wanted, settings_.max_message_bytes);
+            if (!got) return failed_batch(got.error());
+            fetched = std::move(*got);
+        }
+        auto last = wanted.empty() ? window.back() : wanted.back();
+        while (next < uids.size() && uids[next] <= last) ++next;
+        auto ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
+        std::vector<Fetched> batch;
+        for (auto& m : fetched)
+            batch.push_back({m.uid, {}, 0, ms / static_cast<double>(fetched.size()), m.truncated, std::move(m.raw)});
         return batch;
     }
 
-    // Then the batch parsed here and stored by the writer as one item of a group commit, with
-    // its UIDs in the acknowledgement journal and the cursor past them. A store error rolls
-    // back that message; the ones before it stand.
-    void store_batch(std::vector<Fetched>& batch) {
-        std::vector<inbound::PreparedMessage> prepared;
-        for (auto& f : batch)
-            prepared.push_back(f.left_on_server ? inbound::prepare_quarantine(std::move(f.raw), too_large_reason())
-                                                : inbound::prepare_message(std::move(f.raw), ingest_.limits));
-        auto stored = writer_.run([&](store::Store& s) { return store_prepared(s, batch, prepared); });
-        batch.resize(stored);
+    std::vector<Fetched> failed_batch(const std::string& why) {
+        report_.error = "UID FETCH: " + why;
+        return {};
     }
 
-    // On the writer thread. How many messages were stored, in order.
-    std::size_t store_prepared(store::Store& s, std::vector<Fetched>& batch,
-                               const std::vector<inbound::PreparedMessage>& prepared) {
-        inbound::Ingestor ingestor(s, ingest_);
-        for (std::size_t k = 0; k < batch.size(); ++k) {
-            auto& f = batch[k];
-            auto started = std::chrono::steady_clock::now();
-            try {
-                f.result = ingestor.apply(prepared[k], settings_.mailbox);
-            } catch (const store::Error& e) {
-                report_.error = fmt::format("uid {}: store: {}", f.uid, e.what());
-                return k;
-            }
-            if (!f.left_on_server) store::add_pending_ack(s, settings_.mailbox, uidvalidity_, f.uid, f.result.email_id);
-            store::set_cursor(s, settings_.mailbox, f.uid, 1);
-            f.ms = f.fetch_ms + std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
+    // Then the batch parsed here and stored by the writer, one item per message (a small
+    // savepoint each), with its UID in the acknowledgement journal and the cursor past it. A
+    // store error on one message stops the batch there: the messages after it are not stored
+    // (the cursor must never pass a message that was not), the ones before it stand.
+    std::future<std::vector<std::exception_ptr>> submit_batch(std::vector<Fetched>& batch) {
+        auto failed = std::make_shared<bool>(false);  // touched on the writer thread only
+        std::vector<store::Writer::Work> items;
+        for (auto& f : batch) {
+            auto message = std::make_shared<inbound::PreparedMessage>(
+                f.left_on_server ? inbound::prepare_quarantine(std::move(f.raw), too_large_reason())
+                                 : inbound::prepare_message(std::move(f.raw), ingest_.limits));
+            items.push_back([this, &f, message, failed](store::Store& s) {
+                if (*failed) throw Skipped();
+                try {
+                    store_message(s, f, *message);
+                } catch (...) {
+                    *failed = true;
+                    throw;
+                }
+            });
         }
-        return batch.size();
+        return writer_.submit_each(std::move(items));
     }
 
-    // Committed: now it may be said, and acknowledged.
-    bool acknowledge_batch(const std::vector<Fetched>& batch) {
-        std::vector<std::int64_t> ack;
-        for (const auto& f : batch) {
+    // Committed: the batch is cut at its first failure, counted, and now it may be said.
+    void settle_batch(std::vector<Fetched>& batch, const std::vector<std::exception_ptr>& outcome) {
+        for (std::size_t k = 0; k < outcome.size(); ++k) {
+            if (!outcome[k]) continue;
+            report_.error = fmt::format("uid {}: store: {}", batch[k].uid, what(outcome[k]));
+            batch.resize(k);
+            break;
+        }
+        report_.ingested += batch.size();
+        *report_.backlog -= static_cast<std::int64_t>(batch.size());
+        for (const auto& f : batch)
             log_(common::log_fields({{"mailbox", settings_.mailbox},
                                      {"uid", std::to_string(f.uid)},
                                      {"message_id", f.result.message_id.empty() ? "-" : "<" + f.result.message_id + ">"},
@@ -227,13 +290,28 @@ private:
                                      {"ms", fmt::format("{:.1f}", f.ms)},
                                      {"fetch_ms", fmt::format("{:.1f}", f.fetch_ms)},
                                      {"reason", f.result.reason}}));
-            if (!f.left_on_server) ack.push_back(f.uid);
-        }
-        return ack.empty() || acknowledge(ack);
+    }
+
+    // The UIDs of a committed batch to mark processed: all but those left on the server.
+    static std::vector<std::int64_t> processed_uids(const std::vector<Fetched>& batch) {
+        std::vector<std::int64_t> uids;
+        for (const auto& f : batch)
+            if (!f.left_on_server) uids.push_back(f.uid);
+        return uids;
+    }
+
+    // On the writer thread: one message, its journal entry, the cursor.
+    void store_message(store::Store& s, Fetched& f, const inbound::PreparedMessage& message) {
+        auto started = std::chrono::steady_clock::now();
+        f.result = inbound::Ingestor(s, ingest_).apply(message, settings_.mailbox);
+        if (!f.left_on_server) store::add_pending_ack(s, settings_.mailbox, uidvalidity_, f.uid, f.result.email_id);
+        store::set_cursor(s, settings_.mailbox, f.uid, 1);
+        f.ms = f.fetch_ms + std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
     }
 
     // Marks `uids` processed on the server, then clears them from the journal.
     bool acknowledge(const std::vector<std::int64_t>& uids) {
+        if (uids.empty()) return true;
         if (auto ok = server_.mark_processed(as_uids(uids)); !ok) {
             report_.error = report_.error.value_or(ok.error());
             return false;

@@ -28,7 +28,11 @@ public:
     virtual Result<protocol::imap::FolderStatus> status() = 0;
     // UIDs >= first, ascending; `uidnext` from status() bounds the search (0: unknown).
     virtual Result<std::vector<protocol::imap::Uid>> search_from(protocol::imap::Uid first, protocol::imap::Uid uidnext) = 0;
-    virtual Result<FetchedMessage> fetch(protocol::imap::Uid uid, std::size_t max_bytes) = 0;
+    // Sizes (RFC822.SIZE) of these messages, and the messages, each in one round trip; each at
+    // most max_bytes + 1 bytes (a bigger one truncated). UIDs that no longer exist are left out.
+    virtual Result<std::vector<MessageSize>> sizes(const std::vector<protocol::imap::Uid>& uids) = 0;
+    virtual Result<std::vector<FetchedMessage>> fetch(const std::vector<protocol::imap::Uid>& uids,
+                                                      std::size_t max_bytes) = 0;
     // Flag, move or delete, as configured. Must be idempotent (a retry after a crash).
     virtual Result<bool> mark_processed(const std::vector<protocol::imap::Uid>& uids) = 0;
 };
@@ -46,7 +50,8 @@ public:
     ImapMailbox(ImapSession& session, MailboxFolders folders) : session_(session), config_(std::move(folders)) {}
     Result<protocol::imap::FolderStatus> status() override;
     Result<std::vector<protocol::imap::Uid>> search_from(protocol::imap::Uid first, protocol::imap::Uid uidnext) override;
-    Result<FetchedMessage> fetch(protocol::imap::Uid uid, std::size_t max_bytes) override;
+    Result<std::vector<MessageSize>> sizes(const std::vector<protocol::imap::Uid>& uids) override;
+    Result<std::vector<FetchedMessage>> fetch(const std::vector<protocol::imap::Uid>& uids, std::size_t max_bytes) override;
     Result<bool> mark_processed(const std::vector<protocol::imap::Uid>& uids) override;
 
 private:
@@ -55,12 +60,13 @@ private:
     MailboxFolders config_;
     bool prepared_ = false;
     bool has_move_ = false, has_uidplus_ = false;
+    std::uint32_t uidvalidity_ = 0;  // from status(): the fetch connection checks it
 };
 
 struct PollSettings {
     std::string mailbox;  // address, as in the queue
     std::string folder;
-    std::size_t batch = 50;                // messages per transaction and per acknowledgement
+    std::size_t batch = 50;                // messages per fetch, per store item and per acknowledgement
     std::size_t batch_bytes = 64u << 20;   // fetched bytes held in memory before they are stored
     std::size_t max_message_bytes = 40u << 20;
 };

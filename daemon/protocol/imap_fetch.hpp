@@ -54,6 +54,8 @@ public:
     bool completed_ok() const { return done_ && ok_ && !failed_; }
     const std::string& error() const { return error_; }  // malformed, or the server's NO/BAD text
     std::vector<FetchItem>& items() { return items_; }
+    // "* OK [UIDVALIDITY n]", when the answer held one (the answer to SELECT does).
+    std::optional<std::uint32_t> uidvalidity() const { return uidvalidity_; }
 
 private:
     bool fail(std::string why);
@@ -61,6 +63,7 @@ private:
     bool read_literal();
     bool finish_response();
     bool parse_fetch(std::string_view attributes);
+    void uidvalidity_from(std::string_view rest);
 
     std::string tag_;
     FetchLimits limits_;
@@ -73,6 +76,7 @@ private:
     std::string error_;
     std::vector<FetchItem> items_;
     std::vector<std::uint64_t> literal_sizes_;
+    std::optional<std::uint32_t> uidvalidity_;
 };
 
 }  // namespace casemail::protocol::imap

@@ -32,7 +32,8 @@ public:
     int ops = 0;
     int crash_at = -1;      // throw Crash at this operation number
     int fail_at = -1;       // answer a failure at this operation number
-    int fetches = 0;
+    int fetches = 0;       // messages fetched
+    int fetch_calls = 0;   // FETCH commands
 
     void deliver(const std::string& raw) { inbox[next_uid++] = raw; }
 
@@ -47,13 +48,25 @@ public:
             if (uid >= first) out.push_back(uid);
         return out;
     }
-    Result<FetchedMessage> fetch(protocol::imap::Uid uid, std::size_t max_bytes) override {
+    Result<std::vector<MessageSize>> sizes(const std::vector<protocol::imap::Uid>& uids) override {
+        if (auto f = fault("SIZES")) return fail(*f);
+        std::vector<MessageSize> out;
+        for (auto uid : uids)
+            if (auto it = inbox.find(uid); it != inbox.end()) out.push_back({uid, it->second.size()});
+        return out;
+    }
+    Result<std::vector<FetchedMessage>> fetch(const std::vector<protocol::imap::Uid>& uids, std::size_t max_bytes) override {
         if (auto f = fault("FETCH")) return fail(*f);
-        ++fetches;
-        auto it = inbox.find(uid);
-        if (it == inbox.end()) return fail("no such message");
-        if (it->second.size() > max_bytes) return FetchedMessage{it->second.substr(0, max_bytes + 1), true};
-        return FetchedMessage{it->second, false};
+        ++fetch_calls;
+        std::vector<FetchedMessage> out;
+        for (auto uid : uids) {
+            auto it = inbox.find(uid);
+            if (it == inbox.end()) continue;  // gone meanwhile: left out, as a server does
+            ++fetches;
+            bool cut = it->second.size() > max_bytes;
+            out.push_back({uid, cut ? it->second.substr(0, max_bytes + 1) : it->second, cut});
+        }
+        return out;
     }
     Result<bool> mark_processed(const std::vector<protocol::imap::Uid>& uids) override {
         if (auto f = fault("MOVE")) return fail(*f);
@@ -157,7 +170,7 @@ TEST_CASE("poller: new messages are stored, logged after commit and marked proce
 TEST_CASE("poller: a failed mark stays in the journal and is sent first next time") {
     Fixture f;
     f.deliver(2);
-    f.server.fail_at = 5;  // STATUS, SEARCH, FETCH, FETCH, then the batch's MOVE
+    f.server.fail_at = 5;  // STATUS, SEARCH, the batch's SIZES and FETCH, then its MOVE
     auto r = f.poll();
     REQUIRE(r.error);
     CHECK(r.error->find("MOVE: connection reset") != std::string::npos);
@@ -178,16 +191,18 @@ TEST_CASE("poller: a failed mark stays in the journal and is sent first next tim
 TEST_CASE("poller: a fetch failure keeps what was committed and resumes after it") {
     Fixture f;
     f.deliver(5);
-    f.server.fail_at = 5;  // STATUS, SEARCH, FETCH 1, FETCH 2, FETCH 3 fails
+    // STATUS, SEARCH, batch 1's SIZES and FETCH; while the writer stores batch 1, batch 2's
+    // SIZES, then its FETCH fails. Batch 1 is committed and marked processed all the same.
+    f.server.fail_at = 6;
     auto r = f.poll();
     REQUIRE(r.error);
-    CHECK(r.error->find("uid 3: FETCH") != std::string::npos);
-    CHECK(r.ingested == 2);
-    CHECK(r.acknowledged == 2);
-    CHECK(r.backlog == 3);
+    CHECK(r.error->find("UID FETCH: FETCH: connection reset") != std::string::npos);
+    CHECK(r.ingested == 3);
+    CHECK(r.acknowledged == 3);
+    CHECK(r.backlog == 2);
     auto again = f.poll();
     CHECK_FALSE(again.error);
-    CHECK(again.ingested == 3);
+    CHECK(again.ingested == 2);
     CHECK(f.count("SELECT count(*) FROM email") == 5);
 }
 
@@ -215,7 +230,7 @@ TEST_CASE("poller: a crash at any server operation loses and duplicates nothing"
 TEST_CASE("poller: a new UIDVALIDITY rescans the folder without duplicates") {
     Fixture f;
     f.deliver(3);
-    f.server.fail_at = 6;  // the batch's MOVE fails: three messages stay in the inbox
+    f.server.fail_at = 5;  // the batch's MOVE fails: three messages stay in the inbox
     CHECK(f.poll().error);
     f.deliver(1, 3);
     f.server.renumber();  // UIDs 1..4 now, under a new UIDVALIDITY
@@ -228,6 +243,20 @@ TEST_CASE("poller: a new UIDVALIDITY rescans the folder without duplicates") {
     bool logged = false;
     for (const auto& l : f.log) logged |= l.find("event=uidvalidity-changed old=100 new=101") != std::string::npos;
     CHECK(logged);
+}
+
+TEST_CASE("poller: a batch is planned by bytes, and messages gone meanwhile are skipped") {
+    Fixture f;
+    f.settings.batch = 10;
+    f.settings.batch_bytes = 300;  // each message is ~125 bytes: two per fetch
+    f.deliver(5);
+    f.server.inbox.erase(3);  // expunged by someone between SEARCH and FETCH... or before SEARCH
+    auto r = f.poll();
+    CHECK_FALSE(r.error);
+    CHECK(r.ingested == 4);
+    CHECK(f.server.inbox.empty());
+    CHECK(store::mailbox_state(f.store, clerk, "INBOX").last_uid == 5);
+    CHECK(f.server.fetch_calls == 2);  // {1, 2} and {4, 5}; 3 was skipped
 }
 
 TEST_CASE("poller: shutdown stops between messages, after committing") {

@@ -119,6 +119,14 @@ TEST_CASE("fetch reader: a NO or BAD ends it unsuccessfully; malformed answers f
     CHECK(cut.error().empty());
 }
 
+TEST_CASE("fetch reader: SELECT's answer gives the UIDVALIDITY") {
+    auto r = read("* FLAGS (\\Seen)\r\n* 200 EXISTS\r\n* OK [UIDVALIDITY 1795996239] UIDs valid\r\nA7 OK [READ-WRITE] Select completed.\r\n");
+    REQUIRE(r.completed_ok());
+    CHECK(r.uidvalidity() == 1795996239u);
+    CHECK(r.items().empty());
+    CHECK_FALSE(read("* OK [UIDVALIDITY 0] x\r\nA7 OK\r\n").uidvalidity());
+}
+
 TEST_CASE("fetch commands") {
     CHECK(fetch_sizes_command({3, 1, 2, 9}) == "UID FETCH 1:3,9 (UID RFC822.SIZE)");
     CHECK(fetch_bodies_command({5}, 1000) == "UID FETCH 5 (UID RFC822.SIZE BODY.PEEK[]<0.1000>)");

@@ -1,0 +1,52 @@
+// A second IMAP connection that casemail reads itself, for fetching many messages with one
+// command. libcurl still does what it is good at: connecting, TLS or STARTTLS with the
+// certificate verified, and the login (password or XOAUTH2), through CURLOPT_CONNECT_ONLY;
+// then commands go out with curl_easy_send and answers come back with curl_easy_recv into
+// protocol::imap::FetchReader (libcurl drops the literal of a custom UID FETCH).
+//
+// Every wait is bounded by the stall timeout and watches the stop flag. Any failure leaves the
+// connection unusable: the caller drops it and opens a new one for the next attempt.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "daemon/common/curl.hpp"
+#include "daemon/protocol/imap_fetch.hpp"
+#include "mime/result.hpp"
+
+namespace casemail::imap {
+
+class RawConnection {
+public:
+    RawConnection(const common::ServerLogin& login, std::chrono::seconds stall_timeout,
+                  const std::atomic<bool>* stop);
+
+    // Connects and logs in.
+    Result<bool> open();
+    // Selects `folder` (once), checking that its UIDVALIDITY is still `uidvalidity`: UIDs from
+    // another validity would name other messages.
+    Result<bool> select(std::string_view folder, std::uint32_t uidvalidity);
+    // A fresh tag, for the next command and the reader of its answer.
+    std::string next_tag();
+    // Sends "tag command" and reads its whole answer into `reader` (made for `tag`). Fails on
+    // a NO/BAD, a malformed or cut answer, a stall, or shutdown.
+    Result<bool> run(const std::string& tag, const std::string& command, protocol::imap::FetchReader& reader);
+
+private:
+    Result<bool> send_all(std::string_view bytes);
+    Result<bool> wait(bool for_reading);
+
+    const common::ServerLogin& login_;
+    std::chrono::seconds stall_timeout_;
+    const std::atomic<bool>* stop_;
+    common::CurlEasy curl_;
+    curl_socket_t socket_ = CURL_SOCKET_BAD;
+    unsigned tag_ = 0;
+    std::string selected_;
+};
+
+}  // namespace casemail::imap
