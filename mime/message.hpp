@@ -35,9 +35,21 @@ struct Attachment {
     std::string sha256;        // of the decoded bytes
     bool is_inline = false;    // Content-Disposition inline, or referenced by Content-ID
     std::string content_id;    // without angle brackets
-    std::string data;          // decoded bytes
+    std::string data;          // decoded bytes (empty when ParseOptions dropped them)
     bool tnef = false;         // Outlook winmail.dat: recognised, not decoded
     std::string nested_subject;  // for message/rfc822: the attached message's subject
+    // Where the part's encoded body lies in the raw message, when it lies there byte for byte
+    // (decode_attachment() reproduces `data` from it); nullopt for a forwarded message/rfc822
+    // (re-serialised) or a body that could not be located.
+    std::optional<std::size_t> raw_offset;
+    std::size_t raw_length = 0;
+    std::string transfer_encoding;  // the part's Content-Transfer-Encoding, lower-cased, trimmed
+};
+
+struct ParseOptions {
+    // Keep the decoded bytes of attachments that have a raw_offset. The store keeps those by
+    // reference, so the inbound pipeline drops them and keeps only their size and SHA-256.
+    bool keep_referenced_data = true;
 };
 
 struct Flag {
@@ -76,7 +88,12 @@ struct ParsedMessage {
     std::optional<std::string> header(std::string_view name) const;
 };
 
-Result<ParsedMessage> parse_message(std::string_view raw, const Limits& limits = {});
+Result<ParsedMessage> parse_message(std::string_view raw, const Limits& limits = {}, const ParseOptions& options = {});
+
+// An attachment's decoded bytes from the raw message it was parsed from: the same bytes the
+// parser decoded (the same decoder over the same bytes). Defects are ignored: the parse reported them.
+std::string decode_attachment(std::string_view raw, std::size_t offset, std::size_t length,
+                              std::string_view transfer_encoding);
 
 // Message-ID style list ("<a@b> <c@d>", also bare ids or commas) → ids without brackets.
 std::vector<std::string> parse_message_ids(std::string_view value);

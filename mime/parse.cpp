@@ -136,7 +136,48 @@ struct Walk {
     std::size_t entities = 0;
     std::size_t max_seen_depth = 0;
     std::optional<std::string> limit_error;
+    std::size_t origin = 0;       // bytes of the stored message before `raw` (an mbox "From " line)
+    std::size_t raw_end = 0;      // `raw` beyond this are bytes added for mimetic, not the message's
+    std::size_t next_body = 0;    // where the next attachment's body may start
+    ParseOptions options;
+    std::size_t scan_budget = 0;  // bytes locate_body() may still look at
 };
+
+// Where `body` lies in w.raw, at or after w.next_body: found by its first bytes (memmem) and
+// confirmed whole. Every byte looked at comes out of w.scan_budget (a few times the message),
+// so hostile input (thousands of parts whose bodies are not found) still costs linear time.
+std::optional<std::size_t> locate_body(Walk& w, std::string_view body) {
+    if (body.size() < 16) return std::nullopt;  // not worth a reference
+    auto prefix = body.substr(0, 64);
+    std::size_t from = w.next_body;
+    for (int tries = 0; tries < 8 && from < w.raw_end; ++tries) {
+        const char* start = w.raw.data() + from;
+        const void* hit = ::memmem(start, w.raw_end - from, prefix.data(), prefix.size());
+        auto pos = hit ? static_cast<std::size_t>(static_cast<const char*>(hit) - w.raw.data()) : w.raw_end;
+        std::size_t cost = pos - from + (hit ? body.size() : 0);
+        if (cost > w.scan_budget) {
+            w.scan_budget = 0;
+            return std::nullopt;
+        }
+        w.scan_budget -= cost;
+        if (!hit) return std::nullopt;
+        if (w.raw_end - pos >= body.size() && std::memcmp(w.raw.data() + pos, body.data(), body.size()) == 0) return pos;
+        from = pos + 1;
+    }
+    return std::nullopt;
+}
+
+// Records where the attachment's body lies in the raw message, and drops its decoded bytes
+// when the caller asked to (they can be decoded again from there).
+void reference_body(Walk& w, Attachment& a, std::string_view body, std::string_view encoding) {
+    auto pos = locate_body(w, body);
+    if (!pos) return;
+    a.raw_offset = w.origin + *pos;
+    a.raw_length = body.size();
+    a.transfer_encoding = to_lower_ascii(trim(encoding));
+    w.next_body = *pos + body.size();
+    if (!w.options.keep_referenced_data) std::string().swap(a.data);
+}
 
 // `known_fields`: the root's header fields, already copied out (mimetic copies a field's value
 // on every read).
@@ -290,6 +331,7 @@ void visit(const mimetic::MimeEntity& e, Walk& w, std::string_view parent_type,
     a.data = std::move(decoded);
     a.size = a.data.size();
     a.sha256 = sha256_hex(a.data);
+    reference_body(w, a, e.body(), field_value(fields, "Content-Transfer-Encoding"));
     w.msg.attachments.push_back(std::move(a));
 }
 
@@ -365,7 +407,15 @@ std::vector<std::string> parse_message_ids(std::string_view value) {
     return ids;
 }
 
-Result<ParsedMessage> parse_message(std::string_view raw, const Limits& limits) {
+std::string decode_attachment(std::string_view raw, std::size_t offset, std::size_t length,
+                              std::string_view transfer_encoding) {
+    if (offset > raw.size() || length > raw.size() - offset) return {};
+    Defects ignored;
+    return decode_transfer(raw.substr(offset, length), transfer_encoding, ignored);
+}
+
+Result<ParsedMessage> parse_message(std::string_view raw, const Limits& limits, const ParseOptions& options) {
+    const std::size_t stored_size = raw.size();
     if (raw.size() > limits.max_message_bytes)
         return fail(fmt::format("message of {} bytes exceeds the limit of {} bytes", raw.size(),
                                 limits.max_message_bytes));
@@ -424,7 +474,7 @@ Result<ParsedMessage> parse_message(std::string_view raw, const Limits& limits) 
         return fail(fmt::format("MIME structure could not be parsed ({})", e.what()));
     }
 
-    Walk w{limits, msg, input, "windows-1252", {}, 0, 0, std::nullopt};
+    Walk w{limits, msg, input, "windows-1252", {}, 0, 0, std::nullopt, stored_size - raw.size(), raw.size(), 0, options, 4 * raw.size()};
     msg.headers = fields_of(root);
     check_limits(root, 0, w, &msg.headers);
     if (w.limit_error) return fail(*w.limit_error);
