@@ -1,6 +1,7 @@
 #include "store/database.hpp"
 
 #include <algorithm>
+#include <climits>
 #include <cstdio>
 #include <functional>
 #include <filesystem>
@@ -43,6 +44,12 @@ Statement& Statement::bind(int index, std::string_view value) {
 
 Statement& Statement::bind(int index, std::span<const unsigned char> blob) {
     int rc = sqlite3_bind_blob64(stmt_.get(), index, blob.data(), blob.size(), SQLITE_TRANSIENT);
+    if (rc != SQLITE_OK) throw_sqlite(db_, rc, "bind");
+    return *this;
+}
+
+Statement& Statement::bind_borrowed(int index, std::span<const unsigned char> blob) {
+    int rc = sqlite3_bind_blob64(stmt_.get(), index, blob.data(), blob.size(), SQLITE_STATIC);
     if (rc != SQLITE_OK) throw_sqlite(db_, rc, "bind");
     return *this;
 }
@@ -184,6 +191,21 @@ std::vector<std::pair<std::string, double>> Database::statement_profile() const 
     std::vector<std::pair<std::string, double>> out;
     if (profile_) out.assign(profile_->begin(), profile_->end());
     std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
+    return out;
+}
+
+std::optional<std::string> Database::read_blob_range(const char* table, const char* column, std::int64_t rowid,
+                                                     std::size_t offset, std::size_t length) {
+    sqlite3_blob* raw = nullptr;
+    int rc = sqlite3_blob_open(db_.get(), "main", table, column, rowid, 0, &raw);
+    std::unique_ptr<sqlite3_blob, decltype(&sqlite3_blob_close)> blob(raw, &sqlite3_blob_close);
+    if (rc == SQLITE_ERROR) return std::nullopt;  // no such row (or a NULL value)
+    if (rc != SQLITE_OK) throw_sqlite(db_.get(), rc, "open blob");
+    auto size = static_cast<std::size_t>(sqlite3_blob_bytes(blob.get()));
+    if (offset > size || length > size - offset || length > static_cast<std::size_t>(INT_MAX)) return std::nullopt;
+    std::string out(length, '\0');
+    rc = sqlite3_blob_read(blob.get(), out.data(), static_cast<int>(length), static_cast<int>(offset));
+    if (rc != SQLITE_OK) throw_sqlite(db_.get(), rc, "read blob");
     return out;
 }
 

@@ -47,6 +47,9 @@ public:
     Statement& bind(int index, const char* value) { return bind(index, std::string_view(value)); }
     Statement& bind(int index, const std::string& value) { return bind(index, std::string_view(value)); }
     Statement& bind(int index, std::span<const unsigned char> blob);
+    // A blob SQLite reads in place instead of copying (a raw message of tens of MB): the bytes
+    // must outlive the statement's next reset(), which also clears the binding.
+    Statement& bind_borrowed(int index, std::span<const unsigned char> blob);
     Statement& bind(int index, std::nullopt_t);
     template <class T>
     Statement& bind(int index, const std::optional<T>& value) {
@@ -142,6 +145,12 @@ public:
     // the returned report is read. For benchmarks and slow-query hunting, not for production.
     void profile_statements(bool on);
     std::vector<std::pair<std::string, double>> statement_profile() const;  // (sql, seconds), slowest first
+
+    // Bytes [offset, offset + length) of a blob in the row `rowid` of `table`, read in place
+    // (incremental blob I/O) rather than loading the whole value: one part of a 40 MB message.
+    // nullopt when the row is missing or the range lies outside the value.
+    std::optional<std::string> read_blob_range(const char* table, const char* column, std::int64_t rowid,
+                                               std::size_t offset, std::size_t length);
 
     std::int64_t last_insert_rowid() const;
     int changes() const;

@@ -81,26 +81,6 @@ std::string join_lines(const std::vector<std::string>& lines) {
     return out;
 }
 
-std::span<const unsigned char> bytes(std::string_view s) {
-    return {reinterpret_cast<const unsigned char*>(s.data()), s.size()};
-}
-
-void store_attachments(Database& db, Id email_id, const std::vector<AttachmentRecord>& attachments) {
-    for (const auto& a : attachments) {
-        if (!a.blocked) {
-            auto blob = db.cached("INSERT OR IGNORE INTO attachment_blob(sha256, content) VALUES (?1, ?2)");
-            blob->bind_all(a.sha256, bytes(a.data));
-            blob->run();
-        }
-        auto st = db.cached(
-            "INSERT INTO attachment(email_id, filename, content_type, size, sha256, stored, blocked) "
-            "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
-        st->bind_all(email_id, a.filename, a.content_type, static_cast<std::int64_t>(a.size), a.sha256, !a.blocked,
-                     a.blocked);
-        st->run();
-    }
-}
-
 // The case a plan creates, with its guest customer when the plan says so.
 AppliedPlan create_planned_case(Store& store, Id email_id, const matching::IngestPlan& plan, const std::string& actor,
                                 std::optional<Id>& guest_id) {

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "matching/plan.hpp"
+#include "store/attachments.hpp"
 #include "store/store.hpp"
 
 namespace casemail::store {
@@ -52,15 +53,6 @@ EmailCase email_case(Store& store, Id email_id);
 // The email's status (created, linked, ignored, duplicate, quarantined), why, and its defects.
 void set_email_outcome(Store& store, Id email_id, std::optional<Id> case_id, matching::EmailStatus status,
                        const std::string& reason, const std::vector<std::string>& defects);
-
-// A decoded attachment, as the store keeps it (the bytes are not copied).
-struct AttachmentRecord {
-    std::string filename, content_type;
-    std::size_t size = 0;
-    std::string sha256;
-    bool blocked = false;   // metadata only (matching::attachment_blocked)
-    std::string_view data;  // the decoded bytes; unused when blocked
-};
 
 // The result of applying a plan: the case the email is on, and that case's customer.
 struct AppliedPlan {

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "store/attachments.hpp"
 #include "store/database.hpp"
 
 namespace casemail::store {
@@ -303,6 +304,17 @@ constexpr std::string_view migration_6 = R"sql(
 CREATE INDEX email_case_direction ON email(case_id, direction);
 )sql";
 
+// Attachments by reference: the raw message is the record, and an attachment row says where its
+// part lies in it. Rows written before keep their blob until convert_attachment_blobs() has
+// decoded the part from the raw message and reproduced its SHA-256.
+constexpr std::string_view migration_7 = R"sql(
+ALTER TABLE attachment ADD COLUMN raw_offset INTEGER;          -- bytes into email.raw
+ALTER TABLE attachment ADD COLUMN raw_length INTEGER;
+ALTER TABLE attachment ADD COLUMN transfer_encoding TEXT;      -- lower-cased; '' for none
+)sql";
+
+std::string convert_to_references(Database& db) { return convert_attachment_blobs(db).summary(); }
+
 }  // namespace
 
 const std::vector<Migration>& migrations() {
@@ -314,11 +326,12 @@ const std::vector<Migration>& migrations() {
         {4, "outbox: envelope, recorded email, retries, holds, pass-through", migration_4},
         {5, "emails: a Message-ID may be reused; the same message is found by its fingerprint", migration_5},
         {6, "emails: an index for a case's last inbound email", migration_6},
+        {7, "attachments by reference into the raw message", migration_7, convert_to_references},
     };
     return all;
 }
 
-int migrate(Database& db) {
+int migrate(Database& db, std::vector<std::string>* notes) {
     auto current = [&] {
         auto st = db.prepare("PRAGMA user_version");
         st.step();
@@ -336,6 +349,10 @@ int migrate(Database& db) {
         // Re-read inside the write lock: another process may have migrated meanwhile.
         if (current() >= m.version) continue;
         db.exec(m.sql);
+        if (m.convert) {
+            auto note = m.convert(db);
+            if (notes) notes->push_back(fmt::format("migration {}: {}", m.version, note));
+        }
         db.exec(fmt::format("PRAGMA user_version = {}", m.version));
         tx.commit();
         version = m.version;

@@ -3,6 +3,7 @@
 // Never edit a released migration: add the next number.
 #pragma once
 
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -14,12 +15,16 @@ struct Migration {
     int version;
     std::string_view description;
     std::string_view sql;
+    // Data the SQL cannot convert, run after it in the same transaction; returns a note for
+    // the operator (printed by `casemail init`, logged by casemaild).
+    std::string (*convert)(Database&) = nullptr;
 };
 
 const std::vector<Migration>& migrations();
 
-// Applies missing migrations; returns the schema version afterwards. Refuses (throws Error) a
-// store whose version is newer than this build knows.
-int migrate(Database& db);
+// Applies missing migrations; returns the schema version afterwards, and appends the notes of
+// the conversions that ran to `notes`. Refuses (throws Error) a store whose version is newer
+// than this build knows.
+int migrate(Database& db, std::vector<std::string>* notes = nullptr);
 
 }  // namespace casemail::store

@@ -69,7 +69,7 @@ Store Store::open(const std::string& path, StoreOptions options) {
             fmt::format("invalid token prefix '{}': use 1-16 characters A-Z, 0-9",
                         options.token_prefix));
     Store s(Database::open(path, options.open), std::move(options));
-    s.schema_version_ = migrate(s.db_);
+    s.schema_version_ = migrate(s.db_, &s.migration_notes_);
     return s;
 }
 
@@ -456,9 +456,10 @@ Id Store::insert_email(const NewEmail& e) {
         "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)");
     std::span<const unsigned char> raw(reinterpret_cast<const unsigned char*>(e.raw.data()), e.raw.size());
     st->bind_all(e.case_id, matching::name(e.direction), e.message_id, mime::join(e.in_reply_to, " "),
-                mime::join(e.references, " "), e.subject, e.body_text, raw,
+                mime::join(e.references, " "), e.subject, e.body_text, std::nullopt,
                 e.raw_sha256.empty() ? mime::sha256_hex(e.raw) : std::string(e.raw_sha256),
                 e.mailbox, now_text(), matching::name(e.status), e.fingerprint);
+    st->bind_borrowed(8, raw);  // e.raw outlives the statement's run
     st->run();
     return db_.last_insert_rowid();
 }

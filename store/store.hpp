@@ -176,6 +176,8 @@ public:
 
     Database& db() { return db_; }
     int schema_version() const { return schema_version_; }
+    // What the migrations run by open() converted, for the operator (usually empty).
+    const std::vector<std::string>& migration_notes() const { return migration_notes_; }
     std::chrono::system_clock::time_point now() const;
     std::string now_text() const { return format_time(now()); }
 
@@ -243,6 +245,7 @@ private:
     Database db_;
     StoreOptions options_;
     int schema_version_ = 0;
+    std::vector<std::string> migration_notes_;
 };
 
 }  // namespace casemail::store

@@ -150,6 +150,8 @@ int run_daemon(const DaemonOptions& options) {
     auto config = std::make_shared<const Config>(std::move(*loaded));
     try {
         auto s = open_store(*config);
+        for (const auto& note : s.migration_notes())
+            common::log_line(common::log_fields({{"event", "store-migrated"}, {"detail", note}}));
         if (auto ok = ensure_queues(s, *config); !ok) {
             common::log_line(common::log_fields({{"event", "config-invalid"}, {"reason", ok.error()}}));
             return 1;

@@ -1,6 +1,12 @@
-// casemail case: list, show, open (phone, walk-in, portal), update, resolve, reactivate.
+// casemail case: list, show, open (phone, walk-in, portal), update, resolve, reactivate; and
+// casemail attachment get: an attachment's bytes, decoded from the stored raw message.
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <fmt/format.h>
 
+#include <cerrno>
+#include <cstring>
 #include <iostream>
 #include <memory>
 
@@ -10,6 +16,12 @@
 
 namespace casemail::cli {
 namespace {
+
+struct AttachmentOptions {
+    store::Id email_id = 0;
+    int index = 0;
+    std::string output;
+};
 
 struct CaseOptions {
     std::optional<std::string> queue, status;
@@ -31,7 +43,7 @@ void require_account(store::Store& s, const std::optional<store::Id>& id, const 
 }
 
 void print_case_human(const store::CaseRecord& c, const std::vector<store::EmailRecord>& emails,
-                      const std::vector<store::Event>& events) {
+                      const EmailAttachments& attachments, const std::vector<store::Event>& events) {
     std::cout << fmt::format("{}  {}\n", c.token, c.title);
     std::cout << fmt::format("  status: {}{}   origin: {}   priority: {}   queue: {}\n", matching::name(c.status),
                              c.needs_review ? " (needs review)" : "", c.origin, c.priority, c.queue_name.value_or("-"));
@@ -47,6 +59,11 @@ void print_case_human(const store::CaseRecord& c, const std::vector<store::Email
                                      p.contact_id ? fmt::format("-> contact {}", *p.contact_id)
                                      : p.queue_id ? fmt::format("-> queue {}", *p.queue_id)
                                                   : fmt::format("(unresolved, {} candidates)", p.candidate_count));
+        if (auto it = attachments.find(e.id); it != attachments.end())
+            for (const auto& a : it->second)
+                std::cout << fmt::format("      attachment {}: {} ({}, {} bytes, {}) sha256 {}\n", a.index,
+                                         mime::printable(a.filename.empty() ? "(no name)" : a.filename, 100),
+                                         a.content_type, a.size, content_name(a.content), a.sha256);
     }
     std::cout << "\n  history:\n";
     for (const auto& ev : events) std::cout << fmt::format("    {} {} {} {}\n", ev.at, ev.actor, ev.kind, ev.detail);
@@ -67,8 +84,46 @@ int case_show(Context& ctx, const CaseOptions& o) {
     auto c = s.require_case(o.token);
     auto emails = s.case_emails(c.id);
     auto events = s.case_events(c.id);
-    if (ctx.json()) print(case_detail_json(c, emails, events));
-    else print_case_human(c, emails, events);
+    EmailAttachments attachments;
+    for (const auto& e : emails) attachments[e.id] = store::email_attachments(s, e.id);
+    if (ctx.json()) print(case_detail_json(c, emails, attachments, events));
+    else print_case_human(c, emails, attachments, events);
+    return exit_ok;
+}
+
+// Writes `data` to a new file, readable by its owner only (attachments carry residents'
+// documents); an existing file is never overwritten.
+void write_new_file(const std::string& path, const std::string& data) {
+    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0) throw BadRequest(fmt::format("cannot create '{}': {}", path, std::strerror(errno)));
+    std::size_t done = 0;
+    while (done < data.size()) {
+        ssize_t n = ::write(fd, data.data() + done, data.size() - done);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) {
+            int err = errno;
+            ::close(fd);
+            ::unlink(path.c_str());
+            throw BadRequest(fmt::format("cannot write '{}': {}", path, std::strerror(err)));
+        }
+        done += static_cast<std::size_t>(n);
+    }
+    if (::fsync(fd) != 0 || ::close(fd) != 0) throw BadRequest(fmt::format("cannot write '{}': {}", path, std::strerror(errno)));
+}
+
+int attachment_get(Context& ctx, const AttachmentOptions& o) {
+    if (o.output.empty() && ::isatty(STDOUT_FILENO))
+        throw BadRequest("attachment bytes are not written to a terminal: give -o FILE or redirect stdout");
+    auto data = store::read_attachment(ctx.store(), o.email_id, o.index);
+    if (o.output.empty()) {
+        std::cout.write(data.data(), static_cast<std::streamsize>(data.size()));
+        std::cout.flush();
+        if (!std::cout) throw BadRequest("cannot write the attachment to stdout");
+    } else {
+        write_new_file(o.output, data);
+        std::cerr << fmt::format("attachment {} of email {}: {} bytes written to {}\n", o.index, o.email_id,
+                                 data.size(), o.output);
+    }
     return exit_ok;
 }
 
@@ -161,6 +216,14 @@ void add_case_commands(CommandTable& t) {
     reactivate->add_option("TOKEN", o->token, "case token")->required();
     add_case_add(t, cases, o);
     add_case_update(t, cases, o);
+
+    auto a = std::make_shared<AttachmentOptions>();
+    auto* attachment = t.group("attachment", "read the attachments of stored emails");
+    auto* get = t.command(attachment, "get", "write an attachment's decoded bytes (listed by `case show`)",
+                          [a](Context& c) { return attachment_get(c, *a); });
+    get->add_option("EMAIL_ID", a->email_id, "email id (case show)")->required();
+    get->add_option("INDEX", a->index, "attachment number, from 1")->required()->check(CLI::PositiveNumber);
+    get->add_option("-o,--output", a->output, "new file to write (mode 0600); default stdout, not a terminal");
 }
 
 }  // namespace casemail::cli

@@ -60,6 +60,7 @@ store::Store& Context::store(bool create) {
     opts.open.create = create;
     try {
         store_ = std::make_unique<store::Store>(store::Store::open(store_path(), opts));
+        for (const auto& note : store_->migration_notes()) std::cerr << "casemail: " << note << "\n";
     } catch (const store::Error& e) {
         throw BadRequest(e.what());
     }

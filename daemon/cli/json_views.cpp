@@ -34,9 +34,22 @@ nlohmann::json case_summary_json(const store::CaseRecord& c) {
             {"email_count", c.email_count}, {"needs_review", c.needs_review}};
 }
 
-nlohmann::json case_detail_json(const store::CaseRecord& c,
-                                const std::vector<store::EmailRecord>& emails,
-                                const std::vector<store::Event>& events) {
+std::string_view content_name(store::AttachmentContent c) {
+    switch (c) {
+        case store::AttachmentContent::reference: return "reference";
+        case store::AttachmentContent::blob: return "blob";
+        case store::AttachmentContent::blocked: return "blocked";
+    }
+    return "?";
+}
+
+nlohmann::json stored_attachment_json(const store::StoredAttachment& a) {
+    return {{"index", a.index}, {"filename", a.filename}, {"content_type", a.content_type},
+            {"size", a.size},   {"sha256", a.sha256},     {"content", content_name(a.content)}};
+}
+
+nlohmann::json case_detail_json(const store::CaseRecord& c, const std::vector<store::EmailRecord>& emails,
+                                const EmailAttachments& attachments, const std::vector<store::Event>& events) {
     nlohmann::json j = {
         {"token", c.token},
         {"title", c.title},
@@ -74,6 +87,9 @@ nlohmann::json case_detail_json(const store::CaseRecord& c,
                                {"queue_id", opt(p.queue_id)},
                                {"resolved", p.resolved},
                                {"candidate_count", p.candidate_count}});
+        nlohmann::json files = nlohmann::json::array();
+        if (auto it = attachments.find(e.id); it != attachments.end())
+            for (const auto& a : it->second) files.push_back(stored_attachment_json(a));
         ej.push_back({{"id", e.id},
                       {"direction", matching::name(e.direction)},
                       {"message_id", opt(e.message_id)},
@@ -81,6 +97,7 @@ nlohmann::json case_detail_json(const store::CaseRecord& c,
                       {"received_at", e.received_at},
                       {"status", matching::name(e.status)},
                       {"parties", parties},
+                      {"attachments", files},
                       {"linked_contact_ids", e.linked_contact_ids}});
     }
     auto& vj = j["events"] = nlohmann::json::array();

@@ -4,8 +4,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include <map>
+
 #include "matching/outbound.hpp"
 #include "mime/message.hpp"
+#include "store/attachments.hpp"
 #include "store/ingest.hpp"
 #include "store/mailbox_state.hpp"
 #include "store/outbox.hpp"
@@ -16,9 +19,12 @@ namespace casemail::cli {
 nlohmann::json contact_json(const store::Contact& c);
 nlohmann::json queue_json(const store::Queue& q);
 nlohmann::json case_summary_json(const store::CaseRecord& c);
-nlohmann::json case_detail_json(const store::CaseRecord& c,
-                                const std::vector<store::EmailRecord>& emails,
-                                const std::vector<store::Event>& events);
+using EmailAttachments = std::map<store::Id, std::vector<store::StoredAttachment>>;
+nlohmann::json case_detail_json(const store::CaseRecord& c, const std::vector<store::EmailRecord>& emails,
+                                const EmailAttachments& attachments, const std::vector<store::Event>& events);
+// One stored attachment; "content" is reference | blob | blocked.
+nlohmann::json stored_attachment_json(const store::StoredAttachment& a);
+std::string_view content_name(store::AttachmentContent c);
 
 // `casemail status --json`: one polled mailbox.
 nlohmann::json mailbox_state_json(const store::MailboxState& m);

@@ -27,7 +27,8 @@ std::vector<store::AttachmentRecord> attachment_records(const mime::ParsedMessag
     std::vector<store::AttachmentRecord> out;
     for (const auto& a : msg.attachments)
         out.push_back({a.filename, a.content_type, a.size, a.sha256,
-                       matching::attachment_blocked(a.filename, rules.blocked_extensions), a.data});
+                       matching::attachment_blocked(a.filename, rules.blocked_extensions), a.raw_offset,
+                       a.raw_length, a.transfer_encoding, a.data});
     return out;
 }
 
@@ -38,7 +39,9 @@ Ingestor::Ingestor(store::Store& store, IngestOptions options) : store_(store), 
 PreparedMessage prepare_message(std::string raw, const mime::Limits& limits) {
     PreparedMessage m;
     m.raw_sha256 = mime::sha256_hex(raw);
-    auto parsed = mime::parse_message(raw, limits);
+    // Attachments that lie in the raw message are kept by reference: their decoded bytes are
+    // dropped here, so a 20 MB attachment is not held twice (or written twice) on its way in.
+    auto parsed = mime::parse_message(raw, limits, mime::ParseOptions{.keep_referenced_data = false});
     if (parsed) {
         if (!parsed->message_id.empty()) m.fingerprint = matching::message_fingerprint(*parsed);
         m.parsed = std::move(*parsed);
@@ -153,7 +156,7 @@ IngestResult Ingestor::process(Id email_id, const mime::ParsedMessage& msg, cons
 IngestResult Ingestor::retry_quarantined(Id quarantine_id) {
     auto held = store::quarantined_message(store_, quarantine_id);
     auto queue = store::queue_for_mailbox(store_, held.mailbox);
-    auto parsed = mime::parse_message(held.raw, options_.limits);
+    auto parsed = mime::parse_message(held.raw, options_.limits, mime::ParseOptions{.keep_referenced_data = false});
     store::Savepoint sp(store_.db(), "retry_quarantined");
     IngestResult result;
     result.email_id = held.email_id;

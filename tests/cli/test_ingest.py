@@ -1,4 +1,6 @@
 """End-to-end scenarios of `casemail ingest` with the real binary and a real SQLite store."""
+import base64
+import hashlib
 import json
 import os
 import sqlite3
@@ -300,3 +302,40 @@ class QuarantineAndBulkTest(IngestTestCase):
         line = json.loads(r.out)
         self.assertEqual((line["action"], line["file"]), ("created", "-"))
         self.assertEqual(self.ok_json("case", "list", "--queue", "DWP")[0]["token"], line["case"])
+
+
+class AttachmentTest(IngestTestCase):
+    def test_case_show_lists_attachments_and_get_decodes_them(self):
+        data = bytes((i * 7) % 256 for i in range(50000))
+        permit = base64.encodebytes(data).decode().replace("\n", "\r\n")
+        body = ("--b\r\nContent-Type: text/plain\r\n\r\nPhotos attached.\r\n"
+                "--b\r\nContent-Type: application/pdf; name=\"permit.pdf\"\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+                + permit +
+                "--b\r\nContent-Type: text/plain; name=\"notes.txt\"\r\nContent-Disposition: attachment; filename=notes.txt\r\n"
+                "Content-Transfer-Encoding: quoted-printable\r\n\r\nthe fence at 12 Elm St, north side=\r\n, near the gate\r\n"
+                "--b\r\nContent-Type: application/octet-stream; name=\"run.exe\"\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+                "TVqQAAMAAAAEAAAA//8AALgAAAAAAAAAQAAAAAAAAAAA\r\n--b--")
+        r = self.ingest(mail("ann@example.org", "Fence permit", "att1@example.org",
+                             extra='Content-Type: multipart/mixed; boundary="b"\r\n', body=body))
+        case = self.ok_json("case", "show", r["case"])
+        email = case["emails"][0]
+        files = email["attachments"]
+        self.assertEqual([(f["index"], f["filename"], f["content"]) for f in files],
+                         [(1, "permit.pdf", "reference"), (2, "notes.txt", "reference"), (3, "run.exe", "blocked")])
+        self.assertEqual(files[0]["size"], len(data))
+        self.assertEqual(files[0]["sha256"], hashlib.sha256(data).hexdigest())
+        human = self.ok("case", "show", r["case"]).out
+        self.assertIn("attachment 1: permit.pdf (application/pdf, 50000 bytes, reference)", human)
+
+        out = os.path.join(self.dir, "permit.pdf")
+        got = self.ok("attachment", "get", email["id"], 1, "-o", out)
+        self.assertIn(f"50000 bytes written to {out}", got.err)
+        with open(out, "rb") as f:
+            self.assertEqual(f.read(), data)
+        self.assertEqual(os.stat(out).st_mode & 0o777, 0o600)
+        self.assertIn("cannot create", self.fails(2, "attachment", "get", email["id"], 1, "-o", out).err)
+        self.assertEqual(self.ok("attachment", "get", email["id"], 2).out, "the fence at 12 Elm St, north side, near the gate")
+        self.assertIn("blocked type", self.fails(2, "attachment", "get", email["id"], 3).err)
+        self.assertIn("has no attachment 4", self.fails(2, "attachment", "get", email["id"], 4).err)
+        # Stored once: the raw message holds the attachments, no decoded copies beside it.
+        self.assertEqual(self.sql("SELECT count(*) FROM attachment_blob"), [(0,)])
