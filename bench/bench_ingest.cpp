@@ -69,8 +69,9 @@ void prefill(store::Store& s, int contacts_target, int cases_target) {
         R"(INSERT INTO "case"(token, token_sequence, title, customer_contact_id, origin, queue_id, created_at, updated_at)
            VALUES (?1, ?2, 'prefilled case', ?3, 'email', 1, ?4, ?4))");
     auto add_email = db.prepare(
-        "INSERT INTO email(case_id, direction, message_id, subject, raw, raw_sha256, received_at, status) "
-        "VALUES (?1, 'in', ?2, 'prefilled', X'00', ?2, ?3, 'created')");
+        "INSERT INTO email(case_id, direction, message_id, subject, raw_sha256, received_at, status) "
+        "VALUES (?1, 'in', ?2, 'prefilled', ?2, ?3, 'created')");
+    auto add_raw = db.prepare("INSERT INTO email_raw(email_id, raw) VALUES (?1, X'00')");
     for (int i = have_cases; i < cases_target; ++i) {
         auto seq = i + 1;
         add_case.bind_all(fmt::format("311-{:06}-PF{:02}", seq, i % 100), seq, 1 + i % contacts_target, now);
@@ -79,6 +80,9 @@ void prefill(store::Store& s, int contacts_target, int cases_target) {
         add_email.bind_all(db.last_insert_rowid(), fmt::format("prefill-{}@example.org", seq), now);
         add_email.run();
         add_email.reset();
+        add_raw.bind(1, db.last_insert_rowid());
+        add_raw.run();
+        add_raw.reset();
     }
     auto seq = db.prepare("UPDATE sequence SET value = max(value, ?1) WHERE name = 'case_token'");
     seq.bind(1, cases_target);

@@ -53,7 +53,7 @@ std::string blob_of(Database& db, const std::string& sha256) {
 // The part's decoded bytes, from the raw message when the row points into it.
 std::optional<std::string> decode_reference(Database& db, Id email_id, const AttachmentRow& row) {
     if (!row.raw_offset || *row.raw_offset < 0 || row.raw_length < 0) return std::nullopt;
-    auto encoded = db.read_blob_range("email", "raw", email_id, static_cast<std::size_t>(*row.raw_offset),
+    auto encoded = db.read_blob_range("email_raw", "raw", email_id, static_cast<std::size_t>(*row.raw_offset),
                                       static_cast<std::size_t>(row.raw_length));
     if (!encoded) return std::nullopt;
     return mime::decode_attachment(*encoded, 0, encoded->size(), row.transfer_encoding);
@@ -99,6 +99,7 @@ void record_kept(Database& db, const EmailForConversion& e, Id attachment_id, co
 
 // Converts the blob-backed attachments of one email; counts into `out`.
 void convert_email(Database& db, const EmailForConversion& e, BlobConversion& out) {
+    // Runs as migration 7, before migration 8 moved raw messages to email_raw.
     auto raw_st = db.cached("SELECT raw FROM email WHERE id = ?1");
     raw_st->bind(1, e.id);
     if (!raw_st->step()) return;
@@ -191,6 +192,7 @@ std::string read_attachment(Store& store, Id email_id, int index) {
 }
 
 std::string BlobConversion::summary() const {
+    if (referenced + kept + blobs_dropped == 0) return {};
     return fmt::format("attachments by reference: {} converted, {} kept their stored bytes; {} blobs ({} bytes) "
                        "dropped",
                        referenced, kept, blobs_dropped, bytes_dropped);

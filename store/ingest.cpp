@@ -176,7 +176,7 @@ void set_fingerprint(Store& store, Id email_id, const std::string& fingerprint) 
 }
 
 std::string email_raw(Store& store, Id email_id) {
-    auto st = store.db().cached("SELECT raw FROM email WHERE id = ?1");
+    auto st = store.db().cached("SELECT raw FROM email_raw WHERE email_id = ?1");
     st->bind(1, email_id);
     if (!st->step()) throw Refused(fmt::format("no email with id {}", email_id));
     auto blob = st->blob(0);
@@ -233,7 +233,7 @@ void quarantine_email(Store& store, Id email_id, const std::string& mailbox, con
 
 QuarantinedMessage quarantined_message(Store& store, Id quarantine_id) {
     auto st = store.db().cached(
-        "SELECT q.email_id, q.mailbox, e.raw, q.released_at FROM quarantine q JOIN email e ON e.id = q.email_id "
+        "SELECT q.email_id, q.mailbox, r.raw, q.released_at FROM quarantine q JOIN email_raw r ON r.email_id = q.email_id "
         "WHERE q.id = ?1");
     st->bind(1, quarantine_id);
     if (!st->step()) throw Refused(fmt::format("no quarantined message with id {}", quarantine_id));
@@ -266,8 +266,8 @@ void set_parsed_fields(Store& store, Id email_id, const ParsedFields& f) {
 std::vector<QuarantineEntry> quarantine_list(Store& store) {
     std::vector<QuarantineEntry> out;
     auto st = store.db().cached(
-        "SELECT q.id, q.email_id, coalesce(q.mailbox, ''), q.reason, q.created_at, q.retried_at, length(e.raw) "
-        "FROM quarantine q JOIN email e ON e.id = q.email_id WHERE q.released_at IS NULL ORDER BY q.id");
+        "SELECT q.id, q.email_id, coalesce(q.mailbox, ''), q.reason, q.created_at, q.retried_at, length(r.raw) "
+        "FROM quarantine q JOIN email_raw r ON r.email_id = q.email_id WHERE q.released_at IS NULL ORDER BY q.id");
     while (st->step())
         out.push_back({st->int64(0), st->int64(1), st->text(2), st->text(3), st->text(4), st->opt_text(5),
                        static_cast<std::size_t>(st->int64(6))});

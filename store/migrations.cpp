@@ -315,6 +315,18 @@ ALTER TABLE attachment ADD COLUMN transfer_encoding TEXT;      -- lower-cased; '
 
 std::string convert_to_references(Database& db) { return convert_attachment_blobs(db).summary(); }
 
+// Raw messages in their own table. SQLite rewrites a whole row on every UPDATE: with the raw
+// message in email, setting an email's outcome right after storing it wrote a 27 MB message
+// twice (and every delivery status of an outbound email rewrote its raw copy).
+constexpr std::string_view migration_8 = R"sql(
+CREATE TABLE email_raw (
+    email_id INTEGER PRIMARY KEY REFERENCES email(id) ON DELETE CASCADE,
+    raw      BLOB    NOT NULL
+);
+INSERT INTO email_raw(email_id, raw) SELECT id, raw FROM email;
+ALTER TABLE email DROP COLUMN raw;
+)sql";
+
 }  // namespace
 
 const std::vector<Migration>& migrations() {
@@ -327,6 +339,7 @@ const std::vector<Migration>& migrations() {
         {5, "emails: a Message-ID may be reused; the same message is found by its fingerprint", migration_5},
         {6, "emails: an index for a case's last inbound email", migration_6},
         {7, "attachments by reference into the raw message", migration_7, convert_to_references},
+        {8, "raw messages in their own table, never rewritten", migration_8},
     };
     return all;
 }
@@ -351,7 +364,7 @@ int migrate(Database& db, std::vector<std::string>* notes) {
         db.exec(m.sql);
         if (m.convert) {
             auto note = m.convert(db);
-            if (notes) notes->push_back(fmt::format("migration {}: {}", m.version, note));
+            if (notes && !note.empty()) notes->push_back(fmt::format("migration {}: {}", m.version, note));
         }
         db.exec(fmt::format("PRAGMA user_version = {}", m.version));
         tx.commit();

@@ -16,7 +16,8 @@ struct Migration {
     std::string_view description;
     std::string_view sql;
     // Data the SQL cannot convert, run after it in the same transaction; returns a note for
-    // the operator (printed by `casemail init`, logged by casemaild).
+    // the operator (printed by the command that opened the store, logged by casemaild), or ""
+    // when there was nothing to convert.
     std::string (*convert)(Database&) = nullptr;
 };
 

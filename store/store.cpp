@@ -452,16 +452,19 @@ void Store::edit_case(const std::string& token, const CaseEdit& edit, const std:
 Id Store::insert_email(const NewEmail& e) {
     auto st = db_.cached(
         "INSERT INTO email(case_id, direction, message_id, in_reply_to, refs, subject, body_text, "
-        "raw, raw_sha256, mailbox, received_at, status, fingerprint) "
-        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)");
-    std::span<const unsigned char> raw(reinterpret_cast<const unsigned char*>(e.raw.data()), e.raw.size());
+        "raw_sha256, mailbox, received_at, status, fingerprint) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)");
     st->bind_all(e.case_id, matching::name(e.direction), e.message_id, mime::join(e.in_reply_to, " "),
-                mime::join(e.references, " "), e.subject, e.body_text, std::nullopt,
+                mime::join(e.references, " "), e.subject, e.body_text,
                 e.raw_sha256.empty() ? mime::sha256_hex(e.raw) : std::string(e.raw_sha256),
                 e.mailbox, now_text(), matching::name(e.status), e.fingerprint);
-    st->bind_borrowed(8, raw);  // e.raw outlives the statement's run
     st->run();
-    return db_.last_insert_rowid();
+    Id id = db_.last_insert_rowid();
+    auto raw = db_.cached("INSERT INTO email_raw(email_id, raw) VALUES (?1, ?2)");
+    raw->bind(1, id);
+    raw->bind_borrowed(2, {reinterpret_cast<const unsigned char*>(e.raw.data()), e.raw.size()});  // outlives run()
+    raw->run();
+    return id;
 }
 
 Id Store::add_party(Id email_id, const Party& p) {

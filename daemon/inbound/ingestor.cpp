@@ -60,8 +60,8 @@ PreparedMessage prepare_quarantine(std::string raw, std::string reason) {
     return m;
 }
 
-IngestResult Ingestor::ingest(std::string_view raw, const std::string& mailbox) {
-    return apply(prepare_message(std::string(raw), options_.limits), mailbox);
+IngestResult Ingestor::ingest(std::string raw, const std::string& mailbox) {
+    return apply(prepare_message(std::move(raw), options_.limits), mailbox);
 }
 
 IngestResult Ingestor::quarantine(std::string_view raw, const std::string& mailbox, const std::string& reason) {

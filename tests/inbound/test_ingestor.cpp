@@ -322,7 +322,7 @@ TEST_CASE("a large attachment is stored once: in the raw message") {
     auto r = f.ingest(raw);
     REQUIRE(r.action == casemail::matching::EmailStatus::created);
     CHECK(f.count("SELECT count(*) FROM attachment_blob") == 0);
-    CHECK(f.count("SELECT sum(length(raw)) FROM email") == static_cast<std::int64_t>(raw.size()));
+    CHECK(f.count("SELECT sum(length(raw)) FROM email_raw") == static_cast<std::int64_t>(raw.size()));
     REQUIRE(r.email_id);
     auto stored = email_attachments(f.store, *r.email_id);
     REQUIRE(stored.size() == 1);

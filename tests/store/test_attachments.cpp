@@ -33,7 +33,14 @@ std::string mail_with(const std::string& data, const std::string& name = "scan.p
            "\"\r\nContent-Transfer-Encoding: base64\r\n\r\n" + mime::base64_lines(data) + "--b--\r\n";
 }
 
-Id insert_email(Database& db, const std::string& raw) {
+Id insert_email(Store& s, const std::string& raw) {
+    NewEmail e;
+    e.raw = raw;
+    return s.insert_email(e);
+}
+
+// An email as casemail stored it before migration 8 (raw message in the email row).
+Id old_style_email(Database& db, const std::string& raw) {
     auto st = db.prepare(
         "INSERT INTO email(direction, raw, raw_sha256, received_at) VALUES ('in', ?1, ?2, '2026-01-01T00:00:00Z')");
     st.bind(1, std::span(reinterpret_cast<const unsigned char*>(raw.data()), raw.size()));
@@ -71,6 +78,11 @@ void old_style_attachment(Database& db, Id email_id, const std::string& data, co
 
 }  // namespace
 
+TEST_CASE("a new store reports no conversion") {
+    casemail::test::TempDir tmp;
+    CHECK(Store::open(tmp.file("store.db")).migration_notes().empty());
+}
+
 TEST_CASE("attachments are kept by reference and read back from the raw message") {
     casemail::test::TempDir tmp;
     auto s = Store::open(tmp.file("store.db"));
@@ -80,7 +92,7 @@ TEST_CASE("attachments are kept by reference and read back from the raw message"
     REQUIRE(parsed.has_value());
     REQUIRE(parsed->attachments.size() == 1);
     CHECK(parsed->attachments[0].data.empty());
-    auto email = insert_email(s.db(), raw);
+    auto email = insert_email(s, raw);
     store_attachments(s.db(), email, records_of(*parsed));
 
     CHECK(count(s.db(), "SELECT count(*) FROM attachment_blob") == 0);
@@ -98,12 +110,12 @@ TEST_CASE("attachments are kept by reference and read back from the raw message"
 
     SUBCASE("damaged bytes are refused, not handed out") {
         auto at = *parsed->attachments[0].raw_offset + 10;
-        s.db().exec(fmt::format("UPDATE email SET raw = substr(raw, 1, {}) || X'41' || substr(raw, {}) WHERE id = {}",
+        s.db().exec(fmt::format("UPDATE email_raw SET raw = substr(raw, 1, {}) || X'41' || substr(raw, {}) WHERE email_id = {}",
                                 at, at + 2, email));
         CHECK_THROWS_WITH_AS(read_attachment(s, email, 1), doctest::Contains("no longer give SHA-256"), Refused);
     }
     SUBCASE("a raw message cut short is refused") {
-        s.db().exec(fmt::format("UPDATE email SET raw = substr(raw, 1, 200) WHERE id = {}", email));
+        s.db().exec(fmt::format("UPDATE email_raw SET raw = substr(raw, 1, 200) WHERE email_id = {}", email));
         CHECK_THROWS_WITH_AS(read_attachment(s, email, 1), doctest::Contains("no longer give SHA-256"), Refused);
     }
 }
@@ -114,7 +126,7 @@ TEST_CASE("blocked attachments keep metadata only; unlocated ones keep their byt
     auto raw = mail_with(payload(5000, 2), "setup.exe");
     auto parsed = mime::parse_message(raw, {}, mime::ParseOptions{.keep_referenced_data = false});
     REQUIRE(parsed.has_value());
-    auto email = insert_email(s.db(), raw);
+    auto email = insert_email(s, raw);
     store_attachments(s.db(), email, records_of(*parsed, true));
     CHECK(count(s.db(), "SELECT count(*) FROM attachment WHERE raw_offset IS NULL AND stored = 0 AND blocked = 1") == 1);
     CHECK(email_attachments(s, email).at(0).content == AttachmentContent::blocked);
@@ -126,7 +138,7 @@ TEST_CASE("blocked attachments keep metadata only; unlocated ones keep their byt
                       "the inner body of the forwarded complaint\r\n--b--\r\n";
     auto fparsed = mime::parse_message(fwd, {}, mime::ParseOptions{.keep_referenced_data = false});
     REQUIRE(fparsed.has_value());
-    auto fwd_email = insert_email(s.db(), fwd);
+    auto fwd_email = insert_email(s, fwd);
     store_attachments(s.db(), fwd_email, records_of(*fparsed));
     CHECK(email_attachments(s, fwd_email).at(0).content == AttachmentContent::blob);
     CHECK(read_attachment(s, fwd_email, 1) == fparsed->attachments[0].data);
@@ -140,7 +152,7 @@ TEST_CASE("migration 7 converts blobs it can reproduce and keeps the rest") {
     {
         auto db = Database::open(path);
         for (const auto& m : migrations()) {
-            if (m.version > 6) break;
+            if (m.version > 6) break;  // a store as casemail 0.x left it, attachments as blobs
             db.exec(m.sql);
             db.exec(fmt::format("PRAGMA user_version = {}", m.version));
         }
@@ -150,14 +162,14 @@ TEST_CASE("migration 7 converts blobs it can reproduce and keeps the rest") {
                    mime::base64_lines(shared) +
                    "--b\r\nContent-Type: image/jpeg\r\nContent-Transfer-Encoding: base64\r\n\r\n" +
                    mime::base64_lines(single) + "--b--\r\n";
-        converts = insert_email(db, raw);
+        converts = old_style_email(db, raw);
         old_style_attachment(db, converts, shared, mime::sha256_hex(shared));
         old_style_attachment(db, converts, single, mime::sha256_hex(single));
         // Email 2 has a row for `shared` too, but its raw message does not hold it.
-        shares = insert_email(db, "From: b@example.org\r\nSubject: text only\r\n\r\nno parts here\r\n");
+        shares = old_style_email(db, "From: b@example.org\r\nSubject: text only\r\n\r\nno parts here\r\n");
         old_style_attachment(db, shares, shared, mime::sha256_hex(shared));
         // Email 3 holds `damaged`, but its row's digest says otherwise.
-        mismatch = insert_email(db, mail_with(damaged));
+        mismatch = old_style_email(db, mail_with(damaged));
         old_style_attachment(db, mismatch, "recorded before the damage", mime::sha256_hex("recorded before the damage"));
     }
     auto s = Store::open(path);
@@ -187,6 +199,10 @@ TEST_CASE("migration 7 converts blobs it can reproduce and keeps the rest") {
     CHECK(count(db, fmt::format("SELECT count(*) FROM event WHERE email_id = {} AND detail LIKE "
                                 "'%does not lie byte for byte%'",
                                 mismatch)) == 1);
+
+    // Migration 8 moved every raw message to email_raw, byte for byte.
+    CHECK(count(db, "SELECT count(*) FROM email_raw r JOIN email e ON e.id = r.email_id") == 3);
+    CHECK(count(db, "SELECT count(*) FROM pragma_table_info('email') WHERE name = 'raw'") == 0);
 
     auto again = Store::open(path);  // the conversion ran once
     CHECK(again.migration_notes().empty());
