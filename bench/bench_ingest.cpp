@@ -1,16 +1,18 @@
 // End-to-end ingest throughput: a generated mix (70% 4 KB text, 20% with a ~75 KB attachment,
 // 10% HTML-only; 30% replies to existing cases, half by token and half by In-Reply-To) into a
 // store pre-filled with 100,000 contacts and 100,000 cases, then grown to 1,000,000 cases.
-// Durability as in the daemon: WAL, synchronous=FULL; 200 messages per transaction (the
-// daemon commits an IMAP batch of up to 50: --batch 50).
+// The daemon's pipeline: parsed on three threads (one per 311 mailbox), applied by the store's
+// writer in groups, each group one commit with synchronous=FULL. The same run first prints the
+// storage floor (see storage_floor) and ends with the ratio to it.
 //
-// --storage-floor measures instead what storing only the raw messages and the decoded
-// attachments of the same mix costs (see storage_floor).
-//
-// Usage: bench_ingest [MESSAGES] [--big-cases N] [--batch N] [--normal] [--storage-floor]
-//        (defaults 5000, 1000000, 200)
+// Usage: bench_ingest [MESSAGES] [--big-cases N] [--batch N] [--parse-threads N] [--normal]
+//        [--storage-floor]   (defaults 5000, 1000000, 50, 3; --storage-floor: only the floor)
 #include <algorithm>
+#include <atomic>
 #include <chrono>
+#include <deque>
+#include <future>
+#include <thread>
 #include <cstdlib>
 #include <cstdio>
 #include <filesystem>
@@ -26,6 +28,7 @@
 #include "mime/digest.hpp"
 #include "mime/message.hpp"
 #include "daemon/inbound/ingestor.hpp"
+#include "store/writer.hpp"
 
 using namespace casemail;
 
@@ -137,66 +140,117 @@ std::vector<std::string> generate(int count, int existing_cases, int run) {
     return out;
 }
 
-void run(store::Store& s, int messages, int existing_cases, int run_no, int per_transaction) {
+// Parses `batch` on `threads` threads, each message's PreparedMessage ready in `out[i]` when
+// `ready[i]` is set: the daemon parses on the pollers' threads, beside the writer's commits.
+class ParsePool {
+public:
+    ParsePool(std::vector<std::string>& batch, int threads)
+        : batch_(batch), out_(batch.size()), ready_(batch.size()) {
+        for (int t = 0; t < threads; ++t)
+            threads_.emplace_back([this] {
+                for (std::size_t i; (i = next_.fetch_add(1)) < batch_.size();) {
+                    out_[i] = inbound::prepare_message(std::move(batch_[i]), mime::Limits{});
+                    ready_[i].store(true, std::memory_order_release);
+                    ready_[i].notify_one();
+                }
+            });
+    }
+    ~ParsePool() {
+        for (auto& t : threads_) t.join();
+    }
+    inbound::PreparedMessage& get(std::size_t i) {
+        ready_[i].wait(false, std::memory_order_acquire);
+        return out_[i];
+    }
+
+private:
+    std::vector<std::string>& batch_;
+    std::vector<inbound::PreparedMessage> out_;
+    std::vector<std::atomic<bool>> ready_;
+    std::atomic<std::size_t> next_{0};
+    std::vector<std::thread> threads_;
+};
+
+// The daemon's pipeline: messages parsed on `parse_threads` threads and handed, `per_batch` at
+// a time (an IMAP batch), to the store's writer, which applies them in groups and commits each
+// group once. At most `in_flight` batches wait for their commit, as in the poller's pipeline.
+void run(const std::filesystem::path& db, int messages, int existing_cases, int run_no, int per_batch,
+         int parse_threads, bool normal) {
     auto batch = generate(messages, existing_cases, run_no);
     std::size_t bytes = 0;
     for (const auto& m : batch) bytes += m.size();
-    inbound::Ingestor ingestor(s, inbound::IngestOptions{});
-    bool profile = std::getenv("CASEMAIL_BENCH_PROFILE") != nullptr;
-    s.db().profile_statements(profile);
-    int created = 0, linked = 0, other = 0;
+    std::atomic<int> created = 0, linked = 0, other = 0;
+    double writer_cpu = 0;
+    std::size_t groups = 0;
     auto t0 = std::chrono::steady_clock::now();
-    auto cpu0 = thread_cpu();
-    for (std::size_t i = 0; i < batch.size();) {
-        store::Transaction tx(s.db());
-        for (int k = 0; k < per_transaction && i < batch.size(); ++k, ++i) {
-            auto r = ingestor.ingest(batch[i], mailbox);
-            (r.action == matching::EmailStatus::created ? created : r.action == matching::EmailStatus::linked ? linked : other)++;
+    {
+        store::Writer writer([&] {
+            store::StoreOptions options;  // WAL, synchronous=FULL: the daemon's settings
+            if (normal) options.open.durability = store::Durability::normal;
+            if (const char* mmap = std::getenv("CASEMAIL_BENCH_MMAP")) options.open.mmap_bytes = std::atoll(mmap);
+            auto s = store::Store::open(db.string(), options);
+            s.db().profile_statements(std::getenv("CASEMAIL_BENCH_PROFILE") != nullptr);
+            return s;
+        });
+        ParsePool pool(batch, parse_threads);
+        inbound::IngestOptions ingest;
+        std::deque<std::future<std::vector<std::exception_ptr>>> pending;
+        for (int i = 0; i < messages;) {
+            std::vector<store::Writer::Work> items;
+            for (int k = 0; k < per_batch && i < messages; ++k, ++i)
+                items.push_back([&, m = &pool.get(static_cast<std::size_t>(i))](store::Store& s) {
+                    auto r = inbound::Ingestor(s, ingest).apply(*m, mailbox);
+                    (r.action == matching::EmailStatus::created ? created
+                     : r.action == matching::EmailStatus::linked ? linked : other)++;
+                });
+            pending.push_back(writer.submit_each(std::move(items)));
+            while (pending.size() > 2) {
+                pending.front().get();
+                pending.pop_front();
+            }
         }
-        tx.commit();
+        for (auto& f : pending) f.get();
+        writer_cpu = writer.run([](store::Store&) { auto c = thread_cpu(); return c.user + c.system; });
+        writer.run([&](store::Store& s) {  // CASEMAIL_BENCH_PROFILE=1: the writer's slowest statements
+            int shown = 0;
+            for (const auto& [sql, t] : s.db().statement_profile())
+                if (shown++ < 16) std::printf("    %6.0f us/msg  %.100s\n", t / messages * 1e6, sql.c_str());
+        });
+        groups = writer.groups();
     }
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    auto cpu1 = thread_cpu();
-    double user = cpu1.user - cpu0.user, sys = cpu1.system - cpu0.system, cpu = user + sys;
-    if (profile) {
-        int shown = 0;
-        for (const auto& [sql, t] : s.db().statement_profile())
-            if (shown++ < 12) std::printf("    %7.3f s  %.90s\n", t, sql.c_str());
-        s.db().profile_statements(false);
-    }
-    std::printf("%9d cases  %6d msgs  %6.2f s  %6.0f msgs/s  %5.1f MB/s  cpu %.2f s (user %.2f, sys %.2f) "
-                "= %5.0f msgs per cpu-s  (%d created, %d linked, %d other)\n",
-                existing_cases, messages, secs, messages / secs, bytes / secs / 1e6, cpu, user, sys, messages / cpu,
-                created, linked, other);
+    std::printf("%9d cases  %6d msgs  %6.2f s  %6.0f msgs/s  %5.1f MB/s  writer cpu %.2f s = %4.0f us/msg  "
+                "%zu groups  (%d created, %d linked, %d other)\n",
+                existing_cases, messages, secs, messages / secs, bytes / secs / 1e6, writer_cpu,
+                writer_cpu / messages * 1e6, groups, created.load(), linked.load(), other.load());
 }
 
-// The floor under any ingest pipeline with this data model: the same messages, only the two
-// things the issue says must be stored whatever else happens (the raw message and each
-// decoded attachment), into bare tables of a store opened with the daemon's settings. No
-// parsing (done before the clock starts), no case, party or event rows. With
-// `inline_checkpoint` false, nothing checkpoints during the run: the bound for moving
-// checkpoints to another thread.
-void storage_floor(const std::filesystem::path& path, int messages, int per_transaction, bool inline_checkpoint) {
+// The floor under any ingest pipeline with this data model: the same messages, only what must
+// be stored whatever else happens (the raw message, once; attachments are references into
+// it), into a bare table of a store opened with the daemon's settings, `per_group` messages
+// per commit. No parsing, no case, party or event rows. `with_blobs`: the model before
+// attachments by reference, which also stored each decoded attachment.
+double storage_floor(const std::filesystem::path& path, int messages, int per_group, bool with_blobs) {
     auto batch = generate(messages, 100000, 3);
     std::vector<mime::ParsedMessage> parsed;
-    for (const auto& m : batch) parsed.push_back(*mime::parse_message(m));
+    if (with_blobs)
+        for (const auto& m : batch) parsed.push_back(*mime::parse_message(m));
     auto db = store::Database::open(path.string(), store::OpenOptions{});
     db.exec("CREATE TABLE raw_message(id INTEGER PRIMARY KEY, raw BLOB NOT NULL, raw_sha256 TEXT NOT NULL UNIQUE)");
     db.exec("CREATE TABLE blob(sha256 TEXT PRIMARY KEY, content BLOB NOT NULL) WITHOUT ROWID");
-    if (!inline_checkpoint) db.exec("PRAGMA wal_autocheckpoint = 0");
     auto add_raw = db.prepare("INSERT INTO raw_message(raw, raw_sha256) VALUES (?1, ?2)");
     auto add_blob = db.prepare("INSERT OR IGNORE INTO blob(sha256, content) VALUES (?1, ?2)");
     auto bytes = [](const std::string& s) {
         return std::span<const unsigned char>(reinterpret_cast<const unsigned char*>(s.data()), s.size());
     };
     auto t0 = std::chrono::steady_clock::now();
-    auto cpu0 = thread_cpu();
     for (std::size_t i = 0; i < batch.size();) {
         store::Transaction tx(db);
-        for (int k = 0; k < per_transaction && i < batch.size(); ++k, ++i) {
+        for (int k = 0; k < per_group && i < batch.size(); ++k, ++i) {
             add_raw.bind_all(bytes(batch[i]), mime::sha256_hex(batch[i]));
             add_raw.run();
             add_raw.reset();
+            if (!with_blobs) continue;
             for (const auto& a : parsed[i].attachments) {
                 add_blob.bind_all(a.sha256, bytes(a.data));
                 add_blob.run();
@@ -206,53 +260,78 @@ void storage_floor(const std::filesystem::path& path, int messages, int per_tran
         tx.commit();
     }
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    auto cpu1 = thread_cpu();
-    std::printf("storage floor, checkpoints %-9s %6d msgs  %6.2f s  %6.0f msgs/s  cpu %.2f s (user %.2f, sys %.2f)\n",
-                inline_checkpoint ? "inline:" : "deferred:", messages, secs, messages / secs,
-                cpu1.user - cpu0.user + cpu1.system - cpu0.system, cpu1.user - cpu0.user, cpu1.system - cpu0.system);
+    std::printf("storage floor, %-38s %6d msgs  %6.2f s  %6.0f msgs/s\n",
+                with_blobs ? "raw + decoded attachments (before):" : "raw message only (by reference):", messages,
+                secs, messages / secs);
+    return messages / secs;
+}
+
+struct Args {
+    int messages = 5000;
+    int big = 1000000;
+    int per_batch = 50;      // an IMAP batch
+    int parse_threads = 3;   // the three 311 mailboxes' pollers
+    bool normal = false;     // synchronous=NORMAL, to show what durability costs
+    bool floor_only = false;
+};
+
+Args parse_args(int argc, char** argv) {
+    Args a;
+    for (int i = 1; i < argc; ++i) {
+        std::string arg = argv[i];
+        auto value = [&] { return i + 1 < argc ? std::atoi(argv[++i]) : 0; };
+        if (arg == "--big-cases") a.big = value();
+        else if (arg == "--batch") a.per_batch = std::max(1, value());
+        else if (arg == "--parse-threads") a.parse_threads = std::max(1, value());
+        else if (arg == "--normal") a.normal = true;
+        else if (arg == "--storage-floor") a.floor_only = true;
+        else if (arg[0] != '-') a.messages = std::max(1, std::atoi(arg.c_str()));
+        else {
+            std::fprintf(stderr, "usage: bench_ingest [MESSAGES] [--big-cases N] [--batch N] [--parse-threads N] "
+                                 "[--normal] [--storage-floor]\n");
+            std::exit(2);
+        }
+    }
+    return a;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-    int messages = argc > 1 ? std::atoi(argv[1]) : 5000;
-    int big = 1000000;
-    bool normal = false;  // --normal: synchronous=NORMAL, to show what durability costs
-    int per_transaction = 200;
-    for (int i = 1; i + 1 < argc; ++i) {
-        if (std::string(argv[i]) == "--big-cases") big = std::atoi(argv[i + 1]);
-        if (std::string(argv[i]) == "--batch") per_transaction = std::max(1, std::atoi(argv[i + 1]));
-    }
-    bool floor_only = false;  // --storage-floor: only the floor runs
-    for (int i = 1; i < argc; ++i) {
-        if (std::string(argv[i]) == "--normal") normal = true;
-        if (std::string(argv[i]) == "--storage-floor") floor_only = true;
-    }
+    auto args = parse_args(argc, argv);
     auto dir = std::filesystem::temp_directory_path() / fmt::format("casemail-bench-{}", ::getpid());
     std::filesystem::create_directories(dir);
-    if (floor_only) {
-        std::printf("storage floor: raw message + decoded attachments only, same mix, WAL + synchronous=FULL, "
-                    "%d msgs per transaction\n", per_transaction);
-        storage_floor(dir / "floor-inline.db", messages, per_transaction, true);
-        storage_floor(dir / "floor-deferred.db", messages, per_transaction, false);
-    } else {
-        store::StoreOptions options;  // WAL, synchronous=FULL: the daemon's settings
-        if (normal) options.open.durability = store::Durability::normal;
-        auto s = store::Store::open((dir / "bench.db").string(), options);
-        s.add_queue("Public Works", mailbox);
-        std::printf("ingest: mix 70%% 4 KB text / 20%% ~100 KB attachment / 10%% HTML-only, 30%% replies; "
-                    "WAL + synchronous=%s, %d msgs per transaction, one core\n", normal ? "NORMAL" : "FULL",
-                    per_transaction);
+    std::printf("storage floor: the same mix, WAL + synchronous=FULL, 256 msgs per commit (the writer's group)\n");
+    double floor = storage_floor(dir / "floor.db", args.messages, 256, false);
+    storage_floor(dir / "floor-blobs.db", args.messages, 256, true);
+    if (!args.floor_only) {
+        auto path = dir / "bench.db";
+        {
+            store::StoreOptions options;
+            if (const char* page = std::getenv("CASEMAIL_BENCH_PAGE_SIZE")) options.open.new_page_size = std::atoi(page);
+            auto s = store::Store::open(path.string(), options);
+            s.add_queue("Public Works", mailbox);
+            std::printf("ingest: mix 70%% 4 KB text / 20%% ~100 KB attachment / 10%% HTML-only, 30%% replies; "
+                        "WAL + synchronous=%s; parsed on %d threads, %d msgs per batch to the store's writer\n",
+                        args.normal ? "NORMAL" : "FULL", args.parse_threads, args.per_batch);
+            auto t0 = std::chrono::steady_clock::now();
+            prefill(s, 100000, 100000);
+            std::printf("  (prefill 100,000 contacts + 100,000 cases: %.1f s)\n",
+                        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+        }
+        run(path, args.messages, 100000, 1, args.per_batch, args.parse_threads, args.normal);
+        {
+            auto s = store::Store::open(path.string());
+            auto t0 = std::chrono::steady_clock::now();
+            prefill(s, 100000, args.big);
+            std::printf("  (grow to %d cases: %.1f s)\n", args.big,
+                        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+        }
         auto t0 = std::chrono::steady_clock::now();
-        prefill(s, 100000, 100000);
-        std::printf("  (prefill 100,000 contacts + 100,000 cases: %.1f s)\n",
-                    std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-        run(s, messages, 100000, 1, per_transaction);
-        t0 = std::chrono::steady_clock::now();
-        prefill(s, 100000, big);
-        std::printf("  (grow to %d cases: %.1f s)\n", big,
-                    std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-        run(s, messages, big, 2, per_transaction);
+        run(path, args.messages, args.big, 2, args.per_batch, args.parse_threads, args.normal);
+        double rate = args.messages / std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        std::printf("at %d cases: %.0f msgs/s = %.0f%% of the storage floor (%.0f msgs/s)\n", args.big, rate,
+                    100 * rate / floor, floor);
     }
     std::filesystem::remove_all(dir);
     return 0;

@@ -1,5 +1,7 @@
 #include "store/writer.hpp"
 
+#include <pthread.h>
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -128,6 +130,7 @@ bool Writer::commit_group(Store& store, std::deque<Item>& group) {
 }
 
 void Writer::loop(std::function<Store()> open) {
+    ::pthread_setname_np(::pthread_self(), "store-writer");  // for top -H, perf and gdb
     std::optional<Store> store;
     for (;;) {
         auto group = take_group();
