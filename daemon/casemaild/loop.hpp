@@ -98,6 +98,7 @@ private:
     std::atomic<bool> stop_{false};
     bool stopping_ = false;
     std::size_t polled_ = 0;
+    const std::chrono::system_clock::time_point started_ = std::chrono::system_clock::now();
     int failed_ = 0;
     std::mt19937 rng_;
 };

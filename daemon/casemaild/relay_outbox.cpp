@@ -122,7 +122,9 @@ void Daemon::start_outbox() {
     if (config_->upstream.url.empty() || outbox_busy_ || (stopping_ && !options_.once)) return;
     outbox_busy_ = true;
     auto job_config = config_;
-    asio::post(pool_, [this, job_config, guard = asio::make_work_guard(ctx_)] {
+    auto settings = delivery_settings(*job_config);
+    if (options_.once) settings.due_by = started_;
+    asio::post(pool_, [this, job_config, settings, guard = asio::make_work_guard(ctx_)] {
         outbox::DeliveryReport report;
         std::optional<std::string> error;
         try {
@@ -131,8 +133,8 @@ void Daemon::start_outbox() {
                 error = account.error();
             } else {
                 outbox::SmtpUpstream upstream(std::move(*account));
-                report = outbox::deliver_due(*writer_, upstream, render_settings(*job_config),
-                                     delivery_settings(*job_config), common::log_line, stop_);
+                report = outbox::deliver_due(*writer_, upstream, render_settings(*job_config), settings,
+                                             common::log_line, stop_);
             }
         } catch (const std::exception& e) {
             error = e.what();

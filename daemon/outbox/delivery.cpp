@@ -76,7 +76,7 @@ std::string record_outcome(store::Store& s, const store::OutboxEntry& entry, con
 DeliveryReport deliver_due(store::Writer& writer, Upstream& upstream, const RenderSettings& render,
                            const DeliverySettings& settings, const common::LogLine& log, const std::atomic<bool>& stop) {
     DeliveryReport report;
-    auto due = writer.run([&](store::Store& s) { return store::due_outbox(s, s.now(), settings.batch); });
+    auto due = writer.run([&](store::Store& s) { return store::due_outbox(s, settings.due_by.value_or(s.now()), settings.batch); });
     report.more = static_cast<int>(due.size()) == settings.batch;
     for (auto entry : due) {
         if (stop) break;

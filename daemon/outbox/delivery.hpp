@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <optional>
 
 #include "daemon/outbox/acknowledgement.hpp"
 #include "daemon/common/log.hpp"
@@ -19,6 +20,10 @@ struct DeliverySettings {
     std::chrono::seconds retry_base{60};          // first retry delay, doubling
     std::chrono::seconds retry_max{3600};         // cap of the retry delay
     int batch = 50;                               // entries per run
+    // Only entries due by then (default: now). `casemaild --once` passes its start, so an entry
+    // it defers is not due again within the same run: with the upstream down and a retry
+    // delay shorter than a pass over the outbox, --once would otherwise never end.
+    std::optional<std::chrono::system_clock::time_point> due_by;
 };
 
 struct DeliveryReport {

@@ -1,12 +1,16 @@
 """casemaild against a real Dovecot on 127.0.0.1: the three 311 mailboxes, polled for real."""
+import itertools
 import json
 import os
 import random
+import re
 import signal
+import smtplib
 import socket
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
@@ -376,3 +380,120 @@ class CrashTest(CasemaildTestCase):
         self.assertEqual(self.sql("SELECT count(*) FROM imap_pending_ack")[0][0], 0)
         print(f"\n  crash test: {kills} SIGKILLs ({mid_drain} mid-drain) before all {total} messages were in",
               file=sys.stderr)
+
+
+class MixedCrashTest(CasemaildTestCase):
+    """SIGKILL while the store's writer commits groups that hold IMAP messages and relay
+    replies together: whatever the server was told (a message moved to Processed) and whatever
+    an agent was told (a 250) must be in the store; nothing else may have been acknowledged."""
+
+    def write_mixed_config(self, relay_port, upstream_port):
+        address, queue = MAILBOXES["works"]
+        with open(os.path.join(self.dir, "works.secret"), "w") as f:
+            f.write(self.passwords["works"] + "\n")
+        with open(self.config, "w") as f:
+            f.write(f'[store]\npath = "casemail.db"\n[daemon]\nfetch_batch = 20\n'
+                    f'[tracking]\nmessage_id_domain = "casemail.city.example"\n'
+                    f'[relay]\nlisten = "127.0.0.1:{relay_port}"\n'
+                    f'[upstream]\nurl = "smtp://127.0.0.1:{upstream_port}"\nallow_plaintext = true\n'
+                    f'retry_base = "1s"\nretry_max = "1s"\npoll_interval = "1s"\n'
+                    f'[[mailbox]]\naddress = "{address}"\nqueue = "{queue}"\nurl = "{self.dovecot.url}"\n'
+                    f'user = "works"\npassword_file = "works.secret"\nallow_plaintext = true\n'
+                    f'after_processing = "move:Processed"\npoll_interval = "1s"\n')
+
+    def processed_message_ids(self):
+        m = self.dovecot.connect("works")
+        try:
+            if m.select("Processed", readonly=True)[0] != "OK":
+                return set()
+            typ, data = m.uid("FETCH", "1:*", "(BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)])")
+            ids = set()
+            for part in data:
+                if isinstance(part, tuple):
+                    ids.update(re.findall(r"<([^>]+)>", part[1].decode()))
+            return ids
+        finally:
+            m.logout()
+
+    def send_replies(self, port, token, counter, accepted, stop):
+        """One agent's connection: replies until the daemon dies; `accepted` gets each 250'd one."""
+        try:
+            with smtplib.SMTP("127.0.0.1", port, timeout=10) as smtp:
+                while not stop.is_set():
+                    n = next(counter)
+                    msg = (f"From: asmith@city.example\r\nTo: family@example.net\r\n"
+                           f"Subject: RE: [{token}] reply {n}\r\nMessage-ID: <agent-{n}@city.example>\r\n\r\n"
+                           f"Reply number {n}.\r\n")
+                    smtp.sendmail("asmith@city.example", ["family@example.net"], msg)
+                    accepted.append(n)
+        except (OSError, smtplib.SMTPException):
+            pass  # killed mid-reply: that one was not acknowledged
+
+    def test_sigkill_during_mixed_groups_acknowledges_only_what_is_stored(self):
+        total = 3000
+        relay_port, upstream_port = free_port(), free_port()
+        self.write_mixed_config(relay_port, upstream_port)
+        self.ok("init")
+        self.ok("queue", "add", "--name", MAILBOXES["works"][1], "--mailbox", MAILBOXES["works"][0])
+        self.ok("contact", "add", "--email", "family@example.net", "--name", "Raj Patel", "--registered")
+        citizen = os.path.join(self.dir, "citizen.eml")
+        with open(citizen, "wb") as f:
+            f.write(mail(99999, MAILBOXES["works"][0], sender="family@example.net", subject="Noise from the depot"))
+        token = json.loads(self.ok("ingest", "--mailbox", MAILBOXES["works"][0], "--json", citizen).out)["case"]
+        self.dovecot.deliver("works", [mail(i, MAILBOXES["works"][0]) for i in range(total)])
+        counter = itertools.count()
+        accepted = []
+        rng = random.Random(2026)
+        mixed_kills = 0
+        for round_no in range(10):
+            proc = subprocess.Popen([CASEMAILD, "--config", self.config], stderr=subprocess.DEVNULL, cwd=self.dir)
+            self.addCleanup(lambda p=proc: p.poll() is None and p.kill())
+            deadline = time.time() + 20
+            while time.time() < deadline and proc.poll() is None:
+                try:
+                    socket.create_connection(("127.0.0.1", relay_port), timeout=1).close()
+                    break
+                except OSError:
+                    time.sleep(0.05)
+            stop = threading.Event()
+            agents = [threading.Thread(target=self.send_replies, args=(relay_port, token, counter, accepted, stop))
+                      for _ in range(4)]
+            for a in agents:
+                a.start()
+            time.sleep(rng.uniform(0.15, 0.45))
+            before = self.sql("SELECT direction, count(*) FROM email GROUP BY direction")
+            time.sleep(0.1)
+            proc.kill()
+            proc.wait()
+            stop.set()
+            for a in agents:
+                a.join(15)
+            after = self.sql("SELECT direction, count(*) FROM email GROUP BY direction")
+            grew = {d for d, n in after if n > dict(before).get(d, 0)}
+            mixed_kills += grew == {"in", "out"}  # both kinds were committing in the last 100 ms
+
+            # Everything acknowledged is stored.
+            stored_out = {int(re.search(r"reply (\d+)", s).group(1))
+                          for (s,) in self.sql("SELECT subject FROM email WHERE direction = 'out' AND subject LIKE '%reply %'")}
+            missing_replies = set(accepted) - stored_out
+            self.assertEqual(missing_replies, set(), f"round {round_no}: 250 sent for replies not in the store")
+            stored_in = {m for (m,) in self.sql("SELECT message_id FROM email WHERE direction = 'in'")}
+            missing_mail = self.processed_message_ids() - stored_in
+            self.assertEqual(missing_mail, set(), f"round {round_no}: moved to Processed but not in the store")
+            if self.dovecot.count("works", "INBOX") == 0:
+                break
+        self.assertGreater(mixed_kills, 0, "never killed while IMAP and relay items were both committing")
+        self.assertGreater(len(accepted), 50)
+        # A last clean run takes what is left; still one case per message.
+        self.once()  # ends although the upstream is down: each outbox entry is tried once
+        self.assertEqual(self.dovecot.count("works", "INBOX"), 0)
+        self.assertEqual(self.sql("SELECT count(*) FROM email WHERE direction = 'in'")[0][0], total + 1)
+        self.assertEqual(self.sql('SELECT count(*) FROM "case"')[0][0], total + 1)
+        print(f"\n  mixed crash test: {round_no + 1} SIGKILLs ({mixed_kills} with both kinds committing), "
+              f"{len(accepted)} replies acknowledged, all stored", file=sys.stderr)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

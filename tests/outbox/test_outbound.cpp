@@ -255,6 +255,31 @@ TEST_CASE("delivery: give up after max_age") {
     CHECK(retry_delay(30, f.delivery) == std::chrono::seconds(3600));
 }
 
+// casemaild --once with the upstream down: a run ends even when deferring takes longer than
+// the retry delay, because only what was due when the run started is attempted.
+TEST_CASE("delivery: a run bounded by due_by tries each entry once") {
+    Fixture f;
+    f.delivery.retry_base = std::chrono::seconds(1);
+    f.delivery.batch = 2;
+    for (int i = 0; i < 5; ++i) f.ingest(citizen("c" + std::to_string(i) + "@example.net", "Noise " + std::to_string(i)));
+    const auto queued = f.count("SELECT count(*) FROM outbox");  // acknowledgements (some suppressed per sender)
+    REQUIRE(queued >= 3);  // more than one batch
+    f.delivery.due_by = f.now;
+    int attempts = 0, runs = 0;
+    for (DeliveryReport r; runs == 0 || r.more; ++runs) {
+        f.upstream.script.assign(f.delivery.batch, {false, false, 0, "connection refused"});
+        f.now += std::chrono::seconds(2);  // every deferred entry is due again by the clock
+        r = f.deliver();
+        attempts += r.retried;
+        REQUIRE(runs < 10);
+    }
+    CHECK(attempts == queued);
+    CHECK(f.count("SELECT count(*) FROM outbox WHERE attempts = 1") == queued);
+    f.delivery.due_by.reset();  // the running daemon: due by the clock, so tried again
+    f.upstream.script.assign(2, {false, false, 0, "connection refused"});
+    CHECK(f.deliver().retried == 2);
+}
+
 TEST_CASE("acknowledgement: a case that became anonymous is not written to") {
     Fixture f;
     auto token = *f.ingest(citizen("c1@example.net", "Noise")).case_token;
