@@ -2,8 +2,11 @@
 """Relay throughput: agents' replies/s that casemaild accepts over loopback SMTP, each
 committed to the durable outbox (WAL, synchronous=FULL) before its 250.
 
-Usage: bench/bench_relay.py BUILD_DIR [MESSAGES] [CONNECTIONS] [plain|pipelining]
+Usage: bench/bench_relay.py BUILD_DIR [MESSAGES] [CONNECTIONS] [plain|pipelining] [--drain N]
        (default 2000 over 4, plain)
+--drain N: casemaild also drains N 4 KB messages from a throwaway local Dovecot (needs
+dovecot-imapd) while the replies come in, through the same store writer: prints the relay's
+latency beside the drain's rate, the 451s seen, and casemaild's peak RSS.
 No upstream is configured, so nothing is delivered: this measures accept + rewrite + commit.
 plain: Python's smtplib, one command and one answer at a time. pipelining: the way mail
 clients and MTAs send (RFC 2920): MAIL, RCPT, DATA in one write; the message, its end and the
@@ -20,6 +23,9 @@ import sys
 import tempfile
 import multiprocessing
 import time
+
+here = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(here, "..", "tests", "support"))
 
 
 def free_port():
@@ -75,6 +81,32 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def peak_rss_mb(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def drain_message(i):
+    body = ("The street light outside number %d has been out for a week. " % i) * 60
+    return (f"From: Citizen {i} <citizen{i}@example.org>\r\nTo: 311PublicWorks@city.example\r\n"
+            f"Subject: Street light out, report {i}\r\nMessage-ID: <bench{i}@example.org>\r\n"
+            f"Date: Mon, 23 Nov 2026 09:00:00 +0000\r\n\r\n{body}\r\n").encode()
+
+
+def start_dovecot(root, n):
+    from dovecot_harness import Dovecot  # noqa: E402
+    dovecot = Dovecot(root, {"works": "pw"}).start()
+    dovecot.append("works", (drain_message(i) for i in range(n)))
+    with open(os.path.join(root, "pw"), "w") as f:
+        f.write("pw\n")
+    return dovecot, (f'[[mailbox]]\naddress = "311PublicWorks@city.example"\nqueue = "Public Works"\n'
+                     f'url = "{dovecot.url}"\nuser = "works"\npassword_file = "pw"\nallow_plaintext = true\n'
+                     f'poll_interval = "1s"\n')
+
+
 def client(job):
     """One connection's replies; returns their latencies, or the error as a string."""
     mode, port, msg, count = job
@@ -87,17 +119,24 @@ def client(job):
 
 
 def main():
-    build = sys.argv[1] if len(sys.argv) > 1 else "build"
-    n = int(sys.argv[2]) if len(sys.argv) > 2 else 2000
-    conns = int(sys.argv[3]) if len(sys.argv) > 3 else 4
-    mode = sys.argv[4] if len(sys.argv) > 4 else "plain"
+    args = sys.argv[1:]
+    drain = 0
+    if "--drain" in args:
+        k = args.index("--drain")
+        drain = int(args[k + 1])
+        del args[k:k + 2]
+    build = args[0] if len(args) > 0 else "build"
+    n = int(args[1]) if len(args) > 1 else 2000
+    conns = int(args[2]) if len(args) > 2 else 4
+    mode = args[3] if len(args) > 3 else "plain"
     casemail = os.path.abspath(os.path.join(build, "bin", "casemail"))
     casemaild = os.path.abspath(os.path.join(build, "bin", "casemaild"))
     root = tempfile.mkdtemp(prefix="casemail-bench-relay-")
     port = free_port()
     config = os.path.join(root, "casemail.toml")
+    dovecot, mailbox = start_dovecot(root, drain) if drain else (None, "")
     with open(config, "w") as f:
-        f.write(f'[store]\npath = "casemail.db"\n[ingest]\nauto_ack = false\n[daemon]\ncommit_group_wait_us = {os.environ.get("WAIT_US", "1000")}\n[relay]\nlisten = "127.0.0.1:{port}"\n')
+        f.write(f'[store]\npath = "casemail.db"\n[ingest]\nauto_ack = false\n[daemon]\ncommit_group_wait_us = {os.environ.get("WAIT_US", "1000")}\n[relay]\nlisten = "127.0.0.1:{port}"\n{mailbox}')
     cm = lambda *a: subprocess.run([casemail, "--config", config, *a], check=True, capture_output=True, text=True)
     cm("init")
     cm("queue", "add", "--name", "Public Works", "--mailbox", "311PublicWorks@city.example")
@@ -129,6 +168,15 @@ def main():
         cpu = cpu_seconds(daemon.pid) - cpu0
         errors = [r for r in results if isinstance(r, str)]
         latencies = [x for r in results if not isinstance(r, str) for x in r]
+        if drain:
+            while dovecot.count("works") and time.time() - t < 300:
+                time.sleep(0.05)
+            drained = time.time() - t
+            with open(os.path.join(root, "casemaild.log")) as f:
+                stored = f.read().count("action=created")
+            print(f"drain beside the relay: {stored} of {drain} messages in {drained:.2f} s = {stored / drained:.0f} msgs/s; "
+                  f"casemaild peak RSS {peak_rss_mb(daemon.pid):.0f} MB; 451 answers: "
+                  f"{sum(e.count('451') for e in errors)}")
         if errors:
             sys.exit("errors: " + "; ".join(errors[:3]))
         total = (n // conns) * conns
@@ -142,6 +190,8 @@ def main():
         daemon.terminate()
         daemon.wait()
         log.close()
+        if dovecot:
+            dovecot.stop()
         shutil.rmtree(root, ignore_errors=True)
 
 
