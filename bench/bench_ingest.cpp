@@ -7,6 +7,8 @@
 //
 // Usage: bench_ingest [MESSAGES] [--big-cases N] [--batch N] [--parse-threads N] [--normal]
 //        [--storage-floor]   (defaults 5000, 1000000, 50, 3; --storage-floor: only the floor)
+// CASEMAIL_BENCH_PROFILE=1: the writer's slowest statements; CASEMAIL_BENCH_PAGE_SIZE=N: the
+// page size of the store (the default is OpenOptions::new_page_size).
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -187,7 +189,6 @@ double run(const std::filesystem::path& db, int messages, int existing_cases, in
         store::Writer writer([&] {
             store::StoreOptions options;  // WAL, synchronous=FULL: the daemon's settings
             if (normal) options.open.durability = store::Durability::normal;
-            if (const char* mmap = std::getenv("CASEMAIL_BENCH_MMAP")) options.open.mmap_bytes = std::atoll(mmap);
             auto s = store::Store::open(db.string(), options);
             s.db().profile_statements(std::getenv("CASEMAIL_BENCH_PROFILE") != nullptr);
             return s;
