@@ -1,3 +1,6 @@
+// The settings table: one row per configuration key (type, default, bounds, help, where it
+// goes). Longer than the ~400 lines a file here keeps to because it is a table, read row by row;
+// splitting it by section would scatter what `casemail settings` prints in one place.
 #include "daemon/config/table.hpp"
 
 #include <fmt/format.h>
