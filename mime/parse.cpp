@@ -372,6 +372,47 @@ void detect_flags(ParsedMessage& m, const HeaderParams& content_type) {
     }
 }
 
+// The part-count limit checked before mimetic builds anything. A message shorter than
+// max_parts * 12 bytes cannot hold more than max_parts "Content-Type:" lines (14 bytes each)
+// nor 4 * max_parts "--" lines (3 bytes each): the pre-scan cannot trip.
+std::optional<std::string> too_many_parts(std::string_view raw, const Limits& limits) {
+    PreScan scan;
+    if (raw.size() >= limits.max_parts * 12) scan = prescan(raw);
+    if (scan.content_type_lines > limits.max_parts)
+        return fmt::format("more than {} MIME parts ({} Content-Type headers)", limits.max_parts,
+                           scan.content_type_lines);
+    if (scan.dash_lines > limits.max_parts * 4) {
+        constexpr std::size_t prefix_len = 8;
+        auto prefixes = declared_boundary_prefixes(raw, prefix_len);
+        auto boundary_lines = count_boundary_lines(raw, prefixes, prefix_len);
+        if (boundary_lines > limits.max_parts * 2)
+            return fmt::format("more than {} MIME parts ({} boundary lines)", limits.max_parts, boundary_lines);
+    }
+    return std::nullopt;
+}
+
+// What mimetic reads: `raw` itself, or a copy in `owned` with what mimetic needs added. It drops
+// the last header field when the input ends inside the header, and needs a line break after the
+// last body line to see a closing boundary.
+std::string_view mimetic_input(std::string_view raw, std::string& owned, Defects& defects) {
+    std::string_view input = raw;
+    // CRLF first: in most mail it ends the header, while "\n\n" is searched to the end.
+    bool has_separator = raw.find("\n\r\n") != std::string_view::npos || raw.find("\n\n") != std::string_view::npos ||
+                         raw.find("\r\r") != std::string_view::npos;
+    if (!has_separator || (raw.back() != '\n' && raw.back() != '\r')) {
+        owned.reserve(raw.size() + 4);
+        owned.assign(raw);
+        if (owned.back() != '\n' && owned.back() != '\r') owned += "\r\n";
+        if (!has_separator) {
+            owned += "\r\n";
+            add_defect(defects, "message has no body");
+        }
+        input = owned;
+    }
+    if (input.find('\r') == std::string_view::npos) add_defect(defects, "bare LF line endings");
+    return input;
+}
+
 }  // namespace
 
 std::optional<std::string> ParsedMessage::header(std::string_view name) const {
@@ -431,39 +472,9 @@ Result<ParsedMessage> parse_message(std::string_view raw, const Limits& limits, 
     if (trim(raw).empty()) return fail("empty message");
     if (raw.find('\0') != std::string_view::npos) add_defect(defects, "NUL bytes in message");
 
-    // A message shorter than this cannot hold more than max_parts "Content-Type:" lines (14
-    // bytes each) nor 4 * max_parts "--" lines (3 bytes each): the pre-scan cannot trip.
-    PreScan scan;
-    if (raw.size() >= limits.max_parts * 12) scan = prescan(raw);
-    if (scan.content_type_lines > limits.max_parts)
-        return fail(fmt::format("more than {} MIME parts ({} Content-Type headers)", limits.max_parts,
-                                scan.content_type_lines));
-    if (scan.dash_lines > limits.max_parts * 4) {
-        constexpr std::size_t prefix_len = 8;
-        auto prefixes = declared_boundary_prefixes(raw, prefix_len);
-        auto boundary_lines = count_boundary_lines(raw, prefixes, prefix_len);
-        if (boundary_lines > limits.max_parts * 2)
-            return fail(fmt::format("more than {} MIME parts ({} boundary lines)", limits.max_parts, boundary_lines));
-    }
-
-    // mimetic drops the last header field when the input ends inside the header, and needs a
-    // line break after the last body line to see a closing boundary.
+    if (auto too_many = too_many_parts(raw, limits)) return fail(*too_many);
     std::string owned;
-    std::string_view input = raw;
-    // CRLF first: in most mail it ends the header, while "\n\n" is searched to the end.
-    bool has_separator = raw.find("\n\r\n") != std::string_view::npos || raw.find("\n\n") != std::string_view::npos ||
-                         raw.find("\r\r") != std::string_view::npos;
-    if (!has_separator || (raw.back() != '\n' && raw.back() != '\r')) {
-        owned.reserve(raw.size() + 4);
-        owned.assign(raw);
-        if (owned.back() != '\n' && owned.back() != '\r') owned += "\r\n";
-        if (!has_separator) {
-            owned += "\r\n";
-            add_defect(defects, "message has no body");
-        }
-        input = owned;
-    }
-    if (input.find('\r') == std::string_view::npos) add_defect(defects, "bare LF line endings");
+    std::string_view input = mimetic_input(raw, owned, defects);
 
     mimetic::MimeEntity root;
     try {
