@@ -242,19 +242,16 @@ double storage_floor(const std::filesystem::path& path, int messages, int per_gr
     db.exec("CREATE TABLE blob(sha256 TEXT PRIMARY KEY, content BLOB NOT NULL) WITHOUT ROWID");
     auto add_raw = db.prepare("INSERT INTO raw_message(raw, raw_sha256) VALUES (?1, ?2)");
     auto add_blob = db.prepare("INSERT OR IGNORE INTO blob(sha256, content) VALUES (?1, ?2)");
-    auto bytes = [](const std::string& s) {
-        return std::span<const unsigned char>(reinterpret_cast<const unsigned char*>(s.data()), s.size());
-    };
     auto t0 = std::chrono::steady_clock::now();
     for (std::size_t i = 0; i < batch.size();) {
         store::Transaction tx(db);
         for (int k = 0; k < per_group && i < batch.size(); ++k, ++i) {
-            add_raw.bind_all(bytes(batch[i]), mime::sha256_hex(batch[i]));
+            add_raw.bind_all(store::as_blob(batch[i]), mime::sha256_hex(batch[i]));
             add_raw.run();
             add_raw.reset();
             if (!with_blobs) continue;
             for (const auto& a : parsed[i].attachments) {
-                add_blob.bind_all(a.sha256, bytes(a.data));
+                add_blob.bind_all(a.sha256, store::as_blob(a.data));
                 add_blob.run();
                 add_blob.reset();
             }

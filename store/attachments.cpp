@@ -3,17 +3,12 @@
 #include <fmt/format.h>
 
 #include <chrono>
-#include <span>
 
 #include "mime/digest.hpp"
 #include "mime/message.hpp"
 
 namespace casemail::store {
 namespace {
-
-std::span<const unsigned char> bytes(std::string_view s) {
-    return {reinterpret_cast<const unsigned char*>(s.data()), s.size()};
-}
 
 AttachmentContent content_of(bool blocked, bool stored) {
     if (blocked) return AttachmentContent::blocked;
@@ -46,8 +41,7 @@ std::string blob_of(Database& db, const std::string& sha256) {
     auto st = db.cached("SELECT content FROM attachment_blob WHERE sha256 = ?1");
     st->bind(1, sha256);
     if (!st->step()) return {};
-    auto b = st->blob(0);
-    return std::string(b.begin(), b.end());
+    return st->blob(0);
 }
 
 // The part's decoded bytes, from the raw message when the row points into it.
@@ -103,8 +97,7 @@ void convert_email(Database& db, const EmailForConversion& e, BlobConversion& ou
     auto raw_st = db.cached("SELECT raw FROM email WHERE id = ?1");
     raw_st->bind(1, e.id);
     if (!raw_st->step()) return;
-    auto raw_bytes = raw_st->blob(0);
-    std::string raw(raw_bytes.begin(), raw_bytes.end());
+    auto raw = raw_st->blob(0);
     auto parsed = mime::parse_message(raw, stored_message_limits(raw.size()));
 
     auto rows_st = db.cached(
@@ -147,7 +140,7 @@ void store_attachments(Database& db, Id email_id, const std::vector<AttachmentRe
         if (stored) {
             auto blob = db.cached("INSERT OR IGNORE INTO attachment_blob(sha256, content) VALUES (?1, ?2)");
             blob->bind(1, a.sha256);
-            blob->bind_borrowed(2, bytes(a.data));
+            blob->bind_borrowed(2, as_blob(a.data));
             blob->run();
         }
         auto st = db.cached(

@@ -100,10 +100,10 @@ std::optional<std::int64_t> Statement::opt_int64(int column) const {
     return int64(column);
 }
 
-std::vector<unsigned char> Statement::blob(int column) const {
-    auto p = static_cast<const unsigned char*>(sqlite3_column_blob(stmt_.get(), column));
-    int n = sqlite3_column_bytes(stmt_.get(), column);
-    return p ? std::vector<unsigned char>(p, p + n) : std::vector<unsigned char>();
+std::string Statement::blob(int column) const {
+    auto p = static_cast<const char*>(sqlite3_column_blob(stmt_.get(), column));
+    auto n = static_cast<std::size_t>(sqlite3_column_bytes(stmt_.get(), column));
+    return p ? std::string(p, n) : std::string();
 }
 
 void Database::Closer::operator()(sqlite3* db) const noexcept { sqlite3_close_v2(db); }

@@ -36,6 +36,11 @@ public:
     using Error::Error;
 };
 
+// A string's bytes as a blob to bind.
+inline std::span<const unsigned char> as_blob(std::string_view bytes) {
+    return {reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size()};
+}
+
 class Statement {
 public:
     Statement(sqlite3* db, std::string_view sql);
@@ -75,7 +80,7 @@ public:
     std::string text(int column) const;
     std::optional<std::string> opt_text(int column) const;
     std::optional<std::int64_t> opt_int64(int column) const;
-    std::vector<unsigned char> blob(int column) const;
+    std::string blob(int column) const;  // the bytes, as they are (raw messages, attachments)
 
 private:
     struct Finalizer {

@@ -179,8 +179,7 @@ std::string email_raw(Store& store, Id email_id) {
     auto st = store.db().cached("SELECT raw FROM email_raw WHERE email_id = ?1");
     st->bind(1, email_id);
     if (!st->step()) throw Refused(fmt::format("no email with id {}", email_id));
-    auto blob = st->blob(0);
-    return std::string(blob.begin(), blob.end());
+    return st->blob(0);
 }
 
 EmailCase email_case(Store& store, Id email_id) {
@@ -238,8 +237,7 @@ QuarantinedMessage quarantined_message(Store& store, Id quarantine_id) {
     st->bind(1, quarantine_id);
     if (!st->step()) throw Refused(fmt::format("no quarantined message with id {}", quarantine_id));
     if (!st->is_null(3)) throw Refused(fmt::format("quarantined message {} was already released", quarantine_id));
-    auto raw = st->blob(2);
-    return {st->int64(0), st->text(1), std::string(raw.begin(), raw.end())};
+    return {st->int64(0), st->text(1), st->blob(2)};
 }
 
 void requarantine(Store& store, Id quarantine_id, const std::string& reason) {

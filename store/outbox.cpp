@@ -38,10 +38,6 @@ OutboxEntry read_entry(Statement& st) {
     return e;
 }
 
-std::span<const unsigned char> bytes(const std::string& s) {
-    return {reinterpret_cast<const unsigned char*>(s.data()), s.size()};
-}
-
 void set_email_status(Database& db, std::optional<Id> email_id, matching::EmailStatus status, const std::string& reason) {
     if (!email_id) return;
     auto st = db.cached("UPDATE email SET status = ?2, status_reason = ?3 WHERE id = ?1");
@@ -58,7 +54,7 @@ Id enqueue_outbox(Store& store, const NewOutboxEntry& e) {
         "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13)");
     st->bind_all(matching::name(e.kind), e.case_id, e.reply_to_email_id, e.email_id, e.to_address, mime::normalize_address(e.to_address),
                  e.envelope_from, mime::join(e.envelope_to, "\n"), e.message_id, matching::name(e.status), e.hold_reason,
-                 e.raw ? std::optional(bytes(*e.raw)) : std::nullopt,
+                 e.raw ? std::optional(as_blob(*e.raw)) : std::nullopt,
                  store.now_text());
     st->run();
     return store.db().last_insert_rowid();
@@ -89,8 +85,7 @@ std::string outbox_raw(Store& store, Id id) {
     auto st = store.db().cached("SELECT coalesce(raw, x'') FROM outbox WHERE id = ?1");
     st->bind(1, id);
     if (!st->step()) return {};
-    auto blob = st->blob(0);
-    return std::string(blob.begin(), blob.end());
+    return st->blob(0);
 }
 
 std::vector<OutboxEntry> due_outbox(Store& store, std::chrono::system_clock::time_point now, int limit) {
@@ -107,7 +102,7 @@ void set_outbox_rendered(Store& store, Id id, const std::string& raw, const std:
                          const std::vector<std::string>& envelope_to, const std::string& message_id, Id email_id) {
     auto st = store.db().cached(
         "UPDATE outbox SET raw = ?2, envelope_from = ?3, envelope_to = ?4, message_id = ?5, email_id = ?6 WHERE id = ?1");
-    st->bind_all(id, bytes(raw), envelope_from, mime::join(envelope_to, "\n"), message_id, email_id);
+    st->bind_all(id, as_blob(raw), envelope_from, mime::join(envelope_to, "\n"), message_id, email_id);
     st->run();
 }
 

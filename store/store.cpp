@@ -462,7 +462,7 @@ Id Store::insert_email(const NewEmail& e) {
     Id id = db_.last_insert_rowid();
     auto raw = db_.cached("INSERT INTO email_raw(email_id, raw) VALUES (?1, ?2)");
     raw->bind(1, id);
-    raw->bind_borrowed(2, {reinterpret_cast<const unsigned char*>(e.raw.data()), e.raw.size()});  // outlives run()
+    raw->bind_borrowed(2, as_blob(e.raw));  // e.raw outlives run()
     raw->run();
     return id;
 }

@@ -2,8 +2,6 @@
 
 #include <pthread.h>
 
-#include <fmt/format.h>
-
 #include <algorithm>
 #include <optional>
 #include <vector>

@@ -43,7 +43,7 @@ Id insert_email(Store& s, const std::string& raw) {
 Id old_style_email(Database& db, const std::string& raw) {
     auto st = db.prepare(
         "INSERT INTO email(direction, raw, raw_sha256, received_at) VALUES ('in', ?1, ?2, '2026-01-01T00:00:00Z')");
-    st.bind(1, std::span(reinterpret_cast<const unsigned char*>(raw.data()), raw.size()));
+    st.bind(1, as_blob(raw));
     st.bind(2, mime::sha256_hex(raw));
     st.run();
     return db.last_insert_rowid();
@@ -68,7 +68,7 @@ std::int64_t count(Database& db, const std::string& sql) {
 void old_style_attachment(Database& db, Id email_id, const std::string& data, const std::string& sha256) {
     auto blob = db.prepare("INSERT OR IGNORE INTO attachment_blob(sha256, content) VALUES (?1, ?2)");
     blob.bind(1, sha256);
-    blob.bind(2, std::span(reinterpret_cast<const unsigned char*>(data.data()), data.size()));
+    blob.bind(2, as_blob(data));
     blob.run();
     auto row = db.prepare("INSERT INTO attachment(email_id, filename, content_type, size, sha256) VALUES (?1, 'f', "
                           "'application/pdf', ?2, ?3)");
