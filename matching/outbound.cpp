@@ -74,12 +74,50 @@ std::vector<std::string> thread_references(const std::vector<std::string>& paren
     return refs;
 }
 
+namespace {
+
+// What every message casemail writes on a case carries: from the queue's mailbox to one
+// recipient, the token in the subject, threaded under `parent_id` (when known).
+Rewritten addressed(const OutboundCase& c, const std::string& to_name, const std::string& to_address,
+                    const std::string& subject, const std::string& parent_id, const std::vector<std::string>& parent_refs,
+                    const OutboundPolicy& policy, const std::string& message_id) {
+    Rewritten out;
+    out.envelope_from = c.queue_mailbox;
+    out.envelope_to = {to_address};
+    out.from = mime::format_mailbox(c.queue_display_name, c.queue_mailbox);
+    out.reply_to = out.from;
+    out.to = mime::format_mailbox(to_name, to_address);
+    out.subject = subject_with_token(subject, c.ref.token, policy.token_prefix);
+    out.message_id = "<" + message_id + ">";
+    out.tracking = c.ref.token;
+    if (!parent_id.empty()) {
+        out.in_reply_to = "<" + parent_id + ">";
+        out.reference_ids = thread_references(parent_refs, parent_id);
+        out.references = mime::format_message_ids(out.reference_ids);
+    }
+    return out;
+}
+
+// Those as header fields, From to X-311-Case.
+std::string case_header_fields(const Rewritten& out) {
+    std::string head = mime::header_field("From", out.from) + mime::header_field("Reply-To", out.reply_to) +
+                       mime::header_field("To", out.to) +
+                       mime::header_field("Subject", mime::encode_header_text(out.subject)) +
+                       mime::header_field("Message-ID", out.message_id);
+    if (!out.in_reply_to.empty())
+        head += mime::header_field("In-Reply-To", out.in_reply_to) + mime::header_field("References", out.references);
+    return head + mime::header_field("X-311-Case", out.tracking);
+}
+
+}  // namespace
+
 Rewritten rewrite_reply(std::string_view raw, const mime::ParsedMessage& msg,
                         const std::vector<std::string>& envelope_recipients, const OutboundCase& c,
                         const OutboundPolicy& policy, const std::string& message_id,
                         std::chrono::system_clock::time_point now) {
-    Rewritten out;
     const Recipient& customer = *c.customer;  // refusal_reason() ran first
+    Rewritten out = addressed(c, customer.name, customer.address, msg.subject, c.last_inbound_message_id,
+                              c.last_inbound_references, policy, message_id);
     const std::string customer_norm = mime::normalize_address(customer.address);
 
     // Everyone the agent's client addressed, except the customer: dropped, and reported.
@@ -93,19 +131,6 @@ Rewritten rewrite_reply(std::string_view raw, const mime::ParsedMessage& msg,
         for (const auto& a : *list) drop(a.address);
     for (const auto& r : envelope_recipients) drop(r);
 
-    out.envelope_from = c.queue_mailbox;
-    out.envelope_to = {customer.address};
-    out.from = mime::format_mailbox(c.queue_display_name, c.queue_mailbox);
-    out.reply_to = out.from;
-    out.to = mime::format_mailbox(customer.name, customer.address);
-    out.subject = subject_with_token(msg.subject, c.ref.token, policy.token_prefix);
-    out.message_id = "<" + message_id + ">";
-    out.tracking = c.ref.token;
-    if (!c.last_inbound_message_id.empty()) {
-        out.in_reply_to = "<" + c.last_inbound_message_id + ">";
-        out.reference_ids = thread_references(c.last_inbound_references, c.last_inbound_message_id);
-        out.references = mime::format_message_ids(out.reference_ids);
-    }
 
     auto parts = mime::split_raw_message(raw);
     std::string kept_content, kept_other;
@@ -118,17 +143,7 @@ Rewritten rewrite_reply(std::string_view raw, const mime::ParsedMessage& msg,
 
     std::string head;
     if (!has_date) head += mime::header_field("Date", mime::format_date(now));
-    head += kept_other;
-    head += mime::header_field("From", out.from);
-    head += mime::header_field("Reply-To", out.reply_to);
-    head += mime::header_field("To", out.to);
-    head += mime::header_field("Subject", mime::encode_header_text(out.subject));
-    head += mime::header_field("Message-ID", out.message_id);
-    if (!out.in_reply_to.empty()) {
-        head += mime::header_field("In-Reply-To", out.in_reply_to);
-        head += mime::header_field("References", out.references);
-    }
-    head += mime::header_field("X-311-Case", out.tracking);
+    head += kept_other + case_header_fields(out);
 
     std::string body = parts.body;
     if (policy.keep_unresolved_as_text && !out.dropped.empty()) {
@@ -154,26 +169,10 @@ Rewritten compose_acknowledgement(const OutboundCase& c, const AcknowledgementTe
                                   const std::string& to_address, const std::string& parent_id,
                                   const std::vector<std::string>& parent_refs, const OutboundPolicy& policy,
                                   const std::string& message_id, std::chrono::system_clock::time_point now) {
-    Rewritten out;
-    out.envelope_from = c.queue_mailbox;
-    out.envelope_to = {to_address};
-    out.from = mime::format_mailbox(c.queue_display_name, c.queue_mailbox);
-    out.reply_to = out.from;
-    out.to = mime::format_mailbox(c.customer ? c.customer->name : std::string(), to_address);
-    out.subject = subject_with_token(rendered.subject, c.ref.token, policy.token_prefix);
-    out.message_id = "<" + message_id + ">";
-    out.tracking = c.ref.token;
-    std::string head = mime::header_field("Date", mime::format_date(now)) + mime::header_field("From", out.from) +
-                       mime::header_field("Reply-To", out.reply_to) + mime::header_field("To", out.to) +
-                       mime::header_field("Subject", mime::encode_header_text(out.subject)) +
-                       mime::header_field("Message-ID", out.message_id);
-    if (!parent_id.empty()) {
-        out.in_reply_to = "<" + parent_id + ">";
-        out.reference_ids = thread_references(parent_refs, parent_id);
-        out.references = mime::format_message_ids(out.reference_ids);
-        head += mime::header_field("In-Reply-To", out.in_reply_to) + mime::header_field("References", out.references);
-    }
-    head += mime::header_field("X-311-Case", out.tracking) + "Auto-Submitted: auto-replied\r\nMIME-Version: 1.0\r\n";
+    Rewritten out = addressed(c, c.customer ? c.customer->name : std::string(), to_address, rendered.subject, parent_id,
+                              parent_refs, policy, message_id);
+    std::string head = mime::header_field("Date", mime::format_date(now)) + case_header_fields(out) +
+                       "Auto-Submitted: auto-replied\r\nMIME-Version: 1.0\r\n";
     const std::string text_type = "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n";
     const std::string text_body = mime::base64_lines(mime::normalize_crlf(rendered.text));
     if (!rendered.html) {
