@@ -81,6 +81,24 @@ RelayVerdict queue(store::Store& store, std::string_view raw, const mime::Parsed
     return v;
 }
 
+// The case an agent's reply belongs to (token, X-311-Case, reply chain), and why it may not
+// be written to ("" when it may).
+struct ReplyCase {
+    std::optional<store::CaseContext> ctx;
+    std::string refusal;
+};
+
+ReplyCase find_reply_case(store::Store& store, const mime::ParsedMessage& parsed, const matching::OutboundPolicy& policy) {
+    auto lookups = store::make_lookups(store.db());
+    std::vector<std::string> defects;
+    auto found = matching::correlate(parsed, policy.token_prefix, *lookups, defects);
+    ReplyCase r;
+    if (!found.found) return r;
+    r.ctx = store::case_context(store, found.found->id);
+    r.refusal = matching::refusal_reason(r.ctx->outbound, policy);
+    return r;
+}
+
 std::string no_case_text(const matching::OutboundPolicy& policy) {
     return fmt::format("5.7.1 no case found for this message: keep the case token (like [{}-000042-K7QX]) "
                        "in the subject, or reply to an email of the case",
@@ -108,15 +126,7 @@ RelayVerdict accept_reply(store::Store& store, const PreparedReply& reply, const
     if (!reply.parsed) return rejected(554, "5.6.0 message cannot be parsed: " + mime::printable(reply.parse_error, 200));
     const auto& raw = reply.raw;
     const auto* parsed = &*reply.parsed;
-    auto lookups = store::make_lookups(store.db());
-    std::vector<std::string> defects;
-    auto found = matching::correlate(*parsed, settings.policy.token_prefix, *lookups, defects);
-    std::optional<store::CaseContext> ctx;
-    std::string refusal;
-    if (found.found) {
-        ctx = store::case_context(store, found.found->id);
-        refusal = matching::refusal_reason(ctx->outbound, settings.policy);
-    }
+    auto [ctx, refusal] = find_reply_case(store, *parsed, settings.policy);
     RelayVerdict v;
     switch (matching::decide_reply(ctx.has_value(), refusal, settings.policy)) {
         case matching::ReplyDecision::pass_through: return pass_through(store, raw, *parsed, envelope_from, envelope_to);
@@ -134,15 +144,12 @@ Result<RewritePreview> preview_rewrite(store::Store& store, std::string_view raw
                                        const std::vector<std::string>& envelope_to, const AcceptSettings& settings) {
     auto parsed = mime::parse_message(raw, settings.limits);
     if (!parsed) return fail("message cannot be parsed: " + parsed.error());
-    auto lookups = store::make_lookups(store.db());
-    std::vector<std::string> defects;
-    auto found = matching::correlate(*parsed, settings.policy.token_prefix, *lookups, defects);
-    if (!found.found) return fail("no case found for this message (no known token, X-311-Case or reply chain)");
-    auto ctx = store::case_context(store, found.found->id);
-    if (auto why = matching::refusal_reason(ctx.outbound, settings.policy); !why.empty()) return fail(why);
+    auto [ctx, refusal] = find_reply_case(store, *parsed, settings.policy);
+    if (!ctx) return fail("no case found for this message (no known token, X-311-Case or reply chain)");
+    if (!refusal.empty()) return fail(refusal);
     RewritePreview p;
-    p.case_token = ctx.record.token;
-    p.rewritten = matching::rewrite_reply(raw, *parsed, envelope_to, ctx.outbound, settings.policy,
+    p.case_token = ctx->record.token;
+    p.rewritten = matching::rewrite_reply(raw, *parsed, envelope_to, ctx->outbound, settings.policy,
                                           store::new_message_id(settings.policy.message_id_domain), store.now());
     return p;
 }
