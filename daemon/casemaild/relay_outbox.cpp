@@ -83,13 +83,8 @@ void Daemon::relay_message(const protocol::smtp::Envelope& env, std::string data
 void Daemon::relayed(const protocol::smtp::Envelope& env, const std::string& client, std::size_t bytes,
                      const relay::RelayVerdict& v, std::exception_ptr error, const relay::ReplyTo& reply) {
     if (error) {  // nothing was stored: the client must try again
-        std::string why = "unknown error";
-        try {
-            std::rethrow_exception(error);
-        } catch (const std::exception& e) {
-            why = e.what();
-        }
-        common::log_line(common::log_fields({{"relay", "message"}, {"client", client}, {"action", "tempfail"}, {"reason", why}}));
+        common::log_line(common::log_fields(
+            {{"relay", "message"}, {"client", client}, {"action", "tempfail"}, {"reason", common::describe(error)}}));
         reply(451, "4.3.0 temporary local problem, try again later");
         return;
     }

@@ -11,6 +11,16 @@
 
 namespace casemail::common {
 
+std::string describe(std::exception_ptr error) {
+    try {
+        std::rethrow_exception(error);
+    } catch (const std::exception& e) {
+        return e.what();
+    } catch (...) {
+        return "unknown error";
+    }
+}
+
 std::string log_fields(std::initializer_list<std::pair<std::string_view, std::string>> fields) {
     std::string out;
     for (const auto& [key, raw] : fields) {

@@ -3,6 +3,7 @@
 // and quoted when they hold spaces. Passwords, tokens and message bodies are never passed here.
 #pragma once
 
+#include <exception>
 #include <functional>
 #include <initializer_list>
 #include <string>
@@ -19,5 +20,8 @@ std::string log_fields(std::initializer_list<std::pair<std::string_view, std::st
 // Writes one line to stderr (journald adds the time; without it, an ISO time is prepended).
 // Thread-safe.
 void log_line(const std::string& line);
+
+// What a caught exception says, for a log line ("unknown error" when it is not a std::exception).
+std::string describe(std::exception_ptr error);
 
 }  // namespace casemail::common

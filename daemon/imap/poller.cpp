@@ -42,16 +42,6 @@ struct Skipped : std::runtime_error {
     Skipped() : std::runtime_error("skipped after an earlier message of its batch failed") {}
 };
 
-std::string what(std::exception_ptr e) {
-    try {
-        std::rethrow_exception(e);
-    } catch (const std::exception& ex) {
-        return ex.what();
-    } catch (...) {
-        return "unknown error";
-    }
-}
-
 struct Fetched {
     protocol::imap::Uid uid = 0;
     inbound::IngestResult result;
@@ -275,7 +265,7 @@ private:
     void settle_batch(std::vector<Fetched>& batch, const std::vector<std::exception_ptr>& outcome) {
         for (std::size_t k = 0; k < outcome.size(); ++k) {
             if (!outcome[k]) continue;
-            report_.error = fmt::format("uid {}: store: {}", batch[k].uid, what(outcome[k]));
+            report_.error = fmt::format("uid {}: store: {}", batch[k].uid, common::describe(outcome[k]));
             batch.resize(k);
             break;
         }

@@ -93,13 +93,9 @@ struct SmtpRelay::Impl : std::enable_shared_from_this<SmtpRelay::Impl> {
             sessions.insert(socket);
             asio::co_spawn(ctx, session(socket), [self, socket](std::exception_ptr e) {
                 self->sessions.erase(socket);
-                if (e) {
-                    try {
-                        std::rethrow_exception(e);
-                    } catch (const std::exception& ex) {
-                        self->log(common::log_fields({{"relay", "session"}, {"event", "error"}, {"reason", ex.what()}}));
-                    }
-                }
+                if (e)
+                    self->log(common::log_fields(
+                        {{"relay", "session"}, {"event", "error"}, {"reason", common::describe(e)}}));
             });
         }
     }
