@@ -96,19 +96,17 @@ int case_show(Context& ctx, const CaseOptions& o) {
 void write_new_file(const std::string& path, const std::string& data) {
     int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd < 0) throw BadRequest(fmt::format("cannot create '{}': {}", path, std::strerror(errno)));
-    std::size_t done = 0;
-    while (done < data.size()) {
+    int err = 0;
+    for (std::size_t done = 0; done < data.size() && !err;) {
         ssize_t n = ::write(fd, data.data() + done, data.size() - done);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) {
-            int err = errno;
-            ::close(fd);
-            ::unlink(path.c_str());
-            throw BadRequest(fmt::format("cannot write '{}': {}", path, std::strerror(err)));
-        }
-        done += static_cast<std::size_t>(n);
+        if (n >= 0) done += static_cast<std::size_t>(n);
+        else if (errno != EINTR) err = errno;
     }
-    if (::fsync(fd) != 0 || ::close(fd) != 0) throw BadRequest(fmt::format("cannot write '{}': {}", path, std::strerror(errno)));
+    if (!err && ::fsync(fd) != 0) err = errno;
+    if (::close(fd) != 0 && !err) err = errno;
+    if (!err) return;
+    ::unlink(path.c_str());  // no half-written attachment left behind
+    throw BadRequest(fmt::format("cannot write '{}': {}", path, std::strerror(err)));
 }
 
 int attachment_get(Context& ctx, const AttachmentOptions& o) {
