@@ -70,7 +70,9 @@ IngestResult Ingestor::quarantine(std::string_view raw, const std::string& mailb
 
 // Emails stored before fingerprints existed get theirs when their Message-ID comes again.
 std::optional<std::string> Ingestor::fingerprint_of_stored(Id email_id) {
-    auto parsed = mime::parse_message(store::email_raw(store_, email_id), options_.limits);
+    // The fingerprint takes attachments' digests, not their bytes.
+    auto parsed = mime::parse_message(store::email_raw(store_, email_id), options_.limits,
+                                      mime::ParseOptions{.keep_referenced_data = false});
     if (!parsed) return std::nullopt;
     auto fingerprint = matching::message_fingerprint(*parsed);
     store::set_fingerprint(store_, email_id, fingerprint);
