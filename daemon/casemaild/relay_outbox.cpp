@@ -40,6 +40,10 @@ bool Daemon::start_relay() {
     rs.limits.max_line_bytes = rc.max_line_length;
     rs.max_connections = rc.max_connections;
     rs.idle_timeout = rc.idle_timeout;
+    rs.max_connections_per_client = rc.max_connections_per_client;
+    rs.stress_timeout = rc.stress_timeout;
+    rs.auth_backoff.failures = rc.auth_backoff_after;
+    rs.auth_backoff.first = rc.auth_backoff;
     rs.hostname = rc.hostname;
     relay_ = std::make_unique<relay::SmtpRelay>(
         ctx_, rs,

@@ -5,7 +5,11 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 
 #include "daemon/config/table.hpp"
 #include "mime/address.hpp"
@@ -179,9 +183,17 @@ Result<Config> load_config(const std::string& path) {
     std::error_code ec;
     if (!std::filesystem::is_regular_file(path, ec))
         return fail(fmt::format("config file '{}' does not exist or is not a file", path));
+    std::ifstream in(path, std::ios::binary);
+    std::ostringstream text;
+    text << in.rdbuf();
+    if (!in) return fail(fmt::format("config file '{}' cannot be read: {}", path, std::strerror(errno)));
+    return parse_config(text.str(), path);
+}
+
+Result<Config> parse_config(std::string_view text, const std::string& path) {
     toml::table root;
     try {
-        root = toml::parse_file(path);
+        root = toml::parse(text, path);
     } catch (const toml::parse_error& e) {
         return fail(fmt::format("{}:{}: {}", path, e.source().begin.line, e.description()));
     }

@@ -57,7 +57,11 @@ struct RelayConfig {
     std::size_t max_recipients = 100;
     std::size_t max_line_length = 1000;
     std::size_t max_connections = 20;
+    std::size_t max_connections_per_client = 10;
     std::chrono::seconds idle_timeout{300};
+    std::chrono::seconds stress_timeout{10};
+    int auth_backoff_after = 5;
+    std::chrono::seconds auth_backoff{60};
     std::string hostname = "casemail";
     bool pass_through = false;             // mail without a case: relayed unchanged (logged)
     bool keep_unresolved_as_text = false;  // dropped recipients listed in a note atop the body
@@ -112,6 +116,9 @@ struct Config {
 
 // Loads and validates `path`. On failure the reason holds one line per bad key, with its line.
 Result<Config> load_config(const std::string& path);
+// The same for a file's text already read; `path` names it in messages and anchors relative paths.
+// Reads no file (secrets are read later, by mailbox_login and upstream_login).
+Result<Config> parse_config(std::string_view text, const std::string& path);
 
 // One row of the settings table, for `casemail settings` and the README.
 struct SettingInfo {

@@ -337,14 +337,40 @@ const std::vector<Setting>& table() {
              t.cfg.relay.max_line_length = static_cast<std::size_t>(number(v));
              return ok();
          }},
-        {"relay", "max_connections", Type::integer, "20", 1, 10000, "more sessions are answered 421 4.3.2",
+        {"relay", "max_connections", Type::integer, "20", 1, 10000,
+         "sessions at once; when all are taken, new connections wait in the listen queue",
          [](Target& t, const Value& v) {
              t.cfg.relay.max_connections = static_cast<std::size_t>(number(v));
              return ok();
          }},
-        {"relay", "idle_timeout", Type::duration, "\"5m\"", 1, 0, "a silent client is answered 421 4.4.2 and closed",
+        {"relay", "max_connections_per_client", Type::integer, "10", 1, 10000,
+         "sessions from one client address; more are answered 421 4.7.0 and closed",
+         [](Target& t, const Value& v) {
+             t.cfg.relay.max_connections_per_client = static_cast<std::size_t>(number(v));
+             return ok();
+         }},
+        {"relay", "idle_timeout", Type::duration, "\"5m\"", 1, 0,
+         "time for each command line, reply write and TLS handshake; then 421 4.4.2 and closed",
          [](Target& t, const Value& v) {
              t.cfg.relay.idle_timeout = duration(v);
+             return ok();
+         }},
+        {"relay", "stress_timeout", Type::duration, "\"10s\"", 1, 0,
+         "idle_timeout while more than half of max_connections are taken (silent clients leave fast)",
+         [](Target& t, const Value& v) {
+             t.cfg.relay.stress_timeout = duration(v);
+             return ok();
+         }},
+        {"relay", "auth_backoff_after", Type::integer, "5", 1, 1000,
+         "failed logins from one client address before it must wait (421 4.7.0, password unchecked)",
+         [](Target& t, const Value& v) {
+             t.cfg.relay.auth_backoff_after = static_cast<int>(number(v));
+             return ok();
+         }},
+        {"relay", "auth_backoff", Type::duration, "\"1m\"", 1, 0,
+         "the first wait after auth_backoff_after failures; each further round doubles it, up to 1h",
+         [](Target& t, const Value& v) {
+             t.cfg.relay.auth_backoff = duration(v);
              return ok();
          }},
         {"relay", "hostname", Type::string, "\"casemail\"", 0, 0, "the name in the relay's greeting and EHLO answer",

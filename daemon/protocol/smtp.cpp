@@ -106,11 +106,14 @@ Reply Session::on_line(std::string_view l, bool too_long, bool bare_line_end) {
 
 Reply Session::finish_auth(const std::string& user, const std::string& password) {
     state_ = State::greeted;
-    if (check_login_ && check_login_(user, password)) {
+    auto check = check_login_ ? check_login_(user, password) : LoginCheck::rejected;
+    if (check == LoginCheck::accepted) {
         authenticated_ = true;
         envelope_.user = user;
         return {line(235, "2.7.0 authentication successful")};
     }
+    if (check == LoginCheck::deferred)
+        return {line(421, "4.7.0 too many failed logins from your address, try again later"), true};
     if (++auth_failures_ >= limits_.max_auth_failures)
         return {line(421, "4.7.0 too many failed logins, closing connection"), true};
     return {line(535, "5.7.8 authentication credentials invalid")};

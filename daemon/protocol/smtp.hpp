@@ -5,7 +5,8 @@
 //
 // Never an open relay: a client outside the trusted networks must authenticate before MAIL
 // (530). Every limit answers with its own code: message size 552 5.3.4, recipients 452 4.5.3,
-// line length 500 5.5.2, failed logins and unknown commands 421 and close.
+// line length 500 5.5.2, failed logins and unknown commands 421 and close, an address backing off
+// after failed logins 421 4.7.0 and close.
 //
 // Only CRLF ends a line inside DATA (RFC 5321 2.3.8, 4.1.1.4), so only CRLF . CRLF ends the
 // message: "\n.\n" and the other SMTP smuggling variants are data, never the end of it and
@@ -39,8 +40,10 @@ struct SessionPolicy {
     bool allow_plaintext_auth = false;  // AUTH before STARTTLS (loopback tests only)
 };
 
-// user, password -> accepted?
-using CheckLogin = std::function<bool(const std::string&, const std::string&)>;
+// user, password -> accepted, rejected, or deferred: the client's address is backing off after
+// repeated failures (answered 421 4.7.0 and closed, the password unchecked).
+enum class LoginCheck { accepted, rejected, deferred };
+using CheckLogin = std::function<LoginCheck(const std::string&, const std::string&)>;
 
 struct Envelope {
     std::string helo;

@@ -16,6 +16,8 @@
 
 #include <cstring>
 #include <fstream>
+#include <optional>
+#include <utility>
 #include <set>
 
 #include "daemon/common/log.hpp"
@@ -57,10 +59,95 @@ Result<std::map<std::string, std::string>> load_users_file(const std::string& pa
     return users;
 }
 
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// One client connection: its socket (through TLS once STARTTLS succeeded) and the deadline of
+// whatever the session awaits on it. When the deadline passes, the socket's pending operations
+// are cancelled and expired() says why they failed.
+class Connection : public std::enable_shared_from_this<Connection> {
+public:
+    Connection(tcp::socket socket, std::string client)
+        : socket_(std::move(socket)), deadline_(socket_.get_executor()), client_(std::move(client)) {}
+
+    const std::string& client() const { return client_; }
+    bool expired() const { return expired_; }
+    bool secure() const { return tls_.has_value(); }
+
+    // A deadline `limit` from now for what the session awaits next.
+    void arm(Clock::duration limit) {
+        started_ = Clock::now();
+        expired_ = false;
+        set(started_ + limit);
+    }
+    // Stress: a running deadline ends at most `limit` after it started.
+    void tighten(Clock::duration limit) {
+        if (armed_ && deadline_.expiry() > started_ + limit) set(started_ + limit);
+    }
+    void disarm() {
+        armed_ = false;
+        ++generation_;
+        deadline_.cancel();
+    }
+
+    asio::awaitable<std::size_t> read_some(asio::mutable_buffer buffer, boost::system::error_code& ec) {
+        auto token = asio::redirect_error(asio::use_awaitable, ec);
+        if (tls_) co_return co_await tls_->async_read_some(buffer, token);
+        co_return co_await socket_.async_read_some(buffer, token);
+    }
+    asio::awaitable<bool> write(std::string_view text) {
+        boost::system::error_code ec;
+        auto token = asio::redirect_error(asio::use_awaitable, ec);
+        if (tls_) co_await asio::async_write(*tls_, asio::buffer(text), token);
+        else co_await asio::async_write(socket_, asio::buffer(text), token);
+        co_return !ec && !expired_;
+    }
+    asio::awaitable<boost::system::error_code> handshake(asio::ssl::context& context) {
+        tls_.emplace(socket_, context);
+        boost::system::error_code ec;
+        co_await tls_->async_handshake(asio::ssl::stream_base::server, asio::redirect_error(asio::use_awaitable, ec));
+        co_return ec;
+    }
+    void close() {
+        disarm();
+        boost::system::error_code ec;
+        socket_.shutdown(tcp::socket::shutdown_both, ec);
+        socket_.close(ec);
+    }
+
+private:
+    void set(Clock::time_point at) {
+        armed_ = true;
+        deadline_.expires_at(at);
+        // The generation tells a stale expiry (already queued when re-armed) from the current one.
+        deadline_.async_wait([weak = weak_from_this(), generation = ++generation_](const boost::system::error_code& ec) {
+            auto self = weak.lock();
+            if (ec || !self || !self->armed_ || generation != self->generation_) return;
+            self->expired_ = true;
+            boost::system::error_code ignored;
+            self->socket_.cancel(ignored);
+        });
+    }
+
+    tcp::socket socket_;
+    std::optional<asio::ssl::stream<tcp::socket&>> tls_;
+    asio::steady_timer deadline_;
+    std::string client_;
+    Clock::time_point started_;
+    bool armed_ = false, expired_ = false;
+    std::uint64_t generation_ = 0;
+};
+
+std::string first_line(const std::string& reply) { return reply.substr(0, reply.find("\r\n")); }
+
+}  // namespace
+
 struct SmtpRelay::Impl : std::enable_shared_from_this<SmtpRelay::Impl> {
     Impl(asio::io_context& c, RelaySettings s, MessageHandler h, common::LogLine l)
         : ctx(c), settings(std::move(s)), handler(std::move(h)), log(std::move(l)), acceptor(c),
-          tls(asio::ssl::context::tls_server) {}
+          tls(asio::ssl::context::tls_server), slots(settings.max_connections, settings.max_connections_per_client),
+          backoff(settings.auth_backoff), slot_freed(c) {}
 
     asio::io_context& ctx;
     RelaySettings settings;
@@ -69,35 +156,101 @@ struct SmtpRelay::Impl : std::enable_shared_from_this<SmtpRelay::Impl> {
     tcp::acceptor acceptor;
     asio::ssl::context tls;
     bool tls_ready = false;
-    std::set<std::shared_ptr<tcp::socket>> sessions;
+    std::set<std::shared_ptr<Connection>> sessions;
+    protocol::ConnectionSlots slots;
+    protocol::LoginBackoff backoff;
+    asio::steady_timer slot_freed;  // cancelled when a slot frees: wakes a waiting acceptor
     bool stopped = false;
+
+    // What each await on a client may take right now.
+    Clock::duration timeout() const {
+        return slots.stressed() ? std::min(settings.idle_timeout, settings.stress_timeout) : settings.idle_timeout;
+    }
+
+    asio::awaitable<void> wait_for_a_free_slot() {
+        while (slots.full() && !stopped) {
+            slot_freed.expires_at(Clock::time_point::max());
+            boost::system::error_code ec;
+            co_await slot_freed.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+        }
+    }
 
     asio::awaitable<void> accept_loop() {
         auto self = shared_from_this();
         while (!stopped) {
-            auto socket = std::make_shared<tcp::socket>(ctx);
+            co_await wait_for_a_free_slot();
+            if (stopped) co_return;
+            tcp::socket socket(ctx);
             boost::system::error_code ec;
-            co_await acceptor.async_accept(*socket, asio::redirect_error(asio::use_awaitable, ec));
+            co_await acceptor.async_accept(socket, asio::redirect_error(asio::use_awaitable, ec));
             if (ec) {
                 if (stopped) co_return;
                 log(common::log_fields({{"relay", "accept"}, {"event", "error"}, {"reason", ec.message()}}));
                 continue;
             }
-            if (sessions.size() >= settings.max_connections) {
-                std::string busy = "421 4.3.2 too many connections, try again later\r\n";
-                co_await asio::async_write(*socket, asio::buffer(busy), asio::redirect_error(asio::use_awaitable, ec));
-                socket->close(ec);
-                log(common::log_fields({{"relay", "refused"}, {"reason", "too many connections"}}));
-                continue;
-            }
-            sessions.insert(socket);
-            asio::co_spawn(ctx, session(socket), [self, socket](std::exception_ptr e) {
-                self->sessions.erase(socket);
-                if (e)
-                    self->log(common::log_fields(
-                        {{"relay", "session"}, {"event", "error"}, {"reason", common::describe(e)}}));
-            });
+            admit(std::move(socket));
         }
+    }
+
+    void admit(tcp::socket socket) {
+        boost::system::error_code ec;
+        auto remote = socket.remote_endpoint(ec);
+        std::string client = ec ? std::string("?") : remote.address().to_string();
+        bool was_stressed = slots.stressed();
+        if (slots.admit(client) != protocol::ConnectionSlots::Admit::ok) {
+            // One try, without waiting: a client that does not read gets nothing more.
+            std::string busy = "421 4.7.0 too many connections from your address, try again later\r\n";
+            socket.non_blocking(true, ec);
+            socket.write_some(asio::buffer(busy), ec);
+            socket.close(ec);
+            log(common::log_fields({{"relay", "refused"}, {"client", client},
+                                    {"reason", "too many connections from this address"}}));
+            return;
+        }
+        if (!was_stressed && slots.stressed()) enter_stress();
+        auto conn = std::make_shared<Connection>(std::move(socket), client);
+        sessions.insert(conn);
+        asio::co_spawn(ctx, session(conn), [self = shared_from_this(), conn](std::exception_ptr e) {
+            self->sessions.erase(conn);
+            self->slots.release(conn->client());
+            self->slot_freed.cancel();
+            if (e)
+                self->log(common::log_fields(
+                    {{"relay", "session"}, {"event", "error"}, {"reason", common::describe(e)}}));
+        });
+    }
+
+    void enter_stress() {
+        log(common::log_fields({{"relay", "stress"}, {"sessions", std::to_string(slots.total())},
+                                {"timeout", std::to_string(std::chrono::duration_cast<std::chrono::seconds>(timeout()).count()) + "s"}}));
+        for (const auto& c : sessions) c->tighten(timeout());
+    }
+
+    protocol::smtp::LoginCheck check_login(const std::string& client, const std::string& user, const std::string& password) {
+        auto now = Clock::now();
+        if (backoff.deferred_for(client, now)) return protocol::smtp::LoginCheck::deferred;
+        auto it = settings.users.find(user);
+        if (it != settings.users.end() && check_password(password, it->second)) {
+            backoff.succeeded(client);
+            return protocol::smtp::LoginCheck::accepted;
+        }
+        if (auto wait = backoff.failed(client, now))
+            log(common::log_fields({{"relay", "auth"}, {"event", "backoff"}, {"client", client},
+                                    {"failures", std::to_string(settings.auth_backoff.failures)},
+                                    {"wait", std::to_string(wait->count()) + "s"}}));
+        return protocol::smtp::LoginCheck::rejected;
+    }
+
+    protocol::smtp::Session new_session(const std::string& client) {
+        protocol::smtp::SessionPolicy policy;
+        policy.hostname = settings.hostname;
+        policy.client_trusted = protocol::in_networks(client, settings.allowed_networks);
+        policy.auth_offered = !settings.users.empty();
+        policy.tls_offered = tls_ready;
+        policy.allow_plaintext_auth = settings.allow_plaintext_auth;
+        return protocol::smtp::Session(settings.limits, policy, [this, client](const std::string& u, const std::string& p) {
+            return check_login(client, u, p);
+        });
     }
 
     // The handler's answer for one message, awaited without blocking the loop.
@@ -117,96 +270,85 @@ struct SmtpRelay::Impl : std::enable_shared_from_this<SmtpRelay::Impl> {
             asio::use_awaitable, std::move(data));
     }
 
-    asio::awaitable<void> session(std::shared_ptr<tcp::socket> socket) {
-        boost::system::error_code ec;
-        socket->set_option(tcp::no_delay(true), ec);
-        auto remote = socket->remote_endpoint(ec);
-        std::string client = ec ? std::string("?") : remote.address().to_string();
-        protocol::smtp::SessionPolicy policy;
-        policy.hostname = settings.hostname;
-        policy.client_trusted = protocol::in_networks(client, settings.allowed_networks);
-        policy.auth_offered = !settings.users.empty();
-        policy.tls_offered = tls_ready;
-        policy.allow_plaintext_auth = settings.allow_plaintext_auth;
-        protocol::smtp::Session s(settings.limits, policy, [this](const std::string& user, const std::string& password) {
-            auto it = settings.users.find(user);
-            return it != settings.users.end() && check_password(password, it->second);
-        });
-        std::optional<asio::ssl::stream<tcp::socket&>> secure;
-        asio::steady_timer idle(ctx);
-        bool timed_out = false;
+    // Writes under a deadline; false when the client went away or stopped reading.
+    asio::awaitable<bool> send(Connection& conn, const std::string& text) {
+        conn.arm(timeout());
+        bool ok = co_await conn.write(text);
+        bool expired = conn.expired();
+        conn.disarm();
+        if (expired) log(common::log_fields({{"relay", "timeout"}, {"client", conn.client()}, {"during", "write"}}));
+        co_return ok;
+    }
 
-        auto write = [&](const std::string& text) -> asio::awaitable<bool> {
-            boost::system::error_code wec;
-            if (secure) co_await asio::async_write(*secure, asio::buffer(text), asio::redirect_error(asio::use_awaitable, wec));
-            else co_await asio::async_write(*socket, asio::buffer(text), asio::redirect_error(asio::use_awaitable, wec));
-            co_return !wec;
-        };
-        if (!co_await write(s.greeting())) co_return;
+    asio::awaitable<void> say_timeout(Connection& conn, bool in_data) {
+        log(common::log_fields({{"relay", "timeout"}, {"client", conn.client()}, {"during", in_data ? "data" : "command"},
+                                {"stressed", slots.stressed() ? "yes" : "no"}}));
+        conn.arm(std::chrono::seconds(1));
+        co_await conn.write("421 4.4.2 timeout, closing connection\r\n");
+        conn.disarm();
+    }
 
+    // The reply to one complete line; a finished message is handed over and answered.
+    asio::awaitable<protocol::smtp::Reply> answer(protocol::smtp::Session& s, const protocol::smtp::Line& line,
+                                                  const std::string& client) {
+        bool was_in_data = s.in_data();
+        auto r = s.on_line(line.text, line.too_long, line.bare_line_end);
+        if (was_in_data && !s.in_data() && !r.message)  // refused at its end: size, line length, bare line end
+            log(common::log_fields({{"relay", "message"}, {"client", client}, {"action", "rejected"},
+                                    {"reason", first_line(r.text)}}));
+        if (r.message) {
+            auto [code, text] = co_await handle_message(s.envelope(), std::move(s.data()), client);
+            s.message_handled();
+            r.text = fmt::format("{} {}\r\n", code, text);
+        }
+        co_return r;
+    }
+
+    asio::awaitable<bool> start_tls(Connection& conn, const protocol::smtp::LineReader& reader, protocol::smtp::Session& s) {
+        if (reader.has_buffered()) co_return false;  // RFC 3207 5: no pipelining across STARTTLS (injection)
+        conn.arm(timeout());
+        auto ec = co_await conn.handshake(tls);
+        bool expired = conn.expired();
+        conn.disarm();
+        if (ec || expired) {
+            log(common::log_fields({{"relay", "tls"}, {"client", conn.client()}, {"event", "handshake-failed"},
+                                    {"reason", expired ? std::string("timeout") : ec.message()}}));
+            co_return false;
+        }
+        s.tls_established();
+        co_return true;
+    }
+
+    asio::awaitable<void> session(std::shared_ptr<Connection> conn) {
+        auto s = new_session(conn->client());
+        if (!co_await send(*conn, s.greeting())) co_return conn->close();
         protocol::smtp::LineReader reader(settings.limits.max_line_bytes);
         std::array<char, 16384> chunk{};
         std::string pending;  // the replies to a pipelined group, sent when its input is read
-        auto flush = [&]() -> asio::awaitable<bool> {
-            if (pending.empty()) co_return true;
-            bool ok = co_await write(pending);
-            pending.clear();
-            co_return ok;
-        };
+        bool line_deadline = false;  // one deadline per line, from the end of the one before
         while (!stopped) {
             auto next = reader.next(s.in_data());
             if (!next) {
-                if (!co_await flush()) break;
-                idle.expires_after(settings.idle_timeout);
-                idle.async_wait([&](const boost::system::error_code& tec) {
-                    if (!tec) {
-                        timed_out = true;
-                        boost::system::error_code cec;
-                        socket->cancel(cec);
-                    }
-                });
-                std::size_t n = 0;
-                boost::system::error_code rec;
-                if (secure) n = co_await secure->async_read_some(asio::buffer(chunk), asio::redirect_error(asio::use_awaitable, rec));
-                else n = co_await socket->async_read_some(asio::buffer(chunk), asio::redirect_error(asio::use_awaitable, rec));
-                idle.cancel();
-                if (timed_out) {
-                    co_await write("421 4.4.2 idle timeout, closing connection\r\n");
-                    log(common::log_fields({{"relay", "timeout"}, {"client", client}}));
+                if (!pending.empty() && !co_await send(*conn, std::exchange(pending, {}))) break;
+                if (!std::exchange(line_deadline, true)) conn->arm(timeout());
+                boost::system::error_code ec;
+                auto n = co_await conn->read_some(asio::buffer(chunk), ec);
+                if (conn->expired()) {
+                    co_await say_timeout(*conn, s.in_data());
                     break;
                 }
-                if (rec) break;  // client went away
+                if (ec) break;  // client went away
                 reader.feed(std::string_view(chunk.data(), n));
                 continue;
             }
-            bool was_in_data = s.in_data();
-            auto r = s.on_line(next->text, next->too_long, next->bare_line_end);
-            if (was_in_data && !s.in_data() && !r.message)  // refused at its end: size, line length, bare line end
-                log(common::log_fields({{"relay", "message"}, {"client", client}, {"action", "rejected"},
-                                {"reason", r.text.substr(0, r.text.find("\r\n"))}}));
-            if (r.message) {
-                auto [code, text] = co_await handle_message(s.envelope(), std::move(s.data()), client);
-                s.message_handled();
-                r.text = fmt::format("{} {}\r\n", code, text);
-            }
+            conn->disarm();
+            line_deadline = false;
+            auto r = co_await answer(s, *next, conn->client());
             pending += r.text;
-            if ((r.close || r.start_tls) && !co_await flush()) break;
-            if (r.close) break;
-            if (r.start_tls) {
-                if (reader.has_buffered()) break;  // RFC 3207 5: no pipelining across STARTTLS (injection)
-                secure.emplace(*socket, tls);
-                boost::system::error_code hec;
-                co_await secure->async_handshake(asio::ssl::stream_base::server, asio::redirect_error(asio::use_awaitable, hec));
-                if (hec) {
-                    log(common::log_fields({{"relay", "tls"}, {"client", client}, {"event", "handshake-failed"}, {"reason", hec.message()}}));
-                    break;
-                }
-                s.tls_established();
-            }
+            if ((r.close || r.start_tls) && !co_await send(*conn, std::exchange(pending, {}))) break;
+            if (r.close || (r.start_tls && !co_await start_tls(*conn, reader, s))) break;
         }
-        boost::system::error_code cec;
-        socket->shutdown(tcp::socket::shutdown_both, cec);
-        socket->close(cec);
+        conn->close();
     }
 };
 
@@ -244,7 +386,8 @@ void SmtpRelay::stop() {
     impl_->stopped = true;
     boost::system::error_code ec;
     impl_->acceptor.close(ec);
-    for (const auto& s : impl_->sessions) s->cancel(ec);
+    impl_->slot_freed.cancel();
+    for (const auto& s : impl_->sessions) s->close();
 }
 
 unsigned short SmtpRelay::port() const {

@@ -1,7 +1,17 @@
 // The relay's network shell: a Boost.Asio acceptor and one coroutine per SMTP session on the
-// daemon's io_context, driving protocol::smtp::Session (smtp_protocol.hpp). Every read waits at most
-// idle_timeout (then 421 4.4.2); connections beyond max_connections get 421 4.3.2; a
-// session's error is logged and contained, the acceptor keeps running.
+// daemon's io_context, driving protocol::smtp::Session (daemon/protocol/smtp.hpp).
+//
+// No client can hold the relay (Postfix's smtpd is the model):
+//  - every await on a client has a deadline: each command line (from the end of the previous one
+//    until its CRLF, so a byte every few seconds does not keep it alive), each reply write and
+//    the TLS handshake get idle_timeout, then 421 4.4.2 (when it can still be written) and close;
+//  - while more than half of max_connections are taken the relay is "stressed" and every such
+//    deadline, running ones included, shrinks to stress_timeout;
+//  - one client address holds at most max_connections_per_client sessions (421 4.7.0); when all
+//    max_connections are taken the acceptor waits, so a new client waits in the listen queue for
+//    the next free slot instead of being turned away;
+//  - an address that fails AUTH auth_backoff.failures times waits (protocol::LoginBackoff).
+// A session's error is logged and contained; the acceptor keeps running.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
@@ -17,6 +27,7 @@
 #include "daemon/common/log.hpp"
 #include "daemon/protocol/network.hpp"
 #include "daemon/protocol/smtp.hpp"
+#include "daemon/protocol/throttle.hpp"
 #include "mime/result.hpp"
 
 namespace casemail::relay {
@@ -30,7 +41,10 @@ struct RelaySettings {
     bool allow_plaintext_auth = false;
     protocol::smtp::Limits limits;
     std::size_t max_connections = 20;
+    std::size_t max_connections_per_client = 10;
     std::chrono::seconds idle_timeout{300};
+    std::chrono::seconds stress_timeout{10};  // idle_timeout while more than half the slots are taken
+    protocol::BackoffPolicy auth_backoff;
     std::string hostname = "casemail";
 };
 

@@ -12,7 +12,10 @@ namespace {
 struct Client {
     Session s;
     explicit Client(SessionPolicy p = trusted(), Limits l = {})
-        : s(l, p, [](const std::string& u, const std::string& pw) { return u == "agent" && pw == "agent-secret"; }) {}
+        : s(l, p, [](const std::string& u, const std::string& pw) {
+              if (u == "locked-out") return LoginCheck::deferred;
+              return u == "agent" && pw == "agent-secret" ? LoginCheck::accepted : LoginCheck::rejected;
+          }) {}
     static SessionPolicy trusted() {
         SessionPolicy p;
         p.client_trusted = true;
@@ -128,6 +131,18 @@ TEST_CASE("smtp: AUTH needs TLS unless allowed in plaintext; STARTTLS resets the
     CHECK(c.last.text.find("250-AUTH PLAIN LOGIN") != std::string::npos);
     CHECK(c.say("STARTTLS") == 503);
     CHECK(c.say("AUTH PLAIN AGFnZW50AGFnZW50LXNlY3JldA==") == 235);
+}
+
+TEST_CASE("smtp: an address backing off is closed with 421 4.7.0, its password unchecked") {
+    SessionPolicy p;
+    p.auth_offered = true;
+    p.allow_plaintext_auth = true;
+    Client c(p);
+    CHECK(c.say("EHLO outside") == 250);
+    // AUTH PLAIN \0locked-out\0agent-secret
+    CHECK(c.say("AUTH PLAIN AGxvY2tlZC1vdXQAYWdlbnQtc2VjcmV0") == 421);
+    CHECK(c.last.close);
+    CHECK(c.last.text.find("4.7.0 too many failed logins from your address") != std::string::npos);
 }
 
 TEST_CASE("smtp: limits at N and N+1") {

@@ -363,12 +363,13 @@ class LimitsTest(RelayTestCase):
 
         a, greeting_a = connect()
         b, greeting_b = connect()
-        c, greeting_c = connect()
         self.assertTrue(greeting_a.startswith("220 "))
         self.assertTrue(greeting_b.startswith("220 "))
-        self.assertTrue(greeting_c.startswith("421 4.3.2"), greeting_c)
+        # Every slot is taken: the third waits in the listen queue for the first free one.
         started = time.time()
-        self.assertTrue(a.recv(200).decode().startswith("421 4.4.2 idle timeout"))
+        c = socket.create_connection(("127.0.0.1", self.relay_port), timeout=10)
+        self.assertTrue(a.recv(200).decode().startswith("421 4.4.2 timeout"))
+        self.assertTrue(c.recv(200).decode().startswith("220 "))
         self.assertLess(time.time() - started, 5)
         for s in (a, b, c):
             s.close()
@@ -446,3 +447,150 @@ class SmugglingTest(RelayTestCase):
             self.assertEqual(m["rcpt_tos"], ["family@example.net"])
             self.assertIsNone(re.search(r"\r(?!\n)|(?<!\r)\n", m["data"]), m["data"])
         self.assertEqual(self.log().count("554 5.6.0"), 2 * len(self.VARIANTS))
+
+
+def connect_from(source, port, timeout=10):
+    """A TCP connection to the relay from another loopback address (127.0.0.2, ...)."""
+    s = socket.socket()
+    s.settimeout(timeout)
+    s.bind((source, 0))
+    s.connect(("127.0.0.1", port))
+    return s
+
+
+def read_reply(sock):
+    """Reads until a final reply line ("250 ...") arrives; returns everything read."""
+    data = b""
+    while not re.search(rb"(^|\r\n)\d{3} [^\r\n]*\r\n$", data):
+        chunk = sock.recv(4096)
+        if not chunk:
+            break
+        data += chunk
+    return data.decode(errors="replace")
+
+
+class AbuseTest(RelayTestCase):
+    """Clients that hold slots, stall or guess passwords cannot lock the agents out."""
+
+    def make_cert(self):
+        cert, key = os.path.join(self.dir, "relay.crt"), os.path.join(self.dir, "relay.key")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj",
+                        "/CN=localhost", "-keyout", key, "-out", cert], check=True, capture_output=True)
+        return 'tls_cert = "relay.crt"\ntls_key = "relay.key"\n'
+
+    def honest_greeting_seconds(self, source="127.0.0.2"):
+        started = time.time()
+        s = connect_from(source, self.relay_port, timeout=30)
+        greeting = read_reply(s)
+        took = time.time() - started
+        s.sendall(b"EHLO agent\r\nQUIT\r\n")
+        self.assertIn("221", read_reply(s) + read_reply(s))
+        s.close()
+        self.assertTrue(greeting.startswith("220 "), greeting)
+        return took
+
+    def test_one_address_cannot_take_every_slot(self):
+        self.write_config("max_connections = 10\nmax_connections_per_client = 4\n")
+        self.start_daemon()
+        silent, refused = [], 0
+        for _ in range(10):
+            s = connect_from("127.0.0.1", self.relay_port)
+            greeting = read_reply(s)
+            if greeting.startswith("421 4.7.0 too many connections from your address"):
+                refused += 1
+                s.close()
+            else:
+                self.assertTrue(greeting.startswith("220 "), greeting)
+                silent.append(s)
+        self.assertEqual((len(silent), refused), (4, 6))
+        self.assertLess(self.honest_greeting_seconds(), 2)
+        self.assertEqual(self.log().count("reason=\"too many connections from this address\""), 6)
+        for s in silent:
+            s.close()
+
+    def test_silent_slow_and_stalled_tls_clients_from_many_addresses(self):
+        self.write_config("max_connections = 9\nstress_timeout = \"3s\"\n" + self.make_cert())
+        self.start_daemon()
+        held = []
+        for i in range(3):  # silent after the greeting
+            s = connect_from(f"127.0.0.{10 + i}", self.relay_port)
+            read_reply(s)
+            held.append(s)
+        for i in range(3):  # stall in the TLS handshake
+            s = connect_from(f"127.0.0.{20 + i}", self.relay_port)
+            read_reply(s)
+            s.sendall(b"EHLO stall\r\n")
+            read_reply(s)
+            s.sendall(b"STARTTLS\r\n")
+            self.assertTrue(read_reply(s).startswith("220"))
+            s.sendall(b"\x16\x03\x01")  # the start of a ClientHello, and no more
+            held.append(s)
+        slow = []
+        for i in range(3):  # one byte every second, never a whole line
+            s = connect_from(f"127.0.0.{30 + i}", self.relay_port)
+            read_reply(s)
+            slow.append(s)
+        stop = time.time() + 15
+
+        def trickle():
+            while time.time() < stop:
+                for s in slow:
+                    try:
+                        s.sendall(b"N")
+                    except OSError:
+                        pass
+                time.sleep(1)
+        import threading
+        t = threading.Thread(target=trickle, daemon=True)
+        t.start()
+        took = self.honest_greeting_seconds("127.0.0.2")
+        self.assertLess(took, 3 + 4)
+        self.assertIn("relay=stress", self.log())
+        self.wait_for(lambda: self.log().count("relay=timeout") >= 6 and "reason=timeout" in self.log(),
+                      what="the silent and slow sessions and the stalled handshakes to be timed out")
+        for s in slow:  # the trickling clients were told, then closed
+            s.settimeout(5)
+            self.assertIn("421 4.4.2 timeout", read_reply(s))
+        for s in held + slow:
+            s.close()
+
+    def test_a_client_that_stops_reading_is_dropped(self):
+        self.write_config('idle_timeout = "2s"\n')
+        self.start_daemon()
+        s = connect_from("127.0.0.3", self.relay_port)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        read_reply(s)
+
+        def flood():  # far more replies than any socket buffer holds, never read
+            try:
+                s.sendall(b"EHLO x\r\n" + b"NOOP\r\n" * 2000000)
+            except OSError:
+                pass
+        import threading
+        threading.Thread(target=flood, daemon=True).start()
+        self.wait_for(lambda: "during=write" in self.log(), timeout=30, what="the write deadline")
+        s.close()
+        self.assertLess(self.honest_greeting_seconds(), 2)
+
+    def test_failed_logins_make_an_address_wait(self):
+        users = os.path.join(self.dir, "relay-users")
+        with open(users, "w") as f:
+            f.write(f"agent:{AGENT_HASH}\n")
+        self.write_config('allowed_networks = ["10.0.0.0/8"]\nusers_file = "relay-users"\nallow_plaintext_auth = true\n'
+                          'auth_backoff_after = 3\nauth_backoff = "1m"\n')
+        token = self.citizen_case()["case"]
+        self.start_sink()
+        self.start_daemon()
+
+        def login(password, source="127.0.0.1"):
+            return self.swaks("--auth", "PLAIN", "--auth-user", "agent", "--auth-password", password,
+                              "--local-interface", source, subject=f"RE: [{token}]")
+        for _ in range(3):
+            self.assertIn("535 5.7.8", login("wrong").stdout)
+        r = login("agent-secret")  # the right password, but this address must wait
+        self.assertIn("421 4.7.0 too many failed logins from your address", r.stdout)
+        self.assertNotEqual(r.returncode, 0)
+        r = login("agent-secret", source="127.0.0.2")  # another address is not affected
+        self.assertEqual(r.returncode, 0, r.stdout)
+        self.assertEqual(self.log().count("event=backoff"), 1)
+        self.assertIn("client=127.0.0.1", self.log())
