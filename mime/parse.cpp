@@ -292,10 +292,16 @@ void visit(const mimetic::MimeEntity& e, Walk& w, std::string_view parent_type,
             // Not parsed as a child (e.g. a multipart/digest part without Content-Type):
             // read just its header to name it.
             a.data = decode_transfer(e.body(), field_value(fields, "Content-Transfer-Encoding"), defects);
-            mimetic::MimeEntity inner;
-            inner.load(a.data.begin(), a.data.end(), mimetic::imBody | mimetic::imChildParts);
-            a.nested_subject = decode_header_text(trim(field_value(fields_of(inner), "Subject")), defects,
-                                                  w.fallback_charset);
+            // mimetic throws here as on the whole message (std::length_error, found by the
+            // fuzzer in a digest part): the part stays an attachment, only its name is lost.
+            try {
+                mimetic::MimeEntity inner;
+                inner.load(a.data.begin(), a.data.end(), mimetic::imBody | mimetic::imChildParts);
+                a.nested_subject = decode_header_text(trim(field_value(fields_of(inner), "Subject")), defects,
+                                                      w.fallback_charset);
+            } catch (const std::exception& ex) {
+                add_defect(defects, fmt::format("nested message header could not be parsed ({})", ex.what()));
+            }
         }
         if (a.filename.empty()) a.filename = (a.nested_subject.empty() ? "message" : a.nested_subject) + ".eml";
         a.size = a.data.size();
