@@ -15,12 +15,12 @@ namespace {
 // The case of one Message-ID of the reply chain. A reused id (several different messages, on
 // different cases) stops the search: an older reference must not stand in for a guess.
 enum class ChainStep { unknown, found, reused };
-ChainStep chain_step(const std::string& id, const char* method, Lookups& lookups, Correlation& out,
+ChainStep chain_step(const std::string& id, const char* method, const char* key, Lookups& lookups, Correlation& out,
                      std::vector<std::string>& defects) {
     auto cases = lookups.cases_by_message_id(id);
     if (cases.empty() || (cases.size() == 1 && !cases.front())) return ChainStep::unknown;
     if (cases.size() == 1) {
-        out = {cases.front(), method, {}};
+        out = {cases.front(), method, {key, "<" + mime::printable(id, 200) + ">"}, {}};
         return ChainStep::found;
     }
     std::string names;
@@ -34,10 +34,10 @@ ChainStep chain_step(const std::string& id, const char* method, Lookups& lookups
 Correlation chain_case(const mime::ParsedMessage& msg, Lookups& lookups, std::vector<std::string>& defects) {
     Correlation out;
     for (const auto& id : msg.in_reply_to)
-        if (chain_step(id, "In-Reply-To", lookups, out, defects) != ChainStep::unknown) return out;
+        if (chain_step(id, "In-Reply-To", "in-reply-to", lookups, out, defects) != ChainStep::unknown) return out;
     // Newest reference first: the nearest known ancestor decides.
     for (auto it = msg.references.rbegin(); it != msg.references.rend(); ++it)
-        if (chain_step(*it, "References", lookups, out, defects) != ChainStep::unknown) return out;
+        if (chain_step(*it, "References", "references", lookups, out, defects) != ChainStep::unknown) return out;
     return out;
 }
 
@@ -48,7 +48,7 @@ Correlation correlate(const mime::ParsedMessage& msg, std::string_view token_pre
     Correlation by_token;
     for (const auto& token : find_subject_tokens(msg.subject, token_prefix)) {
         if (auto c = lookups.case_by_token(token)) {
-            by_token = {c, "subject token " + token, {}};
+            by_token = {c, "subject token " + token, {"subject-token", token}, {}};
             break;
         }
         mime::add_defect(defects, "unknown case token in subject: " + token);
@@ -56,7 +56,7 @@ Correlation correlate(const mime::ParsedMessage& msg, std::string_view token_pre
     if (!by_token.found && !msg.tracking.empty()) {
         std::string token;
         for (char ch : msg.tracking) token += static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
-        if (auto c = lookups.case_by_token(token)) by_token = {c, "X-311-Case " + token, {}};
+        if (auto c = lookups.case_by_token(token)) by_token = {c, "X-311-Case " + token, {"x-311-case", token}, {}};
         else mime::add_defect(defects, "unknown case token in X-311-Case: " + mime::printable(msg.tracking, 40));
     }
     Correlation by_chain = chain_case(msg, lookups, defects);
@@ -193,6 +193,7 @@ bool plan_existing_case(const Correlation& correlation, const IngestRules& rules
     plan.action = Action::linked;
     plan.linked_case = c;
     plan.reason = "linked by " + correlation.method;
+    plan.evidence = correlation.evidence;
     if (c.status == CaseStatus::resolved) {
         if (rules.on_resolved == OnResolved::reactivate) {
             plan.reactivate = true;
@@ -200,6 +201,7 @@ bool plan_existing_case(const Correlation& correlation, const IngestRules& rules
         } else {
             plan.flag_needs_review = true;
             plan.reason += "; resolved case flagged for review";
+            plan.review_reason = "mail on resolved case " + c.token;
         }
     }
     return true;
@@ -240,6 +242,8 @@ void plan_new_case(const mime::ParsedMessage& msg, const QueueRef& mailbox_queue
     plan.description = msg.text;
     plan.reason = parent ? fmt::format("follow-up to closed case {} ({})", correlation.found->token, correlation.method)
                          : "new case";
+    plan.evidence = parent ? Evidence{"follow-up", fmt::format("{} by {}", correlation.found->token, correlation.method)}
+                           : Evidence{"new-case", "routed to the queue of mailbox " + mime::printable(mailbox_queue.mailbox, 100)};
     // A reply to a reused Message-ID: an agent decides where it belongs, and the citizen gets
     // no receipt for a case that may be a duplicate of their own.
     if (!correlation.reused_message_id.empty()) {
@@ -247,6 +251,8 @@ void plan_new_case(const mime::ParsedMessage& msg, const QueueRef& mailbox_queue
         plan.reason = fmt::format("new case for review: the reply chain names <{}>, a Message-ID reused by "
                                   "different messages",
                                   mime::printable(correlation.reused_message_id, 100));
+        plan.review_reason = plan.reason;
+        plan.evidence.detail = plan.reason;
     }
 }
 
@@ -261,6 +267,72 @@ void plan_ack(const Sender& sender, const IngestRules& rules, Lookups& lookups, 
     }
     plan.queue_ack = true;
     plan.ack_address = sender.address->address;
+}
+
+// The sender is not on the case it matched: linked for history and put on the review list.
+// Nothing else of a link happens: no reactivation, and the customer stays who it was.
+void plan_foreign_link(const Sender& sender, IngestPlan& plan) {
+    const auto& c = *plan.linked_case;
+    std::string who = sender.address ? mime::printable(sender.address->address, 100) : std::string("(no sender address)");
+    plan.reactivate = false;
+    plan.flag_needs_review = true;
+    plan.review_reason = fmt::format("sender not on this case: {} matched {} by {}", who, c.token, plan.evidence.method);
+    plan.reason = fmt::format("linked by {} for review: sender {} is not on the case", plan.evidence.method, who);
+}
+
+// A flood: past the hourly limit of new cases from one address or domain. Returns the cases
+// that address (or domain) opened when it is over the limit.
+std::optional<Lookups::OpenedCases> flood_of(const Sender& sender, const IngestRules& rules, Lookups& lookups,
+                                             TimePoint now, std::string& who) {
+    if (sender.norm.empty()) return std::nullopt;
+    auto since = now - std::chrono::hours(1);
+    if (rules.max_new_cases_per_sender > 0) {
+        auto opened = lookups.cases_opened_by(sender.norm, false, since);
+        who = sender.norm;
+        if (opened.count >= rules.max_new_cases_per_sender && opened.latest) return opened;
+    }
+    auto at = sender.norm.rfind('@');
+    if (rules.max_new_cases_per_domain > 0 && at != std::string::npos) {
+        auto opened = lookups.cases_opened_by(sender.norm.substr(at + 1), true, since);
+        who = "@" + sender.norm.substr(at + 1);
+        if (opened.count >= rules.max_new_cases_per_domain && opened.latest) return opened;
+    }
+    return std::nullopt;
+}
+
+// Flood mail is linked to the flood's latest case as history: no case, no acknowledgement, and
+// one review item (and one log line) per flood.
+bool plan_flood(const Sender& sender, const IngestRules& rules, Lookups& lookups, TimePoint now, IngestPlan& plan) {
+    std::string who;
+    auto flood = flood_of(sender, rules, lookups, now, who);
+    if (!flood) return false;
+    plan.action = Action::linked;
+    plan.linked_case = flood->latest;
+    plan.reason = fmt::format("flood guard: {} opened {} cases in the last hour; linked to {} as history",
+                              mime::printable(who, 100), flood->count, flood->latest->token);
+    plan.evidence = {"flood", plan.reason};
+    if (!flood->flood_noted) {
+        plan.flood_started = true;
+        plan.flag_needs_review = true;
+        plan.review_reason = plan.reason;
+    }
+    return true;
+}
+
+// Under on_foreign_sender = new_case the match is set aside: the mail opens its own case.
+void forget_foreign_match(const Sender& sender, Correlation& correlation, IngestPlan& plan) {
+    mime::add_defect(plan.defects, fmt::format("sender {} is not on case {} it matched by {}: a new case instead",
+                                               sender.address ? mime::printable(sender.address->address, 100) : "(none)",
+                                               correlation.found->token, correlation.method));
+    correlation = Correlation{};
+    plan.action = Action::ignored;
+    plan.linked_case.reset();
+    plan.reactivate = plan.flag_needs_review = false;
+    plan.review_reason.clear();
+}
+
+bool sender_on_case(const Sender& sender, const CaseRef& c, Lookups& lookups) {
+    return !sender.norm.empty() && lookups.sender_on_case(c.id, sender.norm);
 }
 
 }  // namespace
@@ -280,11 +352,21 @@ IngestPlan plan_ingest(const mime::ParsedMessage& msg, const QueueRef& mailbox_q
         plan.action = correlation.found ? Action::linked : Action::ignored;
         plan.linked_case = correlation.found;
         plan.reason = correlation.found ? guard + "; linked by " + correlation.method : guard;
+        plan.evidence = correlation.found ? correlation.evidence : Evidence{"none", guard};
         return plan;
     }
     std::optional<Id> parent;
-    if (plan_existing_case(correlation, rules, now, plan, parent)) return plan;
+    if (plan_existing_case(correlation, rules, now, plan, parent)) {
+        if (sender_on_case(sender, *correlation.found, lookups)) return plan;
+        if (rules.on_foreign_sender == OnForeignSender::review) {
+            plan_foreign_link(sender, plan);
+            return plan;
+        }
+        forget_foreign_match(sender, correlation, plan);
+    }
+    if (plan_flood(sender, rules, lookups, now, plan)) return plan;
     plan_new_case(msg, mailbox_queue, rules, correlation, parent, plan);
+    plan.opened_by = sender.norm;
     plan_customer(sender, plan);
     plan_ack(sender, rules, lookups, now, plan);
     return plan;

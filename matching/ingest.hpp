@@ -11,8 +11,14 @@
 //    reply to it opens a case for review instead of joining a guessed one;
 //  - the same message: a re-fetch, or one mail delivered to two 311 mailboxes, has the same
 //    fingerprint (message_fingerprint); a different message reusing a Message-ID does not;
+//  - a stranger's match: a token or reply-chain match from an address not on the case is
+//    linked for history and put on the review list (no acknowledgement, no reactivation, the
+//    customer unchanged), or opens a case of its own under on_foreign_sender = new_case;
 //  - resolved cases: inside the window link and flag for review (or new case/reactivate by
 //    configuration); after it, or for a cancelled case, a new case with the old as parent;
+//  - flood guard: past max_new_cases_per_sender new cases in an hour from one address (or
+//    max_new_cases_per_domain from one domain), its mail is linked to its latest case as
+//    history, one review item per flood, no new cases, no acknowledgements;
 //  - identity: a new case's customer is the single registered active contact with the sender's
 //    address, else a new guest (no dedup); several registered is also a review item; history
 //    links go to every active contact sharing any address of the mail;
@@ -33,6 +39,7 @@ namespace casemail::matching {
 struct Correlation {
     std::optional<CaseRef> found;
     std::string method;  // "subject token 311-...", "X-311-Case ...", "In-Reply-To", "References"
+    Evidence evidence;   // {"subject-token", "311-..."}, {"in-reply-to", "<id@host>"}, ...
     // The reply chain names a Message-ID that several different messages carry: no case.
     std::string reused_message_id;
 };

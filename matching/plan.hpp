@@ -52,9 +52,22 @@ public:
     virtual std::optional<QueueRef> queue_by_address(const std::string& address_norm) = 0;
     // Acknowledgements queued to this address since `since`.
     virtual int acks_since(const std::string& address_norm, TimePoint since) = 0;
+    // Whether `address_norm` writes on this case: its customer's address, or a party (any role)
+    // of any email on it.
+    virtual bool sender_on_case(Id case_id, const std::string& address_norm) = 0;
+    // The cases opened since `since` by mail from `key`: a normalised address, or with
+    // `domain` every address at that domain.
+    struct OpenedCases {
+        int count = 0;
+        std::optional<CaseRef> latest;
+        bool flood_noted = false;  // an email was already linked to `latest` as a flood since `since`
+    };
+    virtual OpenedCases cases_opened_by(const std::string& key, bool domain, TimePoint since) = 0;
 };
 
 enum class OnResolved { link, new_case, reactivate };
+// A token or reply-chain match from an address that is not on the case.
+enum class OnForeignSender { review, new_case };
 
 struct IngestRules {
     std::string token_prefix = "311";
@@ -63,6 +76,9 @@ struct IngestRules {
     OnResolved on_resolved = OnResolved::link;  // inside the window
     bool auto_ack = true;
     int ack_limit_per_hour = 3;
+    OnForeignSender on_foreign_sender = OnForeignSender::review;
+    int max_new_cases_per_sender = 10;  // per hour; 0: no limit
+    int max_new_cases_per_domain = 0;   // per hour; 0: no limit (public mail domains are shared)
     // Attachment extensions kept as metadata only (lower case, no dot).
     std::vector<std::string> blocked_extensions = {"exe", "js", "vbs", "vbe", "bat", "cmd", "com",
                                                    "scr", "pif", "msi", "jar", "ps1", "wsf", "hta",
@@ -88,10 +104,20 @@ struct PartyPlan {
     std::vector<Id> candidates;  // active contacts sharing the address
 };
 
+// How an email found its case, or why it opened one: shown by `case show`.
+struct Evidence {
+    std::string method;  // subject-token, x-311-case, in-reply-to, references, new-case, follow-up, flood, none
+    std::string detail;  // the token, the Message-ID that matched, or the reason for a new case
+};
+
 struct IngestPlan {
     Action action = Action::ignored;
     std::string reason;          // why ignored, or how correlated
     std::vector<std::string> defects;
+    Evidence evidence;
+    std::string review_reason;   // non-empty: the email is put on the review list with this reason
+    std::string opened_by;       // created: the sender's normalised address (flood guard)
+    bool flood_started = false;  // the first mail of a flood: logged once
 
     std::optional<CaseRef> linked_case;  // action linked
     bool flag_needs_review = false;      // linked: to a resolved case; created: reply to a reused id

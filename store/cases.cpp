@@ -5,6 +5,7 @@
 #include "matching/token.hpp"
 #include "mime/address.hpp"
 #include "mime/digest.hpp"
+#include "mime/printable.hpp"
 #include "mime/strings.hpp"
 #include "store/random.hpp"
 #include "store/store.hpp"
@@ -55,12 +56,13 @@ CaseRecord Store::create_case(const NewCase& c, const std::string& actor) {
         R"sql(INSERT INTO "case"(token, token_sequence, title, description, customer_contact_id,
               property_account_id, business_account_id, origin, request_type, category, priority,
               queue_id, anonymous, wants_updates, confidential, parent_case_id, created_at,
-              updated_at, needs_review)
-              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?17, ?18))sql");
+              updated_at, needs_review, opened_by, opened_by_domain)
+              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?17, ?18,
+                      nullif(?19, ''), nullif(substr(?19, instr(?19, '@') + 1), '')))sql");
     st->bind_all(token, static_cast<std::int64_t>(seq), c.title, c.description,
                 c.customer_contact_id, c.property_account_id, c.business_account_id, c.origin,
                 c.request_type, c.category, c.priority, c.queue_id, c.anonymous, c.wants_updates,
-                c.confidential, c.parent_case_id, now, c.needs_review);
+                c.confidential, c.parent_case_id, now, c.needs_review, c.opened_by);
     st->run();
     Id id = db_.last_insert_rowid();
     record_event(actor, "created", id, c.customer_contact_id, std::nullopt,
@@ -227,12 +229,13 @@ void Store::edit_case(const std::string& token, const CaseEdit& edit, const std:
 Id Store::insert_email(const NewEmail& e) {
     auto st = db_.cached(
         "INSERT INTO email(case_id, direction, message_id, in_reply_to, refs, subject, body_text, "
-        "raw_sha256, mailbox, received_at, status, fingerprint) "
-        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)");
+        "raw_sha256, mailbox, received_at, status, fingerprint, correlation, correlation_detail) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)");
     st->bind_all(e.case_id, matching::name(e.direction), e.message_id, mime::join(e.in_reply_to, " "),
                 mime::join(e.references, " "), e.subject, e.body_text,
                 e.raw_sha256.empty() ? mime::sha256_hex(e.raw) : std::string(e.raw_sha256),
-                e.mailbox, now_text(), matching::name(e.status), e.fingerprint);
+                e.mailbox, now_text(), matching::name(e.status), e.fingerprint, e.evidence.method,
+                mime::printable(e.evidence.detail, 500));
     st->run();
     Id id = db_.last_insert_rowid();
     auto raw = db_.cached("INSERT INTO email_raw(email_id, raw) VALUES (?1, ?2)");
@@ -263,8 +266,8 @@ std::vector<EmailRecord> Store::case_emails(Id case_id) {
     std::vector<EmailRecord> out;
     {
         auto st = db_.cached(
-            "SELECT id, case_id, direction, message_id, subject, received_at, status FROM email "
-            "WHERE case_id = ?1 ORDER BY id");
+            "SELECT id, case_id, direction, message_id, subject, received_at, status, status_reason, correlation, "
+            "correlation_detail, review_reason FROM email WHERE case_id = ?1 ORDER BY id");
         st->bind(1, case_id);
         while (st->step()) {
             EmailRecord e;
@@ -275,6 +278,10 @@ std::vector<EmailRecord> Store::case_emails(Id case_id) {
             e.subject = st->text(4);
             e.received_at = st->text(5);
             e.status = read_state<matching::EmailStatus>(*st, 6);
+            e.status_reason = st->text(7);
+            e.correlation = st->text(8);
+            e.correlation_detail = st->text(9);
+            e.review_reason = st->opt_text(10);
             out.push_back(std::move(e));
         }
     }

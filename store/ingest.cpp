@@ -71,6 +71,38 @@ public:
         return static_cast<int>(st->int64(0));
     }
 
+    bool sender_on_case(matching::Id case_id, const std::string& address_norm) override {
+        auto st = db_.cached(
+            R"(SELECT EXISTS(SELECT 1 FROM "case" c JOIN contact k ON k.id = c.customer_contact_id
+                             WHERE c.id = ?1 AND k.email_norm = ?2)
+                   OR EXISTS(SELECT 1 FROM email e JOIN email_party p ON p.email_id = e.id
+                             WHERE e.case_id = ?1 AND p.address_norm = ?2))");
+        st->bind_all(case_id, address_norm);
+        st->step();
+        return st->int64(0) != 0;
+    }
+
+    OpenedCases cases_opened_by(const std::string& key, bool domain, matching::TimePoint since) override {
+        auto st = db_.cached(domain ? R"(SELECT count(*), max(id) FROM "case" WHERE opened_by_domain = ?1 AND created_at >= ?2)"
+                                    : R"(SELECT count(*), max(id) FROM "case" WHERE opened_by = ?1 AND created_at >= ?2)");
+        st->bind_all(key, format_time(since));
+        st->step();
+        OpenedCases out;
+        out.count = static_cast<int>(st->int64(0));
+        if (st->is_null(1)) return out;
+        Id latest = st->int64(1);
+        st->reset();
+        auto c = db_.cached(R"(SELECT id, token, status, resolved_at, customer_contact_id FROM "case" WHERE id = ?1)");
+        c->bind(1, latest);
+        if (c->step()) out.latest = read_case_ref(*c);
+        auto noted = db_.cached(
+            "SELECT EXISTS(SELECT 1 FROM email WHERE case_id = ?1 AND correlation = 'flood' AND received_at >= ?2)");
+        noted->bind_all(latest, format_time(since));
+        noted->step();
+        out.flood_noted = noted->int64(0) != 0;
+        return out;
+    }
+
 private:
     Database& db_;
 };
@@ -107,6 +139,7 @@ AppliedPlan create_planned_case(Store& store, Id email_id, const matching::Inges
     c.queue_id = plan.queue_id;
     c.parent_case_id = plan.parent_case_id;
     c.needs_review = plan.flag_needs_review;
+    c.opened_by = plan.opened_by;
     auto rec = store.create_case(c, actor);
     return {rec.id, rec.token, customer};
 }
@@ -191,10 +224,13 @@ EmailCase email_case(Store& store, Id email_id) {
 }
 
 void set_email_outcome(Store& store, Id email_id, std::optional<Id> case_id, matching::EmailStatus status,
-                       const std::string& reason, const std::vector<std::string>& defects) {
+                       const std::string& reason, const std::vector<std::string>& defects,
+                       const matching::Evidence& evidence, const std::string& review_reason) {
     auto st = store.db().cached(
-        "UPDATE email SET case_id = ?2, status = ?3, status_reason = ?4, defects = ?5 WHERE id = ?1");
-    st->bind_all(email_id, case_id, matching::name(status), mime::printable(reason, 500), join_lines(defects));
+        "UPDATE email SET case_id = ?2, status = ?3, status_reason = ?4, defects = ?5, correlation = ?6, "
+        "correlation_detail = ?7, review_reason = nullif(?8, '') WHERE id = ?1");
+    st->bind_all(email_id, case_id, matching::name(status), mime::printable(reason, 500), join_lines(defects),
+                 evidence.method, mime::printable(evidence.detail, 500), mime::printable(review_reason, 500));
     st->run();
 }
 
@@ -205,7 +241,8 @@ AppliedPlan apply_ingest(Store& store, Id email_id, const matching::IngestPlan& 
     std::optional<Id> guest_id;
     if (plan.action == matching::Action::created) applied = create_planned_case(store, email_id, plan, actor, guest_id);
     else if (plan.action == matching::Action::linked) applied = link_planned_case(store, plan, actor);
-    set_email_outcome(store, email_id, applied.case_id, matching::email_status(plan.action), plan.reason, defects);
+    set_email_outcome(store, email_id, applied.case_id, matching::email_status(plan.action), plan.reason, defects,
+                      plan.evidence, plan.review_reason);
     if (applied.case_id)
         store.record_event(actor, plan.action == matching::Action::created ? "email-opened-case" : "email-linked",
                            applied.case_id, std::nullopt, email_id, plan.reason);
@@ -289,6 +326,30 @@ std::vector<ReviewItem> review_items(Store& store) {
     for (std::size_t i = 0; i < out.size(); ++i)
         for (const auto& c : lookups.active_contacts(norms[i])) out[i].candidate_contact_ids.push_back(c.id);
     return out;
+}
+
+std::vector<EmailReview> email_reviews(Store& store) {
+    std::vector<EmailReview> out;
+    auto st = store.db().cached(
+        R"(SELECT e.id, c.token, coalesce((SELECT address FROM email_party p WHERE p.email_id = e.id AND p.role = 'from'
+                                            ORDER BY p.id LIMIT 1), ''),
+                  e.subject, e.received_at, e.review_reason
+           FROM email e LEFT JOIN "case" c ON c.id = e.case_id WHERE e.review_reason IS NOT NULL ORDER BY e.id)");
+    while (st->step()) out.push_back({st->int64(0), st->opt_text(1), st->text(2), st->text(3), st->text(4), st->text(5)});
+    return out;
+}
+
+void clear_email_review(Store& store, Id email_id, const std::string& actor) {
+    auto st = store.db().cached("SELECT review_reason, case_id FROM email WHERE id = ?1 AND review_reason IS NOT NULL");
+    st->bind(1, email_id);
+    if (!st->step()) throw Refused(fmt::format("email {} is not on the review list", email_id));
+    auto reason = st->text(0);
+    auto case_id = st->opt_int64(1);
+    st->reset();
+    auto clear = store.db().cached("UPDATE email SET review_reason = NULL WHERE id = ?1");
+    clear->bind(1, email_id);
+    clear->run();
+    store.record_event(actor, "review-cleared", case_id, std::nullopt, email_id, reason);
 }
 
 namespace {

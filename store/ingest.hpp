@@ -50,9 +50,11 @@ EmailCase email_case(Store& store, Id email_id);
 
 // ---- outcomes ----------------------------------------------------------------------------
 
-// The email's status (created, linked, ignored, duplicate, quarantined), why, and its defects.
+// The email's status (created, linked, ignored, duplicate, quarantined), why, and its defects;
+// how it found its case (evidence), and a reason to review it (non-empty: on the review list).
 void set_email_outcome(Store& store, Id email_id, std::optional<Id> case_id, matching::EmailStatus status,
-                       const std::string& reason, const std::vector<std::string>& defects);
+                       const std::string& reason, const std::vector<std::string>& defects,
+                       const matching::Evidence& evidence = {}, const std::string& review_reason = {});
 
 // The result of applying a plan: the case the email is on, and that case's customer.
 struct AppliedPlan {
@@ -115,6 +117,19 @@ struct ReviewItem {
     std::vector<Id> candidate_contact_ids;  // active contacts sharing the address now
 };
 std::vector<ReviewItem> review_items(Store& store);
+
+// Emails put on the review list by the inbound rules (a stranger's match, a flood, mail on a
+// resolved case, a reply to a reused Message-ID), oldest first.
+struct EmailReview {
+    Id email_id = 0;
+    std::optional<std::string> case_token;
+    std::string from;  // the first From address
+    std::string subject, received_at, reason;
+};
+std::vector<EmailReview> email_reviews(Store& store);
+// Takes an email off the review list (audit event "review-cleared" with the reason it had).
+// Throws Refused when the email is not on it.
+void clear_email_review(Store& store, Id email_id, const std::string& actor);
 
 // Links an unresolved party to a contact with that address (audit event). With as_customer,
 // also makes it the customer of the case this email opened (matching::party_link_refusal says

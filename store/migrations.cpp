@@ -333,6 +333,19 @@ constexpr std::string_view migration_9 = R"sql(
 DROP INDEX email_case;
 )sql";
 
+// Why each email was linked (method and evidence), the emails waiting for an agent's review
+// with the reason, and who opened each case (the flood guard counts them per address and domain).
+constexpr std::string_view migration_10 = R"sql(
+ALTER TABLE email ADD COLUMN correlation TEXT NOT NULL DEFAULT '';
+ALTER TABLE email ADD COLUMN correlation_detail TEXT NOT NULL DEFAULT '';
+ALTER TABLE email ADD COLUMN review_reason TEXT;   -- NULL: nothing to review
+CREATE INDEX email_review ON email(id) WHERE review_reason IS NOT NULL;
+ALTER TABLE "case" ADD COLUMN opened_by TEXT;          -- the sender's normalised address
+ALTER TABLE "case" ADD COLUMN opened_by_domain TEXT;
+CREATE INDEX case_opened_by ON "case"(opened_by, created_at) WHERE opened_by IS NOT NULL;
+CREATE INDEX case_opened_by_domain ON "case"(opened_by_domain, created_at) WHERE opened_by_domain IS NOT NULL;
+)sql";
+
 }  // namespace
 
 const std::vector<Migration>& migrations() {
@@ -347,6 +360,7 @@ const std::vector<Migration>& migrations() {
         {7, "attachments by reference into the raw message", migration_7, convert_to_references},
         {8, "raw messages in their own table, never rewritten", migration_8},
         {9, "emails: drop the index that another one's prefix covers", migration_9},
+        {10, "emails: correlation evidence and review reasons; cases: who opened them", migration_10},
     };
     return all;
 }

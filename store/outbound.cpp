@@ -52,7 +52,7 @@ ThreadIds thread_ids(Store& store, Id email_id) {
 }
 
 Id record_outbound_email(Store& store, const CaseContext& ctx, const matching::Rewritten& message,
-                         const std::string& body_text) {
+                         const std::string& body_text, const matching::Evidence& evidence) {
     if (!ctx.queue || !ctx.customer || !ctx.outbound.customer)
         throw std::logic_error("record_outbound_email: the case was not checked with refusal_reason()");
     NewEmail e;
@@ -66,6 +66,7 @@ Id record_outbound_email(Store& store, const CaseContext& ctx, const matching::R
     e.raw = message.raw;
     e.mailbox = ctx.queue->mailbox;
     e.status = matching::EmailStatus::queued;
+    e.evidence = evidence;
     auto email_id = store.insert_email(e);
     Party from;
     from.role = "from";

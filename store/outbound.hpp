@@ -38,7 +38,7 @@ ThreadIds thread_ids(Store& store, Id email_id);
 // email: status queued, parties the queue (from) and the customer (to), history linked to the
 // customer. `body_text` is what agents read on the case. Returns the email's id.
 Id record_outbound_email(Store& store, const CaseContext& ctx, const matching::Rewritten& message,
-                         const std::string& body_text);
+                         const std::string& body_text, const matching::Evidence& evidence = {});
 
 // A fresh, unguessable Message-ID in `domain`, without angle brackets.
 std::string new_message_id(const std::string& domain);

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "matching/plan.hpp"
 #include "matching/states.hpp"
 #include "store/database.hpp"
 
@@ -92,6 +93,7 @@ struct NewCase {
     bool wants_updates = true;
     bool confidential = false;
     bool needs_review = false;
+    std::string opened_by;  // the sender's normalised address, for the flood guard; "" for none
 };
 
 struct CaseRecord {
@@ -143,6 +145,7 @@ struct NewEmail {
     std::string_view raw_sha256;  // computed by insert_email when empty
     std::optional<std::string> mailbox;
     matching::EmailStatus status = matching::EmailStatus::received;
+    matching::Evidence evidence;  // how it found its case, when known at insert (outbound replies)
 };
 
 struct EmailRecord {
@@ -153,6 +156,9 @@ struct EmailRecord {
     std::string subject;
     std::string received_at;
     matching::EmailStatus status = matching::EmailStatus::received;
+    std::string status_reason;
+    std::string correlation, correlation_detail;  // how it found its case (matching::Evidence)
+    std::optional<std::string> review_reason;     // on the review list, and why
     std::vector<Party> parties;
     std::vector<Id> linked_contact_ids;
 };

@@ -54,6 +54,9 @@ void print_case_human(const store::CaseRecord& c, const std::vector<store::Email
     std::cout << fmt::format("\n  emails ({}):\n", emails.size());
     for (const auto& e : emails) {
         std::cout << fmt::format("    #{} {} {}  <{}>\n", e.id, matching::name(e.direction), e.subject, e.message_id.value_or(""));
+        if (!e.correlation.empty())
+            std::cout << fmt::format("      linked by: {} {}\n", e.correlation, mime::printable(e.correlation_detail, 200));
+        if (e.review_reason) std::cout << fmt::format("      REVIEW: {}\n", mime::printable(*e.review_reason, 200));
         for (const auto& p : e.parties)
             std::cout << fmt::format("      {:<5} {} {}\n", p.role, mime::printable(p.address, 100),
                                      p.contact_id ? fmt::format("-> contact {}", *p.contact_id)

@@ -20,7 +20,7 @@ struct InboundOptions {
     std::string mailbox, parse_file;
     std::vector<std::string> files;
     std::size_t batch = 200;
-    store::Id quarantine_id = 0, party_id = 0, contact_id = 0;
+    store::Id quarantine_id = 0, party_id = 0, contact_id = 0, email_id = 0;
     bool as_customer = false;
 };
 
@@ -44,6 +44,8 @@ nlohmann::json ingest_result_json(const std::string& file, const inbound::Ingest
             {"customer_id", opt(r.customer_id)},
             {"email_id", opt(r.email_id)},
             {"reason", r.reason},
+            {"correlation", {{"method", r.evidence.method}, {"evidence", r.evidence.detail}}},
+            {"review_reason", r.review_reason.empty() ? nlohmann::json(nullptr) : nlohmann::json(r.review_reason)},
             {"defects", r.defects}};
 }
 
@@ -178,7 +180,28 @@ int unresolved_link(Context& ctx, const InboundOptions& o) {
     return exit_ok;
 }
 
+int review_list(Context& ctx) {
+    return print_list(ctx, store::email_reviews(ctx.store()), email_review_json, [](const store::EmailReview& it) {
+        return fmt::format("email {:>6}  {:<18} {}  {:<32} {}", it.email_id, it.case_token.value_or("-"), it.received_at,
+                           mime::printable(it.from, 60), mime::printable(it.reason, 200));
+    });
+}
+
+int review_clear(Context& ctx, const InboundOptions& o) {
+    auto& s = ctx.store();
+    store::Transaction tx(s.db());
+    store::clear_email_review(s, o.email_id, ctx.actor());
+    tx.commit();
+    std::cout << fmt::format("email {} taken off the review list\n", o.email_id);
+    return exit_ok;
+}
+
 void add_review_commands(CommandTable& t, const std::shared_ptr<InboundOptions>& o) {
+    auto* review = t.group("review", "emails the inbound rules put aside for an agent, with the reason");
+    t.command(review, "list", "list emails waiting for review, oldest first", review_list, true);
+    auto* clear = t.command(review, "clear", "take a reviewed email off the list (audit event)",
+                            [o](Context& c) { return review_clear(c, *o); });
+    clear->add_option("EMAIL_ID", o->email_id, "email id from 'review list'")->required();
     auto* unresolved = t.group("unresolved", "review addresses that match several contacts");
     t.command(unresolved, "list", "list review items", unresolved_list, true);
     auto* link = t.command(unresolved, "link", "link an unresolved address to a contact",

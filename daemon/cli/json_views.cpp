@@ -96,6 +96,9 @@ nlohmann::json case_detail_json(const store::CaseRecord& c, const std::vector<st
                       {"subject", e.subject},
                       {"received_at", e.received_at},
                       {"status", matching::name(e.status)},
+                      {"status_reason", e.status_reason},
+                      {"correlation", {{"method", e.correlation}, {"evidence", e.correlation_detail}}},
+                      {"review_reason", opt(e.review_reason)},
                       {"parties", parties},
                       {"attachments", files},
                       {"linked_contact_ids", e.linked_contact_ids}});
@@ -161,6 +164,11 @@ nlohmann::json quarantine_json(const store::QuarantineEntry& q) {
 nlohmann::json review_item_json(const store::ReviewItem& it) {
     return {{"party_id", it.party_id}, {"email_id", it.email_id}, {"case", opt(it.case_token)},
             {"role", it.role},         {"address", it.address},   {"candidate_contact_ids", it.candidate_contact_ids}};
+}
+
+nlohmann::json email_review_json(const store::EmailReview& it) {
+    return {{"email_id", it.email_id}, {"case", opt(it.case_token)}, {"from", it.from},
+            {"subject", it.subject},   {"received_at", it.received_at}, {"reason", it.reason}};
 }
 
 nlohmann::json mailbox_state_json(const store::MailboxState& m) {

@@ -32,6 +32,7 @@ nlohmann::json mailbox_state_json(const store::MailboxState& m);
 // `casemail quarantine list --json` and `casemail unresolved list --json`: one entry.
 nlohmann::json quarantine_json(const store::QuarantineEntry& q);
 nlohmann::json review_item_json(const store::ReviewItem& it);
+nlohmann::json email_review_json(const store::EmailReview& it);
 
 // `casemail outbox list --json`: one entry.
 nlohmann::json outbox_entry_json(const store::OutboxEntry& e);

@@ -238,6 +238,9 @@ matching::IngestRules ingest_rules(const Config& cfg) {
     r.on_resolved = cfg.on_resolved;
     r.auto_ack = cfg.auto_ack;
     r.ack_limit_per_hour = cfg.ack_limit_per_hour;
+    r.on_foreign_sender = cfg.on_foreign_sender;
+    r.max_new_cases_per_sender = cfg.max_new_cases_per_sender;
+    r.max_new_cases_per_domain = cfg.max_new_cases_per_domain;
     if (!cfg.blocked_extensions.empty()) r.blocked_extensions = cfg.blocked_extensions;
     return r;
 }

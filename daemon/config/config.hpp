@@ -98,6 +98,9 @@ struct Config {
     matching::OnResolved on_resolved = matching::OnResolved::link;
     bool auto_ack = true;
     int ack_limit_per_hour = 3;
+    matching::OnForeignSender on_foreign_sender = matching::OnForeignSender::review;
+    int max_new_cases_per_sender = 10;
+    int max_new_cases_per_domain = 0;
     std::vector<std::string> blocked_extensions;  // empty: the built-in list
     // [limits]
     mime::Limits limits;

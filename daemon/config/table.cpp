@@ -158,6 +158,25 @@ const std::vector<Setting>& table() {
              t.cfg.ack_limit_per_hour = static_cast<int>(number(v));
              return ok();
          }},
+        {"ingest", "on_foreign_sender", Type::string, "\"review\"", 0, 0,
+         "a token or reply-chain match from an address not on the case: review (linked, flagged) or new_case",
+         [](Target& t, const Value& v) {
+             static constexpr std::pair<const char*, matching::OnForeignSender> choices[] = {
+                 {"review", matching::OnForeignSender::review}, {"new_case", matching::OnForeignSender::new_case}};
+             return choose(text(v), choices, t.cfg.on_foreign_sender);
+         }},
+        {"ingest", "max_new_cases_per_sender", Type::integer, "10", 0, 100000,
+         "new cases one address may open per hour; further mail is linked to its latest (0: no limit)",
+         [](Target& t, const Value& v) {
+             t.cfg.max_new_cases_per_sender = static_cast<int>(number(v));
+             return ok();
+         }},
+        {"ingest", "max_new_cases_per_domain", Type::integer, "0", 0, 1000000,
+         "the same per sending domain (0: no limit; public mail domains are shared by many citizens)",
+         [](Target& t, const Value& v) {
+             t.cfg.max_new_cases_per_domain = static_cast<int>(number(v));
+             return ok();
+         }},
         {"ingest", "blocked_extensions", Type::list, default_blocked, 0, 0,
          "attachment extensions kept as metadata only",
          [](Target& t, const Value& v) {

@@ -271,7 +271,9 @@ private:
         }
         report_.ingested += batch.size();
         *report_.backlog -= static_cast<std::int64_t>(batch.size());
-        for (const auto& f : batch)
+        for (const auto& f : batch) {
+            if (f.result.flood_started)
+                log_(common::log_fields({{"mailbox", settings_.mailbox}, {"event", "flood"}, {"reason", f.result.reason}}));
             log_(common::log_fields({{"mailbox", settings_.mailbox},
                                      {"uid", std::to_string(f.uid)},
                                      {"message_id", f.result.message_id.empty() ? "-" : "<" + f.result.message_id + ">"},
@@ -279,7 +281,9 @@ private:
                                      {"case", f.result.case_token.value_or("-")},
                                      {"ms", fmt::format("{:.1f}", f.ms)},
                                      {"fetch_ms", fmt::format("{:.1f}", f.fetch_ms)},
-                                     {"reason", f.result.reason}}));
+                                     {"reason", f.result.reason},
+                                     {"review", f.result.review_reason.empty() ? "-" : f.result.review_reason}}));
+        }
     }
 
     // The UIDs of a committed batch to mark processed: all but those left on the server.

@@ -145,6 +145,9 @@ IngestResult Ingestor::process(Id email_id, const mime::ParsedMessage& msg, cons
     result.message_id = msg.message_id;
     result.email_id = email_id;
     result.reason = plan.reason;
+    result.evidence = plan.evidence;
+    result.review_reason = plan.review_reason;
+    result.flood_started = plan.flood_started;
     result.defects = msg.defects;
     result.defects.insert(result.defects.end(), copy_defects.begin(), copy_defects.end());
     result.defects.insert(result.defects.end(), plan.defects.begin(), plan.defects.end());

@@ -53,6 +53,9 @@ struct IngestResult {
     std::optional<Id> email_id;
     std::string reason;
     std::vector<std::string> defects;
+    matching::Evidence evidence;  // how it found its case
+    std::string review_reason;    // non-empty: put on the review list
+    bool flood_started = false;   // the first mail over the flood guard's limit: log it once
 };
 
 class Ingestor {

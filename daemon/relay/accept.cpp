@@ -59,14 +59,14 @@ RelayVerdict hold(store::Store& store, std::string_view raw, const store::CaseCo
 
 // The reply rewritten for the case's customer, recorded on the case and queued.
 RelayVerdict queue(store::Store& store, std::string_view raw, const mime::ParsedMessage& parsed,
-                   const store::CaseContext& ctx, const std::vector<std::string>& envelope_to,
-                   const matching::OutboundPolicy& policy) {
+                   const store::CaseContext& ctx, const matching::Evidence& evidence,
+                   const std::vector<std::string>& envelope_to, const matching::OutboundPolicy& policy) {
     auto message_id = store::new_message_id(policy.message_id_domain);
     auto r = matching::rewrite_reply(raw, parsed, envelope_to, ctx.outbound, policy, message_id, store.now());
     store::NewOutboxEntry e;
     e.kind = matching::OutboxKind::reply;
     e.case_id = ctx.record.id;
-    e.email_id = store::record_outbound_email(store, ctx, r, parsed.text);
+    e.email_id = store::record_outbound_email(store, ctx, r, parsed.text, evidence);
     e.to_address = ctx.outbound.customer->address;
     e.envelope_from = r.envelope_from;
     e.envelope_to = r.envelope_to;
@@ -86,6 +86,7 @@ RelayVerdict queue(store::Store& store, std::string_view raw, const mime::Parsed
 struct ReplyCase {
     std::optional<store::CaseContext> ctx;
     std::string refusal;
+    matching::Evidence evidence;
 };
 
 ReplyCase find_reply_case(store::Store& store, const mime::ParsedMessage& parsed, const matching::OutboundPolicy& policy) {
@@ -95,6 +96,7 @@ ReplyCase find_reply_case(store::Store& store, const mime::ParsedMessage& parsed
     ReplyCase r;
     if (!found.found) return r;
     r.ctx = store::case_context(store, found.found->id);
+    r.evidence = found.evidence;
     r.refusal = matching::refusal_reason(r.ctx->outbound, policy);
     return r;
 }
@@ -126,7 +128,7 @@ RelayVerdict accept_reply(store::Store& store, const PreparedReply& reply, const
     if (!reply.parsed) return rejected(554, "5.6.0 message cannot be parsed: " + mime::printable(reply.parse_error, 200));
     const auto& raw = reply.raw;
     const auto* parsed = &*reply.parsed;
-    auto [ctx, refusal] = find_reply_case(store, *parsed, settings.policy);
+    auto [ctx, refusal, evidence] = find_reply_case(store, *parsed, settings.policy);
     RelayVerdict v;
     switch (matching::decide_reply(ctx.has_value(), refusal, settings.policy)) {
         case matching::ReplyDecision::pass_through: return pass_through(store, raw, *parsed, envelope_from, envelope_to);
@@ -134,7 +136,8 @@ RelayVerdict accept_reply(store::Store& store, const PreparedReply& reply, const
             v = ctx ? rejected(550, "5.7.1 " + refusal) : rejected(550, no_case_text(settings.policy));
             break;
         case matching::ReplyDecision::hold: v = hold(store, raw, *ctx, refusal, envelope_from, envelope_to); break;
-        case matching::ReplyDecision::queue: return queue(store, raw, *parsed, *ctx, envelope_to, settings.policy);
+        case matching::ReplyDecision::queue:
+            return queue(store, raw, *parsed, *ctx, evidence, envelope_to, settings.policy);
     }
     if (ctx) v.case_token = ctx->record.token;
     return v;
@@ -144,7 +147,7 @@ Result<RewritePreview> preview_rewrite(store::Store& store, std::string_view raw
                                        const std::vector<std::string>& envelope_to, const AcceptSettings& settings) {
     auto parsed = mime::parse_message(raw, settings.limits);
     if (!parsed) return fail("message cannot be parsed: " + parsed.error());
-    auto [ctx, refusal] = find_reply_case(store, *parsed, settings.policy);
+    auto [ctx, refusal, evidence] = find_reply_case(store, *parsed, settings.policy);
     if (!ctx) return fail("no case found for this message (no known token, X-311-Case or reply chain)");
     if (!refusal.empty()) return fail(refusal);
     RewritePreview p;

@@ -144,6 +144,20 @@ class PollTest(CasemaildTestCase):
         for user in ("clerk", "works", "dwp"):
             self.assertEqual(self.dovecot.count(user, "INBOX"), 0)
 
+    def test_a_flood_from_one_address_is_history_and_logged_once(self):
+        with open(self.config, "a") as f:
+            f.write("[ingest]\nmax_new_cases_per_sender = 3\n")
+        works = MAILBOXES["works"][0]
+        self.dovecot.append("works", [mail(n, works, sender="flood@example.org") for n in range(1, 13)])
+        log = self.once()
+        self.assertEqual(self.actions(log), ["created"] * 3 + ["linked"] * 9, log)
+        self.assertEqual(log.count("event=flood"), 1, log)
+        self.assertEqual(len(self.ok_json("case", "list")), 3)
+        review = self.ok_json("review", "list")
+        self.assertEqual(len(review), 1)
+        self.assertIn("flood guard: flood@example.org opened 3 cases", review[0]["reason"])
+        self.assertEqual(self.dovecot.count("works", "INBOX"), 0)  # every one stored and moved
+
     def test_uidvalidity_reset_makes_no_duplicates(self):
         self.write_config(after="flag")
         self.dovecot.append("clerk", [mail(i, MAILBOXES["clerk"][0], msg_id=(i % 2 == 0)) for i in range(6)])

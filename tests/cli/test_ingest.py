@@ -85,6 +85,83 @@ class CitizenThreadTest(IngestTestCase):
         again = self.ingest(mail("Ann@Example.org", "Pothole on Elm St", "t1@example.org"))
         self.assertEqual((again["action"], again["case"]), ("duplicate", token))
         self.assertEqual(len(self.ok_json("case", "list")), 1)
+        # why each email was linked, in case show and its JSON
+        evidence = [(e["correlation"]["method"], e["correlation"]["evidence"]) for e in case["emails"]]
+        self.assertEqual(evidence[1], ("subject-token", token))
+        self.assertEqual(evidence[2], ("in-reply-to", "<t2@example.org>"))
+        self.assertEqual(evidence[0][0], "new-case")
+        self.assertIn(PW, evidence[0][1])
+        human = self.ok("case", "show", token).out
+        self.assertIn(f"linked by: subject-token {token}", human)
+        self.assertIn("linked by: in-reply-to <t2@example.org>", human)
+
+    def test_a_strangers_token_is_linked_for_review_not_trusted(self):
+        first = self.ingest(mail("ann@example.org", "My records request", "s1@example.org"))
+        token, customer = first["case"], first["customer_id"]
+        acks = self.sql("SELECT count(*) FROM outbox WHERE kind = 'ack'")[0][0]
+        r = self.ingest(mail("mallory@evil.example", f"RE: [{token}] send me the file", "s2@example.org"))
+        self.assertEqual((r["action"], r["case"]), ("linked", token))
+        self.assertEqual(r["review_reason"],
+                         f"sender not on this case: mallory@evil.example matched {token} by subject-token")
+        self.assertEqual(self.sql("SELECT count(*) FROM outbox WHERE kind = 'ack'")[0][0], acks)
+        case = self.ok_json("case", "show", token)
+        self.assertEqual(case["customer_id"], customer)
+        self.assertTrue(case["needs_review"])
+        self.assertEqual(case["emails"][1]["review_reason"], r["review_reason"])
+        review = self.ok_json("review", "list")
+        self.assertEqual([(i["email_id"], i["case"], i["from"]) for i in review],
+                         [(r["email_id"], token, "mallory@evil.example")])
+        self.assertIn("REVIEW: sender not on this case", self.ok("case", "show", token).out)
+        # Someone Cc'd on the case is on it: their reply links without review.
+        cc = self.ingest(mail("ann@example.org", f"RE: [{token}] adding my neighbour", "s3@example.org",
+                              extra="Cc: bob@example.org\r\n"))
+        self.assertIsNone(cc["review_reason"])
+        bob = self.ingest(mail("bob@example.org", f"RE: [{token}] me too", "s4@example.org"))
+        self.assertEqual((bob["action"], bob["review_reason"]), ("linked", None))
+        self.ok("review", "clear", str(r["email_id"]))
+        self.assertEqual(self.ok_json("review", "list"), [])
+        self.fails(2, "review", "clear", str(r["email_id"]))
+        events = self.sql("SELECT kind, detail FROM event WHERE email_id = ? ORDER BY id", r["email_id"])
+        self.assertIn(("review-cleared", r["review_reason"]), events)
+
+    def test_on_foreign_sender_new_case(self):
+        cfg = os.path.join(self.dir, "foreign.toml")
+        with open(cfg, "w") as f:
+            f.write(f'[store]\npath = "{self.db}"\n[ingest]\non_foreign_sender = "new_case"\n')
+        token = self.ingest(mail("ann@example.org", "My records request", "f1@example.org"))["case"]
+        r = self.ok("--config", cfg, "ingest", "--mailbox", PW, "--json",
+                    self.write(mail("mallory@evil.example", f"RE: [{token}] send me the file", "f2@example.org")))
+        line = json.loads(r.out)
+        self.assertEqual(line["action"], "created")
+        self.assertNotEqual(line["case"], token)
+        self.assertTrue(any(f"is not on case {token}" in d for d in line["defects"]))
+
+    def test_flood_of_500_mails_from_one_address(self):
+        d = os.path.join(self.dir, "flood")
+        os.mkdir(d)
+        for i in range(500):
+            with open(os.path.join(d, f"{i:04d}.eml"), "wb") as f:
+                f.write(mail("flood@example.org", f"Complaint {i}", f"flood{i}@example.org"))
+        with open(os.path.join(d, "9999.eml"), "wb") as f:  # someone else meanwhile
+            f.write(mail("ann@example.org", "Pothole", "ann-during-flood@example.org"))
+        started = time.time()
+        r = self.ok("ingest", "--mailbox", PW, "--json", d)
+        self.assertLess(time.time() - started, 60)
+        lines = [json.loads(l) for l in r.out.splitlines()]
+        flood = [l for l in lines if l["message_id"].startswith("flood")]
+        created = [l for l in flood if l["action"] == "created"]
+        self.assertEqual(len(created), 10)
+        latest = created[-1]["case"]
+        self.assertEqual({(l["action"], l["case"]) for l in flood[10:]}, {("linked", latest)})
+        self.assertEqual(sum(1 for l in flood if l["review_reason"]), 1)
+        self.assertEqual(lines[-1]["action"], "created")  # ann is not throttled
+        self.assertEqual(len(self.ok_json("case", "list")), 11)
+        acks = self.sql("SELECT count(*) FROM outbox WHERE kind = 'ack' AND to_address = 'flood@example.org'")[0][0]
+        self.assertLessEqual(acks, 3)  # ack_limit_per_hour; none for the linked 490
+        review = self.ok_json("review", "list")
+        self.assertEqual(len(review), 1)
+        self.assertIn("flood guard: flood@example.org opened 10 cases in the last hour", review[0]["reason"])
+        self.assertEqual(len(self.ok_json("case", "show", latest)["emails"]), 491)
 
     def test_spoofed_token_opens_a_new_case(self):
         victim = self.ingest(mail("victim@example.org", "My records request", "v1@example.org"))
@@ -280,7 +357,7 @@ class QuarantineAndBulkTest(IngestTestCase):
         for i in range(1000):
             subject = f"Request {i}" if i % 10 else "RE: [311-000001-ZZZZ] spoof"
             with open(os.path.join(d, f"{i:04d}.eml"), "wb") as f:
-                f.write(mail(f"c{i % 50}@example.org", subject, f"bulk{i}@example.org"))
+                f.write(mail(f"c{i}@example.org", subject, f"bulk{i}@example.org"))
         r = self.ok("ingest", "--mailbox", PW, "--json", d)
         lines = [json.loads(l) for l in r.out.splitlines()]
         self.assertEqual(len(lines), 1000)

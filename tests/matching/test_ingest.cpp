@@ -1,7 +1,9 @@
 // The inbound rules (matching::plan_ingest) against an in-memory fake store.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <map>
+#include <set>
 
 #include "matching/ingest.hpp"
 #include "matching/subject.hpp"
@@ -61,6 +63,18 @@ public:
         return std::nullopt;
     }
     int acks_since(const std::string& norm, TimePoint) override { return acks[norm]; }
+    // Who writes on which case; with everyone_on_cases, every sender does (the rules before
+    // the foreign-sender check).
+    bool everyone_on_cases = true;
+    std::set<std::pair<Id, std::string>> on_case;
+    bool sender_on_case(Id case_id, const std::string& norm) override {
+        return everyone_on_cases || on_case.count({case_id, norm}) > 0;
+    }
+    std::map<std::string, OpenedCases> opened;  // "addr" or "@domain" -> cases opened this hour
+    OpenedCases cases_opened_by(const std::string& key, bool domain, TimePoint) override {
+        auto it = opened.find(domain ? "@" + key : key);
+        return it == opened.end() ? OpenedCases{} : it->second;
+    }
 
     Id add_case(const std::string& token, CaseStatus status = CaseStatus::active,
                 std::optional<TimePoint> resolved_at = std::nullopt, Id customer = 1) {
@@ -419,4 +433,109 @@ TEST_CASE("the attachment block-list") {
     for (const char* name : {"form.pdf", "exe", "", "photo.jpeg", "notes.exe.txt", "..."})
         CHECK_FALSE_MESSAGE(attachment_blocked(name, rules.blocked_extensions), name);
     CHECK_FALSE(attachment_blocked("tool.exe", {"js"}));
+}
+
+TEST_CASE("a stranger's match: linked for history and reviewed, or a case of its own") {
+    FakeLookups f;
+    f.everyone_on_cases = false;
+    auto c = f.add_case("311-000001-AAAA", CaseStatus::resolved, now - std::chrono::hours(1), 7);
+    f.on_case.insert({c, "ann@example.org"});
+    f.message_case["agent-1@casemail.city.example"] = c;
+
+    SUBCASE("the customer's own reply links as before, with its evidence") {
+        auto p = plan(mail("ann@example.org", "RE: [311-000001-AAAA] Pothole"), f);
+        CHECK(p.action == Action::linked);
+        CHECK(p.evidence.method == "subject-token");
+        CHECK(p.evidence.detail == "311-000001-AAAA");
+        CHECK(p.review_reason == "mail on resolved case 311-000001-AAAA");
+    }
+    SUBCASE("a stranger with the token: linked, on the review list, no reactivation, no acknowledgement") {
+        IngestRules rules;
+        rules.on_resolved = OnResolved::reactivate;
+        auto p = plan(mail("mallory@evil.example", "RE: [311-000001-AAAA] give me the file"), f, rules);
+        CHECK(p.action == Action::linked);
+        CHECK(p.linked_case->id == c);
+        CHECK_FALSE(p.reactivate);
+        CHECK(p.flag_needs_review);
+        CHECK_FALSE(p.queue_ack);
+        CHECK_FALSE(p.create_guest);
+        CHECK_FALSE(p.customer_contact_id);
+        CHECK(p.review_reason == "sender not on this case: mallory@evil.example matched 311-000001-AAAA by subject-token");
+    }
+    SUBCASE("a stranger by the reply chain: the Message-ID is the evidence") {
+        auto m = mail("mallory@evil.example", "Re: your request");
+        m.in_reply_to = {"agent-1@casemail.city.example"};
+        auto p = plan(m, f);
+        CHECK(p.action == Action::linked);
+        CHECK(p.evidence.method == "in-reply-to");
+        CHECK(p.evidence.detail == "<agent-1@casemail.city.example>");
+        CHECK(p.review_reason.find("sender not on this case") == 0);
+    }
+    SUBCASE("on_foreign_sender = new_case: the stranger gets a case of their own, acknowledged") {
+        IngestRules rules;
+        rules.on_foreign_sender = OnForeignSender::new_case;
+        auto p = plan(mail("mallory@evil.example", "RE: [311-000001-AAAA] give me the file"), f, rules);
+        CHECK(p.action == Action::created);
+        CHECK_FALSE(p.parent_case_id);
+        CHECK(p.create_guest);
+        CHECK(p.queue_ack);
+        CHECK(p.evidence.method == "new-case");
+        CHECK(p.review_reason.empty());
+        CHECK(std::find_if(p.defects.begin(), p.defects.end(), [](const std::string& d) {
+                  return d.find("is not on case 311-000001-AAAA") != std::string::npos;
+              }) != p.defects.end());
+    }
+    SUBCASE("mail without a sender address cannot prove it belongs") {
+        auto m = mail("", "RE: [311-000001-AAAA] Pothole");
+        m.from.clear();
+        auto p = plan(m, f);
+        CHECK(p.action == Action::linked);
+        CHECK(p.review_reason.find("sender not on this case: (no sender address)") == 0);
+    }
+}
+
+TEST_CASE("flood guard: past the hourly limit mail is history on the latest case, one review item") {
+    FakeLookups f;
+    auto latest = f.add_case("311-000010-JJJJ");
+    IngestRules rules;
+    rules.max_new_cases_per_sender = 10;
+    SUBCASE("at the limit minus one a case is still opened") {
+        f.opened["flood@example.org"] = {9, f.cases.back(), false};
+        auto p = plan(mail("flood@example.org"), f, rules);
+        CHECK(p.action == Action::created);
+        CHECK(p.opened_by == "flood@example.org");
+    }
+    SUBCASE("at the limit: linked, flagged once, no acknowledgement") {
+        f.opened["flood@example.org"] = {10, f.cases.back(), false};
+        auto p = plan(mail("Flood@Example.org"), f, rules);
+        CHECK(p.action == Action::linked);
+        CHECK(p.linked_case->id == latest);
+        CHECK(p.flood_started);
+        CHECK(p.flag_needs_review);
+        CHECK_FALSE(p.queue_ack);
+        CHECK(p.evidence.method == "flood");
+        CHECK(p.review_reason == "flood guard: flood@example.org opened 10 cases in the last hour; linked to "
+                                 "311-000010-JJJJ as history");
+        f.opened["flood@example.org"].flood_noted = true;
+        auto next = plan(mail("flood@example.org"), f, rules);
+        CHECK(next.action == Action::linked);
+        CHECK_FALSE(next.flood_started);
+        CHECK_FALSE(next.flag_needs_review);
+        CHECK(next.review_reason.empty());
+    }
+    SUBCASE("a reply to its case still links by its token") {
+        f.opened["flood@example.org"] = {50, f.cases.back(), true};
+        auto p = plan(mail("flood@example.org", "RE: [311-000010-JJJJ] more"), f, rules);
+        CHECK(p.evidence.method == "subject-token");
+    }
+    SUBCASE("0 turns it off; the domain limit is off unless set") {
+        f.opened["flood@example.org"] = {500, f.cases.back(), false};
+        f.opened["@example.org"] = {500, f.cases.back(), false};
+        rules.max_new_cases_per_sender = 0;
+        CHECK(plan(mail("flood@example.org"), f, rules).action == Action::created);
+        rules.max_new_cases_per_domain = 100;
+        auto p = plan(mail("other@example.org"), f, rules);
+        CHECK(p.action == Action::linked);
+        CHECK(p.review_reason.find("flood guard: @example.org opened 500 cases") == 0);
+    }
 }
