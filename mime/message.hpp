@@ -97,5 +97,9 @@ std::string decode_attachment(std::string_view raw, std::size_t offset, std::siz
 
 // Message-ID style list ("<a@b> <c@d>", also bare ids or commas) → ids without brackets.
 std::vector<std::string> parse_message_ids(std::string_view value);
+// In-Reply-To: its msg-ids, also from the obsolete phrase form ("Message from Jane Doe
+// <jane@example.org> of "date" <id@host>" gives only id@host: a bracketed mailbox inside the
+// phrase is not taken for the id when a later item is one).
+std::vector<std::string> parse_in_reply_to(std::string_view value);
 
 }  // namespace casemail::mime

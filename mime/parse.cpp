@@ -12,6 +12,7 @@
 #include "mime/digest.hpp"
 #include "mime/message.hpp"
 #include "mime/printable.hpp"
+#include "mime/repair.hpp"
 #include "mime/strings.hpp"
 #include "mime/text.hpp"
 
@@ -141,6 +142,7 @@ struct Walk {
     std::size_t next_body = 0;    // where the next attachment's body may start
     ParseOptions options;
     std::size_t scan_budget = 0;  // bytes locate_body() may still look at
+    std::optional<std::string> named_inline_text;  // an inline text/plain part with a filename
 };
 
 // Where `body` lies in w.raw, at or after w.next_body: found by its first bytes (memmem) and
@@ -334,6 +336,12 @@ void visit(const mimetic::MimeEntity& e, Walk& w, std::string_view parent_type,
     a.tnef = ct.value == "application/ms-tnef" || ct.value == "application/vnd.ms-tnef" ||
              iequals_ascii(filename, "winmail.dat");
     if (a.tnef) add_defect(defects, "Outlook TNEF (winmail.dat) attachment not decoded");
+    // Some clients send the only text of a message as an inline text/plain part with a name:
+    // it is the body as well (used when no other text is found).
+    if (ct.value == "text/plain" && disp.value == "inline" && !w.named_inline_text) {
+        auto charset = ct.param("charset");
+        w.named_inline_text = crlf_to_lf(utf8_as_labelled(decoded, charset) ? decoded : to_utf8(decoded, charset, defects));
+    }
     a.data = std::move(decoded);
     a.size = a.data.size();
     a.sha256 = sha256_hex(a.data);
@@ -397,28 +405,6 @@ std::optional<std::string> too_many_parts(std::string_view raw, const Limits& li
     return std::nullopt;
 }
 
-// What mimetic reads: `raw` itself, or a copy in `owned` with what mimetic needs added. It drops
-// the last header field when the input ends inside the header, and needs a line break after the
-// last body line to see a closing boundary.
-std::string_view mimetic_input(std::string_view raw, std::string& owned, Defects& defects) {
-    std::string_view input = raw;
-    // CRLF first: in most mail it ends the header, while "\n\n" is searched to the end.
-    bool has_separator = raw.find("\n\r\n") != std::string_view::npos || raw.find("\n\n") != std::string_view::npos ||
-                         raw.find("\r\r") != std::string_view::npos;
-    if (!has_separator || (raw.back() != '\n' && raw.back() != '\r')) {
-        owned.reserve(raw.size() + 4);
-        owned.assign(raw);
-        if (owned.back() != '\n' && owned.back() != '\r') owned += "\r\n";
-        if (!has_separator) {
-            owned += "\r\n";
-            add_defect(defects, "message has no body");
-        }
-        input = owned;
-    }
-    if (input.find('\r') == std::string_view::npos) add_defect(defects, "bare LF line endings");
-    return input;
-}
-
 }  // namespace
 
 std::optional<std::string> ParsedMessage::header(std::string_view name) const {
@@ -454,6 +440,47 @@ std::vector<std::string> parse_message_ids(std::string_view value) {
     return ids;
 }
 
+std::vector<std::string> parse_in_reply_to(std::string_view value) {
+    // The obsolete phrase form (RFC 822: *(phrase / msg-id)), as some clients still write it:
+    //   Message from Jane Doe <jane@example.org> of "Fri, 23 Aug 2002 15:15:06 -0300." <id@host>
+    // An item with phrase words on both sides is the mailbox of the phrase, not the id, when a
+    // later item is a msg-id. Comments and quoted strings are phrase too.
+    struct Item {
+        std::string id;
+        bool phrase_before = false, phrase_after = false;
+    };
+    std::vector<Item> items;
+    bool phrase = false;  // phrase text since the last item
+    std::size_t i = 0;
+    while (i < value.size() && items.size() < 500) {
+        char c = value[i];
+        if (c == '<') {
+            auto end = value.find('>', i + 1);
+            if (end == std::string_view::npos) end = value.size();
+            auto id = trim(value.substr(i + 1, end - i - 1));
+            if (!items.empty()) items.back().phrase_after = phrase;
+            if (!id.empty()) items.push_back({std::string(id), phrase, false});
+            phrase = false;
+            i = end + 1;
+        } else if (c == '"' || c == '(') {
+            auto end = value.find(c == '"' ? '"' : ')', i + 1);
+            i = end == std::string_view::npos ? value.size() : end + 1;
+            phrase = true;
+        } else {
+            phrase = phrase || !(std::isspace(static_cast<unsigned char>(c)) || c == ',');
+            ++i;
+        }
+    }
+    if (!items.empty()) items.back().phrase_after = phrase;
+    std::vector<std::string> ids;
+    for (std::size_t k = 0; k < items.size(); ++k) {
+        bool in_phrase = items[k].phrase_before && items[k].phrase_after && k + 1 < items.size();
+        if (!in_phrase) ids.push_back(std::move(items[k].id));
+    }
+    // No <...> at all: bare ids, as parse_message_ids reads them (Outlook and scripts).
+    return items.empty() ? parse_message_ids(value) : ids;
+}
+
 std::string decode_attachment(std::string_view raw, std::size_t offset, std::size_t length,
                               std::string_view transfer_encoding) {
     if (offset > raw.size() || length > raw.size() - offset) return {};
@@ -480,7 +507,7 @@ Result<ParsedMessage> parse_message(std::string_view raw, const Limits& limits, 
 
     if (auto too_many = too_many_parts(raw, limits)) return fail(*too_many);
     std::string owned;
-    std::string_view input = mimetic_input(raw, owned, defects);
+    std::string_view input = detail::mimetic_input(raw, owned, defects);
 
     mimetic::MimeEntity root;
     try {
@@ -491,7 +518,8 @@ Result<ParsedMessage> parse_message(std::string_view raw, const Limits& limits, 
         return fail(fmt::format("MIME structure could not be parsed ({})", e.what()));
     }
 
-    Walk w{limits, msg, input, "windows-1252", {}, 0, 0, std::nullopt, stored_size - raw.size(), raw.size(), 0, options, 4 * raw.size()};
+    // Attachments are located in the raw message, never in mimetic's (possibly repaired) copy.
+    Walk w{limits, msg, raw, "windows-1252", {}, 0, 0, std::nullopt, stored_size - raw.size(), raw.size(), 0, options, 4 * raw.size(), std::nullopt};
     msg.headers = fields_of(root);
     check_limits(root, 0, w, &msg.headers);
     if (w.limit_error) return fail(*w.limit_error);
@@ -509,7 +537,7 @@ Result<ParsedMessage> parse_message(std::string_view raw, const Limits& limits, 
         if (!ids.empty()) msg.message_id = ids.front();
         else add_defect(defects, "unreadable Message-ID");
     }
-    if (auto v = msg.header("In-Reply-To")) msg.in_reply_to = parse_message_ids(*v);
+    if (auto v = msg.header("In-Reply-To")) msg.in_reply_to = parse_in_reply_to(*v);
     if (auto v = msg.header("References")) msg.references = parse_message_ids(*v);
     if (auto v = msg.header("Date")) {
         msg.date = parse_rfc5322_date(*v);
@@ -541,6 +569,7 @@ Result<ParsedMessage> parse_message(std::string_view raw, const Limits& limits, 
             text += p;
         }
     if (trim(text).empty() && !msg.html.empty()) text = html_to_text(msg.html);
+    if (trim(text).empty() && w.named_inline_text) text = std::move(*w.named_inline_text);
     msg.text = std::move(text);
     detect_flags(msg, top_ct);
     return msg;

@@ -163,6 +163,19 @@ class CitizenThreadTest(IngestTestCase):
         self.assertIn("flood guard: flood@example.org opened 10 cases in the last hour", review[0]["reason"])
         self.assertEqual(len(self.ok_json("case", "show", latest)["emails"]), 491)
 
+    def test_real_world_reply_chains_find_their_case(self):
+        first = self.ingest(mail("ann@example.org", "Street light out", "p05100307b98c296c91aa@[200.255.3.123]"))
+        token = first["case"]
+        literal = self.ingest(mail("ann@example.org", "Re: light", "r1@example.org",
+                                   extra="In-Reply-To: <p05100307b98c296c91aa@[200.255.3.123]>\r\n"))
+        self.assertEqual((literal["action"], literal["case"]), ("linked", token))
+        self.assertEqual(literal["correlation"], {"method": "in-reply-to",
+                                                  "evidence": "<p05100307b98c296c91aa@[200.255.3.123]>"})
+        phrase = self.ingest(mail("ann@example.org", "Re: light", "r2@example.org",
+                                  extra="In-Reply-To: Message from Ann Lee <ann@example.org>\r\n"
+                                        ' of "Tue, 3 Nov 2026 10:00:00 +0000." <r1@example.org>\r\n'))
+        self.assertEqual((phrase["action"], phrase["case"]), ("linked", token))
+
     def test_spoofed_token_opens_a_new_case(self):
         victim = self.ingest(mail("victim@example.org", "My records request", "v1@example.org"))
         token = victim["case"]

@@ -407,6 +407,50 @@ fixture("digest_default_rfc822", crlf(HDR.format(id="dig") + "Subject: digest\nM
         {"attachments": [{"content_type": "message/rfc822", "nested_subject": "part one"}]})
 
 
+# Real-world threading and parsing (the hardening issue, section 4): each of these made a reply
+# open a new case.
+fixture("thread_in_reply_to_obsolete_phrase", crlf(
+    "From: Ann Lee <ann@example.org>\nSubject: Re: pothole\nMessage-ID: <reply-obs@example.org>\n"
+    "In-Reply-To: Message from Jane Doe <jane@example.org>\n"
+    ' of "Fri, 23 Aug 2002 15:15:06 -0300." <200208231815.g7NIF6x12345@mail.example.org>\n\nStill there.\n'),
+    {"in_reply_to": ["200208231815.g7NIF6x12345@mail.example.org"], "text": "Still there.\n"})
+
+fixture("thread_in_reply_to_phrase_only_mailbox", crlf(
+    "From: a@example.org\nSubject: Re: x\nIn-Reply-To: Your message to <info@example.org> of Friday\n\nb\n"),
+    {"in_reply_to": ["info@example.org"]})  # no later msg-id: the only item stays
+
+fixture("thread_message_id_domain_literal", crlf(
+    "From: Ann Lee <ann@example.org>\nSubject: domain literal\nMessage-ID: <p05100307b98c296c91aa@[200.255.3.123]>\n"
+    "In-Reply-To: <a1b2@[10.0.0.1]>\nReferences: <root@example.org> <a1b2@[10.0.0.1]>\n\nHello.\n"),
+    {"message_id": "p05100307b98c296c91aa@[200.255.3.123]", "in_reply_to": ["a1b2@[10.0.0.1]"],
+     "references": ["root@example.org", "a1b2@[10.0.0.1]"]})
+
+fixture("header_stray_mbox_from_line", crlf(
+    "Return-Path: <ann@example.org>\nFrom ann@example.org Sat Aug 24 09:00:00 2002\nFrom: Ann Lee <ann@example.org>\n"
+    "To: 311PublicWorks@city.example\nSubject: stray mbox line\nMessage-ID: <stray@example.org>\n\nThe body.\n"),
+    {"subject": "stray mbox line", "message_id": "stray@example.org",
+     "from": [{"name": "Ann Lee", "address": "ann@example.org"}], "text": "The body.\n",
+     "defects_include": ["stray mbox 'From ' line in the header removed"]})
+
+fixture("mime_boundary_rfc2231", crlf(
+    "From: a@example.org\nSubject: rfc2231 boundary\nMIME-Version: 1.0\n"
+    "Content-Type: multipart/mixed; boundary*=\"us-ascii''abc%2D1\"\n\n"
+    "--abc-1\nContent-Type: text/plain\n\nThe text part.\n--abc-1\n"
+    'Content-Type: application/pdf; name="scan.pdf"\nContent-Disposition: attachment; filename="scan.pdf"\n'
+    "Content-Transfer-Encoding: base64\n\n" + b64(b"%PDF-1.4 scanned page, long enough to be referenced") + "\n--abc-1--\n"),
+    {"text": "The text part.", "attachments": [{"filename": "scan.pdf", "content_type": "application/pdf",
+     "sha256": sha(b"%PDF-1.4 scanned page, long enough to be referenced")}],
+     "defects_include": ['RFC 2231 boundary parameter read as boundary="abc-1"']})
+
+fixture("body_inline_text_part_with_filename", crlf(
+    "From: a@example.org\nSubject: inline text with a name\nMIME-Version: 1.0\n"
+    'Content-Type: multipart/mixed; boundary="b"\n\n--b\n'
+    'Content-Type: text/plain; charset=iso-8859-1; name="note.txt"\nContent-Disposition: inline; filename="note.txt"\n'
+    "Content-Transfer-Encoding: quoted-printable\n\nThe street light on Caf=E9 Road is out.\n--b--\n"),
+    {"text": "The street light on Café Road is out.",
+     "attachments": [{"filename": "note.txt", "content_type": "text/plain", "inline": True}]})
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     names = set()
