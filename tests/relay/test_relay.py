@@ -594,3 +594,19 @@ class AbuseTest(RelayTestCase):
         self.assertEqual(r.returncode, 0, r.stdout)
         self.assertEqual(self.log().count("event=backoff"), 1)
         self.assertIn("client=127.0.0.1", self.log())
+
+    def test_commands_pipelined_after_starttls_are_not_carried_into_tls(self):
+        """RFC 3207 5 (the 2011 STARTTLS command-injection bugs): bytes sent in plaintext after
+        STARTTLS must not be read as commands of the TLS session; the relay hangs up."""
+        self.write_config(self.make_cert())
+        self.start_daemon()
+        s = connect_from("127.0.0.4", self.relay_port)
+        read_reply(s)
+        s.sendall(b"EHLO x\r\n")
+        read_reply(s)
+        s.sendall(b"STARTTLS\r\nMAIL FROM:<injected@example.org>\r\n")
+        self.assertTrue(read_reply(s).startswith("220"))
+        s.settimeout(5)
+        self.assertEqual(s.recv(100), b"")  # closed, no handshake, no 250 for the injected MAIL
+        s.close()
+        self.assertNotIn("injected@example.org", self.log())
