@@ -138,10 +138,11 @@ std::vector<CaseRecord> Store::list_cases(const CaseFilter& filter) {
     }
     auto st = db_.cached(std::string("SELECT ") + case_columns +
                           "WHERE (?1 IS NULL OR c.queue_id = ?1) AND (?2 IS NULL OR c.status = ?2) "
-                          "ORDER BY c.id");
+                          "AND (?3 IS NULL OR c.owner = ?3) AND (?4 = 0 OR (c.owner IS NULL AND c.status = 'active')) "
+                          "ORDER BY CASE WHEN ?4 = 1 THEN c.created_at END, c.id");
     std::optional<std::string_view> status;
     if (filter.status) status = matching::name(*filter.status);
-    st->bind_all(queue_id, status);
+    st->bind_all(queue_id, status, filter.owner, filter.waiting);
     std::vector<CaseRecord> out;
     while (st->step()) out.push_back(read_case(*st));
     return out;

@@ -138,6 +138,11 @@ AppliedPlan create_planned_case(Store& store, Id email_id, const matching::Inges
     c.origin = "email";
     c.queue_id = plan.queue_id;
     c.parent_case_id = plan.parent_case_id;
+    if (c.parent_case_id) {  // one level of children: a follow-up of a child follows its parent
+        auto st = store.db().cached(R"(SELECT coalesce(parent_case_id, id) FROM "case" WHERE id = ?1)");
+        st->bind(1, *c.parent_case_id);
+        if (st->step()) c.parent_case_id = st->int64(0);
+    }
     c.needs_review = plan.flag_needs_review;
     c.opened_by = plan.opened_by;
     auto rec = store.create_case(c, actor);

@@ -346,6 +346,14 @@ CREATE INDEX case_opened_by ON "case"(opened_by, created_at) WHERE opened_by IS 
 CREATE INDEX case_opened_by_domain ON "case"(opened_by_domain, created_at) WHERE opened_by_domain IS NOT NULL;
 )sql";
 
+// The case workflow: a team queue's waiting cases (active, unassigned) oldest first, a user's
+// cases, a parent's children.
+constexpr std::string_view migration_11 = R"sql(
+CREATE INDEX case_waiting ON "case"(queue_id, created_at) WHERE status = 'active' AND owner IS NULL;
+CREATE INDEX case_owner ON "case"(owner, status) WHERE owner IS NOT NULL;
+CREATE INDEX case_parent ON "case"(parent_case_id) WHERE parent_case_id IS NOT NULL;
+)sql";
+
 }  // namespace
 
 const std::vector<Migration>& migrations() {
@@ -361,6 +369,7 @@ const std::vector<Migration>& migrations() {
         {8, "raw messages in their own table, never rewritten", migration_8},
         {9, "emails: drop the index that another one's prefix covers", migration_9},
         {10, "emails: correlation evidence and review reasons; cases: who opened them", migration_10},
+        {11, "cases: indexes for team queues, owners and children", migration_11},
     };
     return all;
 }

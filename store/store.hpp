@@ -114,6 +114,8 @@ struct CaseRecord {
 struct CaseFilter {
     std::optional<std::string> queue;   // queue name or mailbox
     std::optional<matching::CaseStatus> status;
+    std::optional<std::string> owner;   // "my cases"
+    bool waiting = false;               // unassigned and active, oldest first (a team queue)
 };
 
 // Fields an admin may change on an active case; unset fields are left alone.

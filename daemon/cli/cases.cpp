@@ -24,7 +24,7 @@ struct AttachmentOptions {
 };
 
 struct CaseOptions {
-    std::optional<std::string> queue, status;
+    std::optional<std::string> queue, status, owner;
     std::string token, resolution;
     store::NewCase new_case;
     std::optional<std::string> new_case_queue;
@@ -75,6 +75,7 @@ void print_case_human(const store::CaseRecord& c, const std::vector<store::Email
 int case_list(Context& ctx, const CaseOptions& o) {
     store::CaseFilter filter;
     filter.queue = o.queue;
+    filter.owner = o.owner;
     if (o.status) filter.status = matching::parse_state<matching::CaseStatus>(*o.status);  // checked by CLI11
     return print_list(ctx, ctx.store().list_cases(filter), case_summary_json, [](const store::CaseRecord& c) {
         return fmt::format("{:<18} {:<9} {:<20} {:>3} mail  {}", c.token, matching::name(c.status),
@@ -197,18 +198,12 @@ void add_case_commands(CommandTable& t) {
     auto* cases = t.group("case", "inspect and manage cases");
     auto* list = t.command(cases, "list", "list cases", [o](Context& c) { return case_list(c, *o); }, true);
     list->add_option("--queue", o->queue, "queue name or mailbox");
+    list->add_option("--owner", o->owner, "cases assigned to this user (with --status active: my active cases)");
     list->add_option("--status", o->status, "active | resolved | cancelled")
         ->check(CLI::IsMember({"active", "resolved", "cancelled"}));
     auto* show = t.command(cases, "show", "show a case with its emails and history",
                            [o](Context& c) { return case_show(c, *o); }, true);
     show->add_option("TOKEN", o->token, "case token")->required();
-    auto* resolve = t.command(cases, "resolve", "resolve a case", [o](Context& c) {
-        c.store().resolve_case(o->token, o->resolution, c.actor());
-        std::cout << fmt::format("case {} resolved\n", c.store().require_case(o->token).token);
-        return exit_ok;
-    });
-    resolve->add_option("TOKEN", o->token, "case token")->required();
-    resolve->add_option("--resolution", o->resolution, "resolution text")->required();
     auto* reactivate = t.command(cases, "reactivate", "reactivate a resolved case", [o](Context& c) {
         c.store().reactivate_case(o->token, c.actor());
         std::cout << fmt::format("case {} reactivated\n", c.store().require_case(o->token).token);

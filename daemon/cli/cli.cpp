@@ -42,6 +42,7 @@ int run_cli(int argc, char** argv) {
     add_case_commands(table);
     add_inbound_commands(table);
     add_outbound_commands(table);
+    add_workflow_commands(table);
     try {
         app.parse(argc, argv);
     } catch (const CLI::CallForHelp& e) {

@@ -67,6 +67,8 @@ public:
     CommandTable(CLI::App& app, Globals& globals) : app_(app), globals_(globals) {}
     // A subcommand that holds subcommands ("contact", "case", ...).
     CLI::App* group(const std::string& name, const std::string& help);
+    // A group another file registered (throws when there is none: a programmer error).
+    CLI::App* existing_group(const std::string& name) { return app_.get_subcommand(name); }
     // A subcommand of `parent` (the app itself when null) that runs `run`; `json`: it takes --json.
     CLI::App* command(CLI::App* parent, const std::string& name, const std::string& help, Handler run,
                       bool json = false);
@@ -85,6 +87,7 @@ void add_contact_commands(CommandTable& t);   // contact, account, queue
 void add_case_commands(CommandTable& t);      // case
 void add_inbound_commands(CommandTable& t);   // ingest, parse, quarantine, unresolved
 void add_outbound_commands(CommandTable& t);  // outbound, outbox, template
+void add_workflow_commands(CommandTable& t);  // case assign/release/resolve/link-child, queue show (after case, queue)
 
 // Reads a whole file, or standard input for "-". Raw bytes, no newline translation.
 std::string read_input(const std::string& path);

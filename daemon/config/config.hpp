@@ -21,6 +21,7 @@
 #include "daemon/protocol/imap.hpp"
 #include "matching/ingest.hpp"
 #include "matching/outbound.hpp"
+#include "matching/workflow.hpp"
 #include "mime/message.hpp"
 #include "mime/result.hpp"
 
@@ -101,6 +102,8 @@ struct Config {
     matching::OnForeignSender on_foreign_sender = matching::OnForeignSender::review;
     int max_new_cases_per_sender = 10;
     int max_new_cases_per_domain = 0;
+    // [cases]
+    matching::ChildClosure child_closure = matching::ChildClosure::independent;
     std::vector<std::string> blocked_extensions;  // empty: the built-in list
     // [limits]
     mime::Limits limits;

@@ -10,6 +10,7 @@
 #include "daemon/protocol/imap.hpp"
 #include "daemon/protocol/network.hpp"
 #include "matching/token.hpp"
+#include "matching/workflow.hpp"
 #include "mime/address.hpp"
 
 namespace casemail::config::detail {
@@ -185,6 +186,15 @@ const std::vector<Setting>& table() {
                      return std::string("entries are extensions without a dot, like \"exe\"");
              t.cfg.blocked_extensions = list(v);
              return ok();
+         }},
+        {"cases", "child_closure", Type::string, "\"independent\"", 0, 0,
+         "resolving a parent: independent, close_children (resolved with it) or block_parent (refused while one is active)",
+         [](Target& t, const Value& v) {
+             static constexpr std::pair<const char*, matching::ChildClosure> choices[] = {
+                 {"independent", matching::ChildClosure::independent},
+                 {"close_children", matching::ChildClosure::close_children},
+                 {"block_parent", matching::ChildClosure::block_parent}};
+             return choose(text(v), choices, t.cfg.child_closure);
          }},
         {"limits", "max_message_bytes", Type::integer, "41943040", 1024, std::int64_t{1} << 30,
          "larger mail is quarantined with its first bytes",

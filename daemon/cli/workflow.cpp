@@ -1,0 +1,124 @@
+// casemail case assign|release|resolve|link-child|unlink-child and queue show: the 311 guide's
+// case workflow (rules in matching/workflow.hpp, applied by store/workflow.hpp). Each change runs
+// in one transaction and writes an audit event with the actor.
+#include <fmt/format.h>
+
+#include <chrono>
+#include <iostream>
+
+#include "daemon/cli/context.hpp"
+#include "daemon/cli/json_views.hpp"
+#include "mime/printable.hpp"
+#include "store/workflow.hpp"
+
+namespace casemail::cli {
+namespace {
+
+struct WorkflowOptions {
+    std::string token, user, queue, resolution, parent;
+};
+
+// Runs one change in a transaction and says what happened.
+template <typename Change>
+int apply(Context& ctx, Change&& change, const std::string& done) {
+    auto& s = ctx.store();
+    store::Transaction tx(s.db());
+    change(s);
+    tx.commit();
+    std::cout << done << "\n";
+    return exit_ok;
+}
+
+int case_assign(Context& ctx, const WorkflowOptions& o) {
+    if (o.user.empty() == o.queue.empty()) throw BadRequest("give exactly one of --to USER or --queue QUEUE");
+    if (!o.user.empty())
+        return apply(ctx, [&](store::Store& s) { store::assign_case(s, o.token, o.user, ctx.actor()); },
+                     fmt::format("case {} assigned to {}", o.token, o.user));
+    return apply(ctx, [&](store::Store& s) { store::move_case(s, o.token, o.queue, ctx.actor()); },
+                 fmt::format("case {} sent to queue {}, unassigned", o.token, o.queue));
+}
+
+int case_resolve(Context& ctx, const WorkflowOptions& o) {
+    std::vector<std::string> closed;
+    apply(ctx,
+          [&](store::Store& s) {
+              closed = store::resolve_case(s, o.token, o.resolution, ctx.config().child_closure, ctx.actor());
+          },
+          fmt::format("case {} resolved", o.token));
+    for (const auto& c : closed) std::cout << fmt::format("case {} resolved with its parent\n", c);
+    return exit_ok;
+}
+
+std::string age_of(const std::string& created_at, std::chrono::system_clock::time_point now) {
+    auto created = store::parse_time(created_at);
+    if (!created) return "?";
+    auto minutes = std::chrono::duration_cast<std::chrono::minutes>(now - *created).count();
+    if (minutes < 60) return fmt::format("{}m", minutes);
+    if (minutes < 48 * 60) return fmt::format("{}h", minutes / 60);
+    return fmt::format("{}d", minutes / (24 * 60));
+}
+
+int queue_show(Context& ctx, const WorkflowOptions& o) {
+    auto& s = ctx.store();
+    if (!s.find_queue(o.queue)) throw BadRequest(fmt::format("no queue named '{}'", o.queue));
+    store::CaseFilter filter;
+    filter.queue = o.queue;
+    filter.waiting = true;
+    auto now = s.now();
+    auto cases = s.list_cases(filter);
+    if (ctx.json()) {
+        auto out = nlohmann::json::array();
+        for (const auto& c : cases) {
+            auto j = case_summary_json(c);
+            j["age"] = age_of(c.created_at, now);
+            out.push_back(j);
+        }
+        print(out);
+        return exit_ok;
+    }
+    std::cout << fmt::format("{} waiting in {}, oldest first\n", cases.size(), o.queue);
+    for (const auto& c : cases)
+        std::cout << fmt::format("  {:<18} {:>5}  {:<7} {}{}\n", c.token, age_of(c.created_at, now), c.priority,
+                                 mime::printable(c.title, 80), c.needs_review ? "  (needs review)" : "");
+    return exit_ok;
+}
+
+void add_case_workflow(CommandTable& t, CLI::App* cases, const std::shared_ptr<WorkflowOptions>& o) {
+    auto* assign = t.command(cases, "assign", "take a case, give it to someone (--to), or send it to another team (--queue)",
+                             [o](Context& c) { return case_assign(c, *o); });
+    assign->add_option("TOKEN", o->token, "case token")->required();
+    assign->add_option("--to", o->user, "user who takes it (you, or a supervisor)");
+    assign->add_option("--queue", o->queue, "team queue it goes to, unassigned");
+    auto* release = t.command(cases, "release", "give a case back to its queue, unassigned", [o](Context& c) {
+        return apply(c, [&](store::Store& s) { store::release_case(s, o->token, c.actor()); },
+                     fmt::format("case {} released to its queue", o->token));
+    });
+    release->add_option("TOKEN", o->token, "case token")->required();
+    auto* resolve = t.command(cases, "resolve", "resolve a case (its children as cases.child_closure says)",
+                              [o](Context& c) { return case_resolve(c, *o); });
+    resolve->add_option("TOKEN", o->token, "case token")->required();
+    resolve->add_option("--resolution", o->resolution, "resolution text")->required();
+    auto* link = t.command(cases, "link-child", "make CHILD a child of PARENT (one level)", [o](Context& c) {
+        return apply(c, [&](store::Store& s) { store::link_child(s, o->parent, o->token, c.actor()); },
+                     fmt::format("case {} is now a child of {}", o->token, o->parent));
+    });
+    link->add_option("PARENT", o->parent, "parent case token")->required();
+    link->add_option("CHILD", o->token, "child case token")->required();
+    auto* unlink = t.command(cases, "unlink-child", "detach a child case from its parent", [o](Context& c) {
+        return apply(c, [&](store::Store& s) { store::unlink_child(s, o->token, c.actor()); },
+                     fmt::format("case {} has no parent now", o->token));
+    });
+    unlink->add_option("CHILD", o->token, "child case token")->required();
+}
+
+}  // namespace
+
+void add_workflow_commands(CommandTable& t) {
+    auto o = std::make_shared<WorkflowOptions>();
+    add_case_workflow(t, t.existing_group("case"), o);
+    auto* show = t.command(t.existing_group("queue"), "show", "a team's unassigned active cases, oldest first",
+                           [o](Context& c) { return queue_show(c, *o); }, true);
+    show->add_option("QUEUE", o->queue, "queue name or mailbox")->required();
+}
+
+}  // namespace casemail::cli

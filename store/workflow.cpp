@@ -1,0 +1,120 @@
+#include "store/workflow.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+namespace casemail::store {
+namespace {
+
+matching::CaseFacts read_facts(Statement& st) {
+    matching::CaseFacts f;
+    f.id = st.int64(0);
+    f.token = st.text(1);
+    f.status = read_state<matching::CaseStatus>(st, 2);
+    f.owner = st.opt_text(3);
+    f.queue_id = st.opt_int64(4);
+    f.parent_id = st.opt_int64(5);
+    f.child_count = static_cast<int>(st.int64(6));
+    return f;
+}
+
+constexpr const char* facts_columns =
+    R"(SELECT c.id, c.token, c.status, c.owner, c.queue_id, c.parent_case_id,
+              (SELECT count(*) FROM "case" k WHERE k.parent_case_id = c.id) FROM "case" c )";
+
+void refuse_unless(const std::string& refusal) {
+    if (!refusal.empty()) throw Refused(refusal);
+}
+
+void set_owner(Store& store, Id case_id, const std::optional<std::string>& owner, std::optional<Id> queue_id) {
+    auto st = store.db().cached(
+        R"(UPDATE "case" SET owner = ?2, queue_id = coalesce(?3, queue_id), updated_at = ?4 WHERE id = ?1)");
+    st->bind_all(case_id, owner, queue_id, store.now_text());
+    st->run();
+}
+
+std::vector<matching::CaseFacts> children_of(Store& store, Id parent) {
+    auto st = store.db().cached(std::string(facts_columns) + "WHERE c.parent_case_id = ?1 ORDER BY c.id");
+    st->bind(1, parent);
+    std::vector<matching::CaseFacts> out;
+    while (st->step()) out.push_back(read_facts(*st));
+    return out;
+}
+
+}  // namespace
+
+matching::CaseFacts case_facts(Store& store, const std::string& token) {
+    auto st = store.db().cached(std::string(facts_columns) + "WHERE c.token = ?1");
+    st->bind(1, token);
+    if (!st->step()) throw Refused(fmt::format("no case with token '{}'", token));
+    return read_facts(*st);
+}
+
+void assign_case(Store& store, const std::string& token, const std::string& user, const std::string& actor) {
+    auto c = case_facts(store, token);
+    refuse_unless(matching::assign_refusal(c, user));
+    set_owner(store, c.id, user, std::nullopt);
+    store.record_event(actor, "assigned", c.id, std::nullopt, std::nullopt,
+                       c.owner ? fmt::format("to {} (was {})", user, *c.owner) : "to " + user);
+}
+
+void release_case(Store& store, const std::string& token, const std::string& actor) {
+    auto c = case_facts(store, token);
+    refuse_unless(matching::release_refusal(c));
+    set_owner(store, c.id, std::nullopt, std::nullopt);
+    store.record_event(actor, "released", c.id, std::nullopt, std::nullopt, "back to its queue (was " + *c.owner + ")");
+}
+
+void move_case(Store& store, const std::string& token, const std::string& queue, const std::string& actor) {
+    auto c = case_facts(store, token);
+    auto q = store.find_queue(queue);
+    if (!q) throw Refused(fmt::format("no queue named '{}'", queue));
+    refuse_unless(matching::move_refusal(c, q->id));
+    set_owner(store, c.id, std::nullopt, q->id);
+    store.record_event(actor, "queue-changed", c.id, std::nullopt, std::nullopt,
+                       fmt::format("to {}, unassigned{}", q->name, c.owner ? " (was " + *c.owner + ")" : ""));
+}
+
+void link_child(Store& store, const std::string& parent, const std::string& child, const std::string& actor) {
+    auto p = case_facts(store, parent);
+    auto c = case_facts(store, child);
+    refuse_unless(matching::child_link_refusal(p, c));
+    auto st = store.db().cached(R"(UPDATE "case" SET parent_case_id = ?2, updated_at = ?3 WHERE id = ?1)");
+    st->bind_all(c.id, p.id, store.now_text());
+    st->run();
+    store.record_event(actor, "child-linked", p.id, std::nullopt, std::nullopt, "child " + c.token);
+    store.record_event(actor, "child-linked", c.id, std::nullopt, std::nullopt, "parent " + p.token);
+}
+
+void unlink_child(Store& store, const std::string& child, const std::string& actor) {
+    auto c = case_facts(store, child);
+    if (!c.parent_id) throw Refused(fmt::format("case {} has no parent", c.token));
+    if (c.status == matching::CaseStatus::resolved) throw Refused(fmt::format("case {} is resolved: reactivate it first", c.token));
+    auto parent = store.find_case(*c.parent_id);
+    auto st = store.db().cached(R"(UPDATE "case" SET parent_case_id = NULL, updated_at = ?2 WHERE id = ?1)");
+    st->bind_all(c.id, store.now_text());
+    st->run();
+    std::string parent_token = parent ? parent->token : std::to_string(*c.parent_id);
+    store.record_event(actor, "child-unlinked", *c.parent_id, std::nullopt, std::nullopt, "child " + c.token);
+    store.record_event(actor, "child-unlinked", c.id, std::nullopt, std::nullopt, "parent " + parent_token);
+}
+
+std::vector<std::string> resolve_case(Store& store, const std::string& token, const std::string& resolution,
+                                      matching::ChildClosure policy, const std::string& actor) {
+    auto parent = case_facts(store, token);
+    auto children = children_of(store, parent.id);
+    auto plan = matching::plan_parent_resolution(parent, children, policy);
+    refuse_unless(plan.refusal);
+    store.resolve_case(token, resolution, actor);
+    std::vector<std::string> closed;
+    for (const auto& child : children) {
+        if (std::find(plan.close_children.begin(), plan.close_children.end(), child.id) == plan.close_children.end())
+            continue;
+        store.resolve_case(child.token, "closed with parent " + parent.token + ": " + resolution, actor);
+        closed.push_back(child.token);
+    }
+    return closed;
+}
+
+}  // namespace casemail::store

@@ -1,0 +1,32 @@
+// The store's side of the case workflow (matching/workflow.hpp holds the rules): reads the facts
+// the rules need, applies what they allow, and writes an audit event with the actor for each
+// change. Every function writes inside the caller's transaction; a refusal throws Refused with
+// the rule's reason and changes nothing.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "matching/workflow.hpp"
+#include "store/store.hpp"
+
+namespace casemail::store {
+
+matching::CaseFacts case_facts(Store& store, const std::string& token);
+
+// Ownership and team queues (events: assigned, released, queue-changed).
+void assign_case(Store& store, const std::string& token, const std::string& user, const std::string& actor);
+void release_case(Store& store, const std::string& token, const std::string& actor);
+// To another team's queue, where it waits unassigned.
+void move_case(Store& store, const std::string& token, const std::string& queue, const std::string& actor);
+
+// Parent and child cases (events on both: child-linked / child-unlinked).
+void link_child(Store& store, const std::string& parent, const std::string& child, const std::string& actor);
+void unlink_child(Store& store, const std::string& child, const std::string& actor);
+
+// Resolves a case; its active children as `policy` says (each closed child gets its own event).
+// Returns the tokens of the children closed with it.
+std::vector<std::string> resolve_case(Store& store, const std::string& token, const std::string& resolution,
+                                      matching::ChildClosure policy, const std::string& actor);
+
+}  // namespace casemail::store
