@@ -57,6 +57,23 @@ std::string child_link_refusal(const CaseFacts& parent, const CaseFacts& child) 
     return {};
 }
 
+std::optional<std::string> resolution_type(const std::string& type, const std::vector<std::string>& allowed) {
+    auto lower = [](std::string s) {
+        for (auto& ch : s) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+        return s;
+    };
+    for (const auto& a : allowed)
+        if (lower(a) == lower(type)) return a;
+    return std::nullopt;
+}
+
+std::string open_activities_refusal(const std::string& token, const std::vector<std::string>& open, bool confirmed) {
+    if (open.empty() || confirmed) return {};
+    std::string list;
+    for (const auto& o : open) list += (list.empty() ? "" : "; ") + o;
+    return fmt::format("case {} has mail waiting in the outbox ({}): resolve with --force to confirm", token, list);
+}
+
 ParentResolution plan_parent_resolution(const CaseFacts& parent, const std::vector<CaseFacts>& children,
                                         ChildClosure policy) {
     ParentResolution out;

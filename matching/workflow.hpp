@@ -38,6 +38,12 @@ std::string move_refusal(const CaseFacts& c, Id queue_id);
 // is never its own ancestor.
 std::string child_link_refusal(const CaseFacts& parent, const CaseFacts& child);
 
+// The configured resolution type that `type` names (case-insensitive), or nullopt.
+std::optional<std::string> resolution_type(const std::string& type, const std::vector<std::string>& allowed);
+// Resolving with mail still waiting in the outbox (pending or held, `open` describes each): the
+// guide warns that open activities go with a resolved case, so it takes a confirmation.
+std::string open_activities_refusal(const std::string& token, const std::vector<std::string>& open, bool confirmed);
+
 enum class ChildClosure { independent, close_children, block_parent };
 
 struct ParentResolution {

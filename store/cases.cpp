@@ -20,7 +20,7 @@ constexpr const char* case_columns = R"sql(
     c.parent_case_id, q.name, c.request_type, c.category, c.owner, c.anonymous,
     c.wants_updates, c.confidential, c.needs_review, c.acknowledged_at, c.resolved_at,
     c.resolution, c.created_at, c.updated_at,
-    (SELECT count(*) FROM email e WHERE e.case_id = c.id)
+    (SELECT count(*) FROM email e WHERE e.case_id = c.id), c.resolution_type, c.time_spent_minutes
   FROM "case" c LEFT JOIN queue q ON q.id = c.queue_id )sql";
 
 }  // namespace
@@ -101,6 +101,8 @@ CaseRecord Store::read_case(Statement& st) {
     r.created_at = st.text(23);
     r.updated_at = st.text(24);
     r.email_count = st.int64(25);
+    r.resolution_type = st.opt_text(26);
+    r.time_spent_minutes = st.opt_int64(27);
     return r;
 }
 

@@ -354,6 +354,32 @@ CREATE INDEX case_owner ON "case"(owner, status) WHERE owner IS NOT NULL;
 CREATE INDEX case_parent ON "case"(parent_case_id) WHERE parent_case_id IS NOT NULL;
 )sql";
 
+// Resolution types and time spent (the guide's Resolve Case dialog), and notes with attachments
+// on a case's timeline.
+constexpr std::string_view migration_12 = R"sql(
+ALTER TABLE "case" ADD COLUMN resolution_type TEXT;
+ALTER TABLE "case" ADD COLUMN time_spent_minutes INTEGER;
+CREATE TABLE case_note (
+    id         INTEGER PRIMARY KEY,
+    case_id    INTEGER NOT NULL REFERENCES "case"(id),
+    author     TEXT    NOT NULL,
+    text       TEXT    NOT NULL,
+    created_at TEXT    NOT NULL
+);
+CREATE INDEX case_note_case ON case_note(case_id);
+CREATE TABLE note_attachment (
+    id           INTEGER PRIMARY KEY,
+    note_id      INTEGER NOT NULL REFERENCES case_note(id) ON DELETE CASCADE,
+    position     INTEGER NOT NULL,
+    filename     TEXT    NOT NULL,
+    content_type TEXT    NOT NULL,
+    size         INTEGER NOT NULL,
+    sha256       TEXT    NOT NULL,
+    data         BLOB    NOT NULL,
+    UNIQUE (note_id, position)
+);
+)sql";
+
 }  // namespace
 
 const std::vector<Migration>& migrations() {
@@ -370,6 +396,7 @@ const std::vector<Migration>& migrations() {
         {9, "emails: drop the index that another one's prefix covers", migration_9},
         {10, "emails: correlation evidence and review reasons; cases: who opened them", migration_10},
         {11, "cases: indexes for team queues, owners and children", migration_11},
+        {12, "cases: resolution type and time spent; notes with attachments", migration_12},
     };
     return all;
 }

@@ -109,6 +109,8 @@ struct CaseRecord {
     std::optional<std::string> acknowledged_at, resolved_at, resolution;
     std::string created_at, updated_at;
     std::int64_t email_count = 0;
+    std::optional<std::string> resolution_type;
+    std::optional<std::int64_t> time_spent_minutes;
 };
 
 struct CaseFilter {

@@ -1,8 +1,11 @@
 #include "store/workflow.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
+
+#include "mime/digest.hpp"
 
 namespace casemail::store {
 namespace {
@@ -40,6 +43,24 @@ std::vector<matching::CaseFacts> children_of(Store& store, Id parent) {
     std::vector<matching::CaseFacts> out;
     while (st->step()) out.push_back(read_facts(*st));
     return out;
+}
+
+// The agents' replies of the case still to go, as "outbox 4 reply pending". The automatic
+// acknowledgement is a receipt, not an agent's activity: it does not count.
+std::vector<std::string> open_outbox(Store& store, Id case_id) {
+    auto st = store.db().cached(
+        "SELECT id, kind, status FROM outbox WHERE case_id = ?1 AND kind = 'reply' AND status IN ('pending', 'held') "
+        "ORDER BY id");
+    st->bind(1, case_id);
+    std::vector<std::string> out;
+    while (st->step()) out.push_back(fmt::format("outbox {} {} {}", st->int64(0), st->text(1), st->text(2)));
+    return out;
+}
+
+void set_resolution_details(Store& store, Id case_id, const std::string& type, std::optional<int> minutes) {
+    auto st = store.db().cached(R"(UPDATE "case" SET resolution_type = ?2, time_spent_minutes = ?3 WHERE id = ?1)");
+    st->bind_all(case_id, type, minutes);
+    st->run();
 }
 
 }  // namespace
@@ -100,21 +121,65 @@ void unlink_child(Store& store, const std::string& child, const std::string& act
     store.record_event(actor, "child-unlinked", c.id, std::nullopt, std::nullopt, "parent " + parent_token);
 }
 
-std::vector<std::string> resolve_case(Store& store, const std::string& token, const std::string& resolution,
-                                      matching::ChildClosure policy, const std::string& actor) {
+std::vector<std::string> resolve_case(Store& store, const std::string& token, const Resolution& resolution,
+                                      const std::vector<std::string>& types, matching::ChildClosure policy,
+                                      const std::string& actor) {
+    auto type = matching::resolution_type(resolution.type, types);
+    if (!type) throw Refused(fmt::format("unknown resolution type '{}' (configured: {})", resolution.type, fmt::join(types, ", ")));
     auto parent = case_facts(store, token);
+    refuse_unless(matching::open_activities_refusal(parent.token, open_outbox(store, parent.id), resolution.force));
     auto children = children_of(store, parent.id);
     auto plan = matching::plan_parent_resolution(parent, children, policy);
     refuse_unless(plan.refusal);
-    store.resolve_case(token, resolution, actor);
+    store.resolve_case(parent.token, resolution.text, actor);
+    set_resolution_details(store, parent.id, *type, resolution.minutes_spent);
     std::vector<std::string> closed;
     for (const auto& child : children) {
         if (std::find(plan.close_children.begin(), plan.close_children.end(), child.id) == plan.close_children.end())
             continue;
-        store.resolve_case(child.token, "closed with parent " + parent.token + ": " + resolution, actor);
+        store.resolve_case(child.token, "closed with parent " + parent.token + ": " + resolution.text, actor);
+        set_resolution_details(store, child.id, *type, std::nullopt);
         closed.push_back(child.token);
     }
     return closed;
+}
+
+Id add_note(Store& store, const std::string& token, const std::string& text, const std::vector<NoteFile>& files,
+            const std::string& actor) {
+    if (text.empty() && files.empty()) throw Refused("a note needs --text or --attach");
+    auto c = case_facts(store, token);
+    auto st = store.db().cached("INSERT INTO case_note(case_id, author, text, created_at) VALUES (?1, ?2, ?3, ?4)");
+    st->bind_all(c.id, actor, text, store.now_text());
+    st->run();
+    Id note = store.db().last_insert_rowid();
+    int position = 0;
+    for (const auto& f : files) {
+        auto a = store.db().cached(
+            "INSERT INTO note_attachment(note_id, position, filename, content_type, size, sha256, data) "
+            "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
+        a->bind_all(note, ++position, f.filename, f.content_type, static_cast<std::int64_t>(f.data.size()),
+                    mime::sha256_hex(f.data), as_blob(f.data));
+        a->run();
+    }
+    store.record_event(actor, "note-added", c.id, std::nullopt, std::nullopt,
+                       fmt::format("note {} ({} attachment{})", note, files.size(), files.size() == 1 ? "" : "s"));
+    return note;
+}
+
+std::vector<Note> case_notes(Store& store, Id case_id) {
+    std::vector<Note> out;
+    auto st = store.db().cached("SELECT id, created_at, author, text FROM case_note WHERE case_id = ?1 ORDER BY id");
+    st->bind(1, case_id);
+    while (st->step()) out.push_back({st->int64(0), st->text(1), st->text(2), st->text(3), {}});
+    st->reset();
+    for (auto& n : out) {
+        auto f = store.db().cached(
+            "SELECT position, filename, content_type, sha256, size FROM note_attachment WHERE note_id = ?1 ORDER BY position");
+        f->bind(1, n.id);
+        while (f->step())
+            n.files.push_back({static_cast<int>(f->int64(0)), f->text(1), f->text(2), f->text(3), f->int64(4)});
+    }
+    return out;
 }
 
 }  // namespace casemail::store

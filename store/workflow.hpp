@@ -4,6 +4,7 @@
 // the rule's reason and changes nothing.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -24,9 +25,34 @@ void move_case(Store& store, const std::string& token, const std::string& queue,
 void link_child(Store& store, const std::string& parent, const std::string& child, const std::string& actor);
 void unlink_child(Store& store, const std::string& child, const std::string& actor);
 
+struct Resolution {
+    std::string type;  // one of the configured resolution types (checked here)
+    std::string text;
+    std::optional<int> minutes_spent;
+    bool force = false;  // resolve even with mail waiting in the outbox
+};
 // Resolves a case; its active children as `policy` says (each closed child gets its own event).
 // Returns the tokens of the children closed with it.
-std::vector<std::string> resolve_case(Store& store, const std::string& token, const std::string& resolution,
-                                      matching::ChildClosure policy, const std::string& actor);
+std::vector<std::string> resolve_case(Store& store, const std::string& token, const Resolution& resolution,
+                                      const std::vector<std::string>& types, matching::ChildClosure policy,
+                                      const std::string& actor);
+
+// Notes on a case's timeline, with attachments (kept whole, with their SHA-256).
+struct NoteFile {
+    std::string filename, content_type, data;
+};
+struct Note {
+    Id id = 0;
+    std::string at, author, text;
+    struct File {
+        int index = 0;
+        std::string filename, content_type, sha256;
+        std::int64_t size = 0;
+    };
+    std::vector<File> files;
+};
+Id add_note(Store& store, const std::string& token, const std::string& text, const std::vector<NoteFile>& files,
+            const std::string& actor);
+std::vector<Note> case_notes(Store& store, Id case_id);
 
 }  // namespace casemail::store

@@ -13,6 +13,7 @@
 #include "daemon/cli/context.hpp"
 #include "daemon/cli/json_views.hpp"
 #include "mime/printable.hpp"
+#include "store/workflow.hpp"
 
 namespace casemail::cli {
 namespace {
@@ -49,7 +50,11 @@ void print_case_human(const store::CaseRecord& c, const std::vector<store::Email
                              c.needs_review ? " (needs review)" : "", c.origin, c.priority, c.queue_name.value_or("-"));
     std::cout << fmt::format("  customer contact: {}   created: {}   updated: {}\n", c.customer_contact_id, c.created_at,
                              c.updated_at);
-    if (c.resolution) std::cout << fmt::format("  resolution: {}\n", *c.resolution);
+    if (c.resolution)
+        std::cout << fmt::format("  resolution{}: {}{}\n", c.resolution_type ? " (" + *c.resolution_type + ")" : "",
+                                 *c.resolution,
+                                 c.time_spent_minutes ? fmt::format("   time spent: {} min", *c.time_spent_minutes) : "");
+    if (c.owner) std::cout << fmt::format("  owner: {}\n", *c.owner);
     if (!c.description.empty()) std::cout << "\n" << c.description << "\n";
     std::cout << fmt::format("\n  emails ({}):\n", emails.size());
     for (const auto& e : emails) {
@@ -83,6 +88,28 @@ int case_list(Context& ctx, const CaseOptions& o) {
     });
 }
 
+nlohmann::json notes_json(const std::vector<store::Note>& notes) {
+    auto out = nlohmann::json::array();
+    for (const auto& n : notes) {
+        auto files = nlohmann::json::array();
+        for (const auto& f : n.files)
+            files.push_back({{"index", f.index}, {"filename", f.filename}, {"size", f.size}, {"sha256", f.sha256}});
+        out.push_back({{"id", n.id}, {"at", n.at}, {"author", n.author}, {"text", n.text}, {"attachments", files}});
+    }
+    return out;
+}
+
+void print_notes_human(const std::vector<store::Note>& notes) {
+    if (notes.empty()) return;
+    std::cout << "\n  notes:\n";
+    for (const auto& n : notes) {
+        std::cout << fmt::format("    {} {}: {}\n", n.at, n.author, mime::printable(n.text, 500));
+        for (const auto& f : n.files)
+            std::cout << fmt::format("      attachment {}: {} ({} bytes) sha256 {}\n", f.index,
+                                     mime::printable(f.filename, 100), f.size, f.sha256);
+    }
+}
+
 int case_show(Context& ctx, const CaseOptions& o) {
     auto& s = ctx.store();
     auto c = s.require_case(o.token);
@@ -90,8 +117,15 @@ int case_show(Context& ctx, const CaseOptions& o) {
     auto events = s.case_events(c.id);
     EmailAttachments attachments;
     for (const auto& e : emails) attachments[e.id] = store::email_attachments(s, e.id);
-    if (ctx.json()) print(case_detail_json(c, emails, attachments, events));
-    else print_case_human(c, emails, attachments, events);
+    auto notes = store::case_notes(s, c.id);
+    if (ctx.json()) {
+        auto j = case_detail_json(c, emails, attachments, events);
+        j["notes"] = notes_json(notes);
+        print(j);
+        return exit_ok;
+    }
+    print_case_human(c, emails, attachments, events);
+    print_notes_human(notes);
     return exit_ok;
 }
 

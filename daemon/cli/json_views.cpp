@@ -72,6 +72,8 @@ nlohmann::json case_detail_json(const store::CaseRecord& c, const std::vector<st
         {"acknowledged_at", opt(c.acknowledged_at)},
         {"resolved_at", opt(c.resolved_at)},
         {"resolution", opt(c.resolution)},
+        {"resolution_type", opt(c.resolution_type)},
+        {"time_spent_minutes", opt(c.time_spent_minutes)},
         {"created_at", c.created_at},
         {"updated_at", c.updated_at},
     };

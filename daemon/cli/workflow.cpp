@@ -4,10 +4,12 @@
 #include <fmt/format.h>
 
 #include <chrono>
+#include <filesystem>
 #include <iostream>
 
 #include "daemon/cli/context.hpp"
 #include "daemon/cli/json_views.hpp"
+#include "daemon/config/config.hpp"
 #include "mime/printable.hpp"
 #include "store/workflow.hpp"
 
@@ -15,7 +17,9 @@ namespace casemail::cli {
 namespace {
 
 struct WorkflowOptions {
-    std::string token, user, queue, resolution, parent;
+    std::string token, user, queue, resolution, parent, type, time_spent, note;
+    bool force = false;
+    std::vector<std::string> attach;
 };
 
 // Runs one change in a transaction and says what happened.
@@ -39,14 +43,31 @@ int case_assign(Context& ctx, const WorkflowOptions& o) {
 }
 
 int case_resolve(Context& ctx, const WorkflowOptions& o) {
+    const auto& cfg = ctx.config();
+    store::Resolution r;
+    r.type = o.type.empty() ? cfg.resolution_types.front() : o.type;
+    r.text = o.resolution;
+    r.force = o.force;
+    if (!o.time_spent.empty()) {
+        auto d = config::parse_duration(o.time_spent);
+        if (!d) throw BadRequest(fmt::format("--time-spent '{}' is not a duration like 45m or 2h", o.time_spent));
+        r.minutes_spent = static_cast<int>(std::chrono::duration_cast<std::chrono::minutes>(*d).count());
+    }
     std::vector<std::string> closed;
     apply(ctx,
-          [&](store::Store& s) {
-              closed = store::resolve_case(s, o.token, o.resolution, ctx.config().child_closure, ctx.actor());
-          },
-          fmt::format("case {} resolved", o.token));
+          [&](store::Store& s) { closed = store::resolve_case(s, o.token, r, cfg.resolution_types, cfg.child_closure, ctx.actor()); },
+          fmt::format("case {} resolved ({})", o.token, r.type));
     for (const auto& c : closed) std::cout << fmt::format("case {} resolved with its parent\n", c);
     return exit_ok;
+}
+
+int case_note(Context& ctx, const WorkflowOptions& o) {
+    std::vector<store::NoteFile> files;
+    for (const auto& path : o.attach)
+        files.push_back({std::filesystem::path(path).filename().string(), "application/octet-stream", read_input(path)});
+    store::Id id = 0;
+    return apply(ctx, [&](store::Store& s) { id = store::add_note(s, o.token, o.note, files, ctx.actor()); },
+                 fmt::format("note added to case {} ({} attachment(s))", o.token, files.size()));
 }
 
 std::string age_of(const std::string& created_at, std::chrono::system_clock::time_point now) {
@@ -98,6 +119,14 @@ void add_case_workflow(CommandTable& t, CLI::App* cases, const std::shared_ptr<W
                               [o](Context& c) { return case_resolve(c, *o); });
     resolve->add_option("TOKEN", o->token, "case token")->required();
     resolve->add_option("--resolution", o->resolution, "resolution text")->required();
+    resolve->add_option("--type", o->type, "resolution type from cases.resolution_types (default: the first)");
+    resolve->add_option("--time-spent", o->time_spent, "time spent, like 45m or 2h");
+    resolve->add_flag("--force", o->force, "resolve even with mail waiting in the outbox");
+    auto* note = t.command(cases, "note", "add a note (with attachments) to a case's timeline",
+                           [o](Context& c) { return case_note(c, *o); });
+    note->add_option("TOKEN", o->token, "case token")->required();
+    note->add_option("--text", o->note, "the note");
+    note->add_option("--attach", o->attach, "a file to attach (repeatable)")->check(CLI::ExistingFile);
     auto* link = t.command(cases, "link-child", "make CHILD a child of PARENT (one level)", [o](Context& c) {
         return apply(c, [&](store::Store& s) { store::link_child(s, o->parent, o->token, c.actor()); },
                      fmt::format("case {} is now a child of {}", o->token, o->parent));

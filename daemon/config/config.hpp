@@ -104,6 +104,8 @@ struct Config {
     int max_new_cases_per_domain = 0;
     // [cases]
     matching::ChildClosure child_closure = matching::ChildClosure::independent;
+    std::vector<std::string> resolution_types = {"Problem Solved", "Information Provided", "Referred", "Duplicate",
+                                                 "Cancelled"};
     std::vector<std::string> blocked_extensions;  // empty: the built-in list
     // [limits]
     mime::Limits limits;

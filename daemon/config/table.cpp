@@ -196,6 +196,14 @@ const std::vector<Setting>& table() {
                  {"block_parent", matching::ChildClosure::block_parent}};
              return choose(text(v), choices, t.cfg.child_closure);
          }},
+        {"cases", "resolution_types", Type::list,
+         R"(["Problem Solved", "Information Provided", "Referred", "Duplicate", "Cancelled"])", 0, 0,
+         "what `case resolve --type` accepts; the first is the default",
+         [](Target& t, const Value& v) {
+             if (list(v).empty()) return std::string("needs at least one type");
+             t.cfg.resolution_types = list(v);
+             return ok();
+         }},
         {"limits", "max_message_bytes", Type::integer, "41943040", 1024, std::int64_t{1} << 30,
          "larger mail is quarantined with its first bytes",
          [](Target& t, const Value& v) {

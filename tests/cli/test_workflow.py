@@ -111,3 +111,33 @@ class ParentChildTest(WorkflowTestCase):
         for c in (a, b):
             self.ok("case", "resolve", c, "--resolution", "restored")
         self.ok("--config", blocked, "case", "resolve", parent, "--resolution", "fixed")
+
+
+class ResolutionAndNotesTest(WorkflowTestCase):
+    def test_types_time_spent_and_notes_with_attachments(self):
+        token = self.case("Records request")
+        photo = os.path.join(self.dir, "site-photo.jpg")
+        with open(photo, "wb") as f:
+            f.write(b"\xff\xd8\xff\xe0 not really a jpeg")
+        self.ok("case", "note", token, "--text", "Called the resident", "--attach", photo, "--actor", "agent:kim")
+        self.fails(2, "case", "note", token)  # neither text nor file
+        err = self.fails(2, "case", "resolve", token, "--type", "Solved", "--resolution", "sent").err
+        self.assertIn("unknown resolution type 'Solved' (configured: Problem Solved, Information Provided", err)
+        self.fails(2, "case", "resolve", token, "--resolution", "sent", "--time-spent", "a while")
+        self.ok("case", "resolve", token, "--type", "information provided", "--resolution", "sent the file",
+                "--time-spent", "45m")
+        shown = self.ok_json("case", "show", token)
+        self.assertEqual((shown["resolution_type"], shown["time_spent_minutes"]), ("Information Provided", 45))
+        note = shown["notes"][0]
+        self.assertEqual((note["author"], note["text"]), ("agent:kim", "Called the resident"))
+        import hashlib
+        self.assertEqual(note["attachments"], [{"index": 1, "filename": "site-photo.jpg", "size": 22,
+                                                "sha256": hashlib.sha256(b"\xff\xd8\xff\xe0 not really a jpeg").hexdigest()}])
+        self.assertIn("note-added", [e[1] for e in self.events(token)])
+        human = self.ok("case", "show", token).out
+        self.assertIn("resolution (Information Provided): sent the file   time spent: 45 min", human)
+        self.assertIn("agent:kim: Called the resident", human)
+        # the default type is the first configured
+        other = self.case("Pothole")
+        self.ok("case", "resolve", other, "--resolution", "filled")
+        self.assertEqual(self.ok_json("case", "show", other)["resolution_type"], "Problem Solved")

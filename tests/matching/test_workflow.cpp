@@ -67,3 +67,15 @@ TEST_CASE("workflow: resolving a parent under each child_closure policy") {
     children[0].status = children[2].status = CaseStatus::resolved;
     CHECK(plan_parent_resolution(parent, children, ChildClosure::block_parent).refusal.empty());
 }
+
+TEST_CASE("workflow: resolution types and open activities") {
+    std::vector<std::string> types = {"Problem Solved", "Information Provided", "Referred"};
+    CHECK(resolution_type("problem solved", types) == "Problem Solved");
+    CHECK(resolution_type("REFERRED", types) == "Referred");
+    CHECK_FALSE(resolution_type("Solved", types));
+    CHECK(open_activities_refusal("T", {}, false) == "");
+    CHECK(open_activities_refusal("T", {"outbox 4 reply pending"}, true) == "");
+    CHECK(open_activities_refusal("T", {"outbox 4 reply pending", "outbox 5 reply held"}, false) ==
+          "case T has mail waiting in the outbox (outbox 4 reply pending; outbox 5 reply held): resolve with --force "
+          "to confirm");
+}

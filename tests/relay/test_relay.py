@@ -178,6 +178,18 @@ class ReplyTest(RelayTestCase):
         result = json.loads(self.ok("ingest", "--mailbox", PW, "--json", path).out)
         self.assertEqual((result["action"], result["case"], result["customer_id"]), ("linked", token, customer))
 
+    def test_resolving_with_a_reply_still_in_the_outbox_needs_force(self):
+        token = self.citizen_case()["case"]
+        self.start_daemon()  # no upstream running: the reply waits in the outbox
+        r = self.swaks(subject=f"RE: [{token}] done")
+        self.assertEqual(r.returncode, 0, r.stdout)
+        entry = next(e for e in self.outbox() if e["kind"] == "reply")
+        err = self.fails(2, "case", "resolve", token, "--resolution", "fixed").err
+        self.assertIn(f"mail waiting in the outbox (outbox {entry['id']} reply pending)", err)
+        self.assertEqual(self.ok_json("case", "show", token)["status"], "active")
+        self.ok("case", "resolve", token, "--resolution", "fixed", "--force")
+        self.assertEqual(self.ok_json("case", "show", token)["status"], "resolved")
+
     def test_mail_without_a_case_is_refused(self):
         self.start_sink()
         self.start_daemon()
