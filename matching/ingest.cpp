@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <fmt/format.h>
 
+#include "matching/routing.hpp"
 #include "matching/subject.hpp"
 #include "mime/address.hpp"
 #include "mime/decode.hpp"
@@ -331,6 +332,34 @@ void forget_foreign_match(const Sender& sender, Correlation& correlation, Ingest
     plan.review_reason.clear();
 }
 
+std::string route_summary(const RouteMatch& m) {
+    std::string why;
+    for (const auto& w : m.why) why += (why.empty() ? "" : "; ") + w;
+    return fmt::format("rule '{}'{}", m.rule->name, why.empty() ? "" : " (" + why + ")");
+}
+
+// Spam and unsolicited mail: stored and linked to its senders' contacts for history, no case,
+// no acknowledgement, the rule's name as the reason.
+void plan_no_case(const RouteMatch& m, IngestPlan& plan) {
+    plan.action = Action::ignored;
+    plan.reason = fmt::format("no case: routing rule '{}'", m.rule->name);
+    plan.evidence = {"none", route_summary(m)};
+}
+
+void plan_route(const RouteMatch& m, Lookups& lookups, IngestPlan& plan) {
+    const auto& r = *m.rule;
+    plan.route = r.name;
+    if (!r.queue.empty()) {
+        if (auto q = lookups.queue_by_name(r.queue)) plan.queue_id = q->id;
+        else mime::add_defect(plan.defects, fmt::format("routing rule '{}': no queue named '{}'; the mailbox's queue "
+                                                        "keeps the case", r.name, r.queue));
+    }
+    if (!r.category.empty()) plan.category = r.category;
+    if (!r.request_type.empty()) plan.request_type = r.request_type;
+    if (!r.priority.empty()) plan.priority = r.priority;
+    plan.evidence.detail = "routed by " + route_summary(m);
+}
+
 bool sender_on_case(const Sender& sender, const CaseRef& c, Lookups& lookups) {
     return !sender.norm.empty() && lookups.sender_on_case(c.id, sender.norm);
 }
@@ -365,7 +394,13 @@ IngestPlan plan_ingest(const mime::ParsedMessage& msg, const QueueRef& mailbox_q
         forget_foreign_match(sender, correlation, plan);
     }
     if (plan_flood(sender, rules, lookups, now, plan)) return plan;
+    auto routed = route(msg, mailbox_queue.mailbox, rules.routes);
+    if (routed && routed->rule->no_case) {
+        plan_no_case(*routed, plan);
+        return plan;
+    }
     plan_new_case(msg, mailbox_queue, rules, correlation, parent, plan);
+    if (routed) plan_route(*routed, lookups, plan);
     plan.opened_by = sender.norm;
     plan_customer(sender, plan);
     plan_ack(sender, rules, lookups, now, plan);

@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "matching/route_rule.hpp"
 #include "matching/states.hpp"
 
 namespace casemail::matching {
@@ -50,6 +51,7 @@ public:
     // Active contacts whose normalised address equals `address_norm`, by id.
     virtual std::vector<ContactRef> active_contacts(const std::string& address_norm) = 0;
     virtual std::optional<QueueRef> queue_by_address(const std::string& address_norm) = 0;
+    virtual std::optional<QueueRef> queue_by_name(const std::string& name) = 0;
     // Acknowledgements queued to this address since `since`.
     virtual int acks_since(const std::string& address_norm, TimePoint since) = 0;
     // Whether `address_norm` writes on this case: its customer's address, or a party (any role)
@@ -79,6 +81,7 @@ struct IngestRules {
     OnForeignSender on_foreign_sender = OnForeignSender::review;
     int max_new_cases_per_sender = 10;  // per hour; 0: no limit
     int max_new_cases_per_domain = 0;   // per hour; 0: no limit (public mail domains are shared)
+    std::vector<RouteRule> routes;      // new cases only; first match wins
     // Attachment extensions kept as metadata only (lower case, no dot).
     std::vector<std::string> blocked_extensions = {"exe", "js", "vbs", "vbe", "bat", "cmd", "com",
                                                    "scr", "pif", "msi", "jar", "ps1", "wsf", "hta",
@@ -127,6 +130,8 @@ struct IngestPlan {
     std::string title;
     std::string description;
     Id queue_id = 0;
+    std::string route;  // the routing rule that set queue, category, request type or priority
+    std::optional<std::string> category, request_type, priority;
     std::optional<Id> parent_case_id;
     std::optional<Id> customer_contact_id;  // existing registered contact
     bool create_guest = false;              // customer is a new guest contact

@@ -20,7 +20,7 @@ constexpr const char* case_columns = R"sql(
     c.parent_case_id, q.name, c.request_type, c.category, c.owner, c.anonymous,
     c.wants_updates, c.confidential, c.needs_review, c.acknowledged_at, c.resolved_at,
     c.resolution, c.created_at, c.updated_at,
-    (SELECT count(*) FROM email e WHERE e.case_id = c.id), c.resolution_type, c.time_spent_minutes
+    (SELECT count(*) FROM email e WHERE e.case_id = c.id), c.resolution_type, c.time_spent_minutes, c.route_rule
   FROM "case" c LEFT JOIN queue q ON q.id = c.queue_id )sql";
 
 }  // namespace
@@ -56,13 +56,13 @@ CaseRecord Store::create_case(const NewCase& c, const std::string& actor) {
         R"sql(INSERT INTO "case"(token, token_sequence, title, description, customer_contact_id,
               property_account_id, business_account_id, origin, request_type, category, priority,
               queue_id, anonymous, wants_updates, confidential, parent_case_id, created_at,
-              updated_at, needs_review, opened_by, opened_by_domain)
+              updated_at, needs_review, opened_by, opened_by_domain, route_rule)
               VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?17, ?18,
-                      nullif(?19, ''), nullif(substr(?19, instr(?19, '@') + 1), '')))sql");
+                      nullif(?19, ''), nullif(substr(?19, instr(?19, '@') + 1), ''), nullif(?20, '')))sql");
     st->bind_all(token, static_cast<std::int64_t>(seq), c.title, c.description,
                 c.customer_contact_id, c.property_account_id, c.business_account_id, c.origin,
                 c.request_type, c.category, c.priority, c.queue_id, c.anonymous, c.wants_updates,
-                c.confidential, c.parent_case_id, now, c.needs_review, c.opened_by);
+                c.confidential, c.parent_case_id, now, c.needs_review, c.opened_by, c.route_rule);
     st->run();
     Id id = db_.last_insert_rowid();
     record_event(actor, "created", id, c.customer_contact_id, std::nullopt,
@@ -103,6 +103,7 @@ CaseRecord Store::read_case(Statement& st) {
     r.email_count = st.int64(25);
     r.resolution_type = st.opt_text(26);
     r.time_spent_minutes = st.opt_int64(27);
+    r.route_rule = st.opt_text(28);
     return r;
 }
 

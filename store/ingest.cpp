@@ -63,6 +63,13 @@ public:
         return matching::QueueRef{st->int64(0), st->text(1), st->text(2)};
     }
 
+    std::optional<matching::QueueRef> queue_by_name(const std::string& name) override {
+        auto st = db_.cached("SELECT id, name, mailbox FROM queue WHERE name = ?1");
+        st->bind(1, name);
+        if (!st->step()) return std::nullopt;
+        return matching::QueueRef{st->int64(0), st->text(1), st->text(2)};
+    }
+
     int acks_since(const std::string& address_norm, matching::TimePoint since) override {
         auto st = db_.cached(
             "SELECT count(*) FROM outbox WHERE to_address_norm = ?1 AND kind = 'ack' AND created_at >= ?2");
@@ -145,6 +152,10 @@ AppliedPlan create_planned_case(Store& store, Id email_id, const matching::Inges
     }
     c.needs_review = plan.flag_needs_review;
     c.opened_by = plan.opened_by;
+    c.category = plan.category;
+    c.request_type = plan.request_type;
+    if (plan.priority) c.priority = *plan.priority;
+    c.route_rule = plan.route;
     auto rec = store.create_case(c, actor);
     return {rec.id, rec.token, customer};
 }

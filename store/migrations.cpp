@@ -380,6 +380,11 @@ CREATE TABLE note_attachment (
 );
 )sql";
 
+// The routing rule that routed a case.
+constexpr std::string_view migration_13 = R"sql(
+ALTER TABLE "case" ADD COLUMN route_rule TEXT;
+)sql";
+
 }  // namespace
 
 const std::vector<Migration>& migrations() {
@@ -397,6 +402,7 @@ const std::vector<Migration>& migrations() {
         {10, "emails: correlation evidence and review reasons; cases: who opened them", migration_10},
         {11, "cases: indexes for team queues, owners and children", migration_11},
         {12, "cases: resolution type and time spent; notes with attachments", migration_12},
+        {13, "cases: the routing rule that routed them", migration_13},
     };
     return all;
 }

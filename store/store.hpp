@@ -94,6 +94,7 @@ struct NewCase {
     bool confidential = false;
     bool needs_review = false;
     std::string opened_by;  // the sender's normalised address, for the flood guard; "" for none
+    std::string route_rule;  // the routing rule that routed it; "" for none
 };
 
 struct CaseRecord {
@@ -111,6 +112,7 @@ struct CaseRecord {
     std::int64_t email_count = 0;
     std::optional<std::string> resolution_type;
     std::optional<std::int64_t> time_spent_minutes;
+    std::optional<std::string> route_rule;  // the routing rule that routed it
 };
 
 struct CaseFilter {

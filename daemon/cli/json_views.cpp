@@ -74,6 +74,7 @@ nlohmann::json case_detail_json(const store::CaseRecord& c, const std::vector<st
         {"resolution", opt(c.resolution)},
         {"resolution_type", opt(c.resolution_type)},
         {"time_spent_minutes", opt(c.time_spent_minutes)},
+        {"route", opt(c.route_rule)},
         {"created_at", c.created_at},
         {"updated_at", c.updated_at},
     };

@@ -10,6 +10,8 @@
 #include "daemon/cli/context.hpp"
 #include "daemon/cli/json_views.hpp"
 #include "daemon/config/config.hpp"
+#include "matching/routing.hpp"
+#include "mime/message.hpp"
 #include "mime/printable.hpp"
 #include "store/workflow.hpp"
 
@@ -17,7 +19,7 @@ namespace casemail::cli {
 namespace {
 
 struct WorkflowOptions {
-    std::string token, user, queue, resolution, parent, type, time_spent, note;
+    std::string token, user, queue, resolution, parent, type, time_spent, note, file, mailbox;
     bool force = false;
     std::vector<std::string> attach;
 };
@@ -68,6 +70,41 @@ int case_note(Context& ctx, const WorkflowOptions& o) {
     store::Id id = 0;
     return apply(ctx, [&](store::Store& s) { id = store::add_note(s, o.token, o.note, files, ctx.actor()); },
                  fmt::format("note added to case {} ({} attachment(s))", o.token, files.size()));
+}
+
+// Which routing rule a message would meet and why; nothing is written.
+int route_test(Context& ctx, const WorkflowOptions& o) {
+    const auto& cfg = ctx.config();
+    auto parsed = mime::parse_message(read_input(o.file), cfg.limits);
+    if (!parsed) throw BadRequest("message cannot be parsed: " + parsed.error());
+    auto mailbox = o.mailbox.empty() && !cfg.mailboxes.empty() ? cfg.mailboxes.front().address : o.mailbox;
+    auto match = matching::route(*parsed, mailbox, cfg.routes);
+    auto misses = matching::explain_misses(*parsed, mailbox, cfg.routes);
+    if (ctx.json()) {
+        nlohmann::json j = {{"mailbox", mailbox}, {"rule", nullptr}, {"misses", misses}};
+        if (match) {
+            const auto& r = *match->rule;
+            j["rule"] = {{"name", r.name},       {"line", r.line},         {"why", match->why},
+                         {"no_case", r.no_case}, {"queue", r.queue},       {"category", r.category},
+                         {"request_type", r.request_type}, {"priority", r.priority}};
+        }
+        print(j);
+        return exit_ok;
+    }
+    for (const auto& m : misses) std::cout << "  " << m << "\n";
+    if (!match) {
+        std::cout << fmt::format("no rule matches: a new case goes to the queue of {}\n", mailbox);
+        return exit_ok;
+    }
+    const auto& r = *match->rule;
+    std::cout << fmt::format("rule '{}' (line {}) matches: {}\n", r.name, r.line,
+                             r.no_case ? std::string("no case")
+                                       : fmt::format("queue={} category={} request_type={} priority={}",
+                                                     r.queue.empty() ? "(mailbox's)" : r.queue, r.category.empty() ? "-" : r.category,
+                                                     r.request_type.empty() ? "-" : r.request_type,
+                                                     r.priority.empty() ? "-" : r.priority));
+    for (const auto& w : match->why) std::cout << "  because " << w << "\n";
+    return exit_ok;
 }
 
 std::string age_of(const std::string& created_at, std::chrono::system_clock::time_point now) {
@@ -148,6 +185,11 @@ void add_workflow_commands(CommandTable& t) {
     auto* show = t.command(t.existing_group("queue"), "show", "a team's unassigned active cases, oldest first",
                            [o](Context& c) { return queue_show(c, *o); }, true);
     show->add_option("QUEUE", o->queue, "queue name or mailbox")->required();
+    auto* route = t.group("route", "routing rules ([[route]] in the config)");
+    auto* test = t.command(route, "test", "which rule a message meets and why; nothing is written",
+                           [o](Context& c) { return route_test(c, *o); }, true);
+    test->add_option("FILE", o->file, "raw message, - for stdin")->required();
+    test->add_option("--mailbox", o->mailbox, "the 311 mailbox it arrives at (default: the first configured)");
 }
 
 }  // namespace casemail::cli

@@ -132,6 +132,29 @@ void check_mailbox(const toml::table& t, const std::string& key, const MailboxCo
                        fmt::format("{} is already configured at line {}", m.address, other.line));
 }
 
+void read_routes(const toml::node& node, const std::string& config_path, Config& cfg, Errors& errors) {
+    const auto* arr = node.as_array();
+    if (!arr || !arr->is_array_of_tables()) {
+        errors.add(&node, "route", "must be [[route]] tables");
+        return;
+    }
+    for (const auto& item : *arr) {
+        const auto& t = *item.as_table();
+        matching::RouteRule r;
+        r.line = static_cast<int>(t.source().begin.line);
+        std::string key = fmt::format("route[{}]", cfg.routes.size() + 1);
+        read_section(t, "route", key, Target{cfg, nullptr, &r}, config_path, errors);
+        if (!t.get("name")) errors.add(&t, key + ".name", "is required");
+        if (!r.no_case && r.queue.empty() && r.category.empty() && r.request_type.empty() && r.priority.empty())
+            errors.add(&t, key, "needs an action: no_case, queue, category, request_type or priority");
+        if (r.no_case && (!r.queue.empty() || !r.category.empty() || !r.request_type.empty() || !r.priority.empty()))
+            errors.add(&t, key, "no_case makes no case: it takes no queue, category, request_type or priority");
+        if ((t.get("subject") && t.get("subject_regex")) || (t.get("body") && t.get("body_regex")))
+            errors.add(&t, key, "give words or a regular expression, not both");
+        cfg.routes.push_back(std::move(r));
+    }
+}
+
 void read_mailboxes(const toml::node& node, const std::string& config_path, Config& cfg, Errors& errors) {
     const auto* arr = node.as_array();
     if (!arr || !arr->is_array_of_tables()) {
@@ -204,6 +227,8 @@ Result<Config> parse_config(std::string_view text, const std::string& path) {
         std::string section(k.str());
         if (section == "mailbox") {
             read_mailboxes(node, path, cfg, errors);
+        } else if (section == "route") {
+            read_routes(node, path, cfg, errors);
         } else if (!is_section(section)) {
             errors.add(&node, section, "unknown key");
         } else if (const auto* t = node.as_table()) {
@@ -241,6 +266,7 @@ matching::IngestRules ingest_rules(const Config& cfg) {
     r.on_foreign_sender = cfg.on_foreign_sender;
     r.max_new_cases_per_sender = cfg.max_new_cases_per_sender;
     r.max_new_cases_per_domain = cfg.max_new_cases_per_domain;
+    r.routes = cfg.routes;
     if (!cfg.blocked_extensions.empty()) r.blocked_extensions = cfg.blocked_extensions;
     return r;
 }

@@ -117,6 +117,7 @@ struct Config {
     int commit_group_max = 256;    // store writer: items per transaction
     int commit_group_wait_us = 1000;  // store writer: how long a group waits for more items
     std::vector<MailboxConfig> mailboxes;
+    std::vector<matching::RouteRule> routes;  // [[route]], in order
     RelayConfig relay;
     UpstreamConfig upstream;
     std::string templates_dir;  // [templates] dir; "" = the shipped templates

@@ -9,9 +9,11 @@
 
 #include "daemon/protocol/imap.hpp"
 #include "daemon/protocol/network.hpp"
+#include "matching/route_rule.hpp"
 #include "matching/token.hpp"
 #include "matching/workflow.hpp"
 #include "mime/address.hpp"
+#include "mime/strings.hpp"
 
 namespace casemail::config::detail {
 
@@ -32,6 +34,13 @@ namespace {
 std::string ok() { return {}; }
 
 std::string not_empty(const std::string& s) { return s.empty() ? "must not be empty" : ""; }
+
+std::string compile_into(const std::string& expression, std::optional<matching::Pattern>& into) {
+    auto p = matching::Pattern::compile(expression);
+    if (!p) return p.error();
+    into = std::move(*p);
+    return {};
+}
 
 // imaps://host[:port] or smtps://host[:port] (the secure scheme is the default): no
 // credentials, no path. `url` is completed in place.
@@ -203,6 +212,87 @@ const std::vector<Setting>& table() {
              if (list(v).empty()) return std::string("needs at least one type");
              t.cfg.resolution_types = list(v);
              return ok();
+         }},
+        {"route", "name", Type::string, "(required)", 0, 0, "the rule's name, recorded on the cases it routes",
+         [](Target& t, const Value& v) {
+             t.route->name = text(v);
+             return not_empty(text(v));
+         }},
+        {"route", "mailbox", Type::string, "(any)", 0, 0, "condition: received at this 311 mailbox",
+         [](Target& t, const Value& v) {
+             t.route->mailbox = mime::normalize_address(text(v));
+             return mime::valid_addr_spec(t.route->mailbox) ? ok() : "must be an email address";
+         }},
+        {"route", "from", Type::list, "(any)", 0, 0, "condition: the sender is one of these addresses or @domains",
+         [](Target& t, const Value& v) {
+             for (const auto& f : list(v)) {
+                 auto norm = mime::normalize_address(f);
+                 bool domain = norm.starts_with("@") && norm.size() > 1 && norm.find('@', 1) == std::string::npos;
+                 if (!domain && !mime::valid_addr_spec(norm)) return fmt::format("'{}' is neither an address nor an @domain", f);
+                 t.route->from.push_back(norm);
+             }
+             return ok();
+         }},
+        {"route", "subject", Type::list, "(any)", 0, 0, "condition: the subject has one of these words (case-insensitive)",
+         [](Target& t, const Value& v) {
+             t.route->subject_words = list(v);
+             return ok();
+         }},
+        {"route", "subject_regex", Type::string, "(any)", 0, 0, "condition: the subject matches this RE2 expression",
+         [](Target& t, const Value& v) { return compile_into(text(v), t.route->subject_regex); }},
+        {"route", "body", Type::list, "(any)", 0, 0, "condition: the body text has one of these words",
+         [](Target& t, const Value& v) {
+             t.route->body_words = list(v);
+             return ok();
+         }},
+        {"route", "body_regex", Type::string, "(any)", 0, 0,
+         "condition: the body text (its first 256 KB) matches this RE2 expression",
+         [](Target& t, const Value& v) { return compile_into(text(v), t.route->body_regex); }},
+        {"route", "has_attachment", Type::string, "(any)", 0, 0,
+         "condition: an attachment of this type (\"image/*\", \"application/pdf\") or extension (\"pdf\")",
+         [](Target& t, const Value& v) {
+             t.route->has_attachment = text(v);
+             return not_empty(text(v));
+         }},
+        {"route", "header", Type::string, "(any)", 0, 0,
+         "condition: the header is present (\"X-Spam-Flag\") or equal (\"X-Spam-Flag: YES\")",
+         [](Target& t, const Value& v) {
+             auto colon = text(v).find(':');
+             t.route->header_name = std::string(mime::trim(text(v).substr(0, colon)));
+             if (colon != std::string::npos) t.route->header_value = std::string(mime::trim(text(v).substr(colon + 1)));
+             return not_empty(t.route->header_name);
+         }},
+        {"route", "no_case", Type::boolean, "false", 0, 0,
+         "action: store and link for history, no case, no acknowledgement (spam, unsolicited mail)",
+         [](Target& t, const Value& v) {
+             t.route->no_case = flag(v);
+             return ok();
+         }},
+        {"route", "queue", Type::string, "(the mailbox's)", 0, 0, "action: the team queue of the new case",
+         [](Target& t, const Value& v) {
+             t.route->queue = text(v);
+             return not_empty(text(v));
+         }},
+        {"route", "category", Type::string, "(none)", 0, 0, "action: the new case's category",
+         [](Target& t, const Value& v) {
+             t.route->category = text(v);
+             return not_empty(text(v));
+         }},
+        {"route", "request_type", Type::string, "(none)", 0, 0, "action: Report, Request or Inquire About",
+         [](Target& t, const Value& v) {
+             auto name = matching::request_type_name(text(v));
+             if (!name) return std::string("must be \"Report\", \"Request\" or \"Inquire About\"");
+             t.route->request_type = *name;
+             return ok();
+         }},
+        {"route", "priority", Type::string, "(normal)", 0, 0, "action: low, normal, high or urgent",
+         [](Target& t, const Value& v) {
+             for (const char* p : {"low", "normal", "high", "urgent"})
+                 if (text(v) == p) {
+                     t.route->priority = text(v);
+                     return ok();
+                 }
+             return std::string("must be \"low\", \"normal\", \"high\" or \"urgent\"");
          }},
         {"limits", "max_message_bytes", Type::integer, "41943040", 1024, std::int64_t{1} << 30,
          "larger mail is quarantined with its first bytes",

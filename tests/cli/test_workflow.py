@@ -141,3 +141,87 @@ class ResolutionAndNotesTest(WorkflowTestCase):
         other = self.case("Pothole")
         self.ok("case", "resolve", other, "--resolution", "filled")
         self.assertEqual(self.ok_json("case", "show", other)["resolution_type"], "Problem Solved")
+
+
+ROUTES = '''
+[[route]]
+name = "spam"
+header = "X-Spam-Flag: YES"
+no_case = true
+
+[[route]]
+name = "water to DWP"
+subject = ["leak", "water main"]
+queue = "DWP"
+category = "Water"
+request_type = "report"
+priority = "high"
+'''
+
+
+class RoutingTest(WorkflowTestCase):
+    def write_config(self, routes=ROUTES):
+        path = os.path.join(self.dir, "routes.toml")
+        with open(path, "w") as f:
+            f.write(f'[store]\npath = "{self.db}"\n' + routes)
+        return path
+
+    def message(self, subject, extra=""):
+        path = os.path.join(self.dir, f"{abs(hash(subject))}.eml")
+        with open(path, "w") as f:
+            f.write(f"From: Ann Lee <ann@example.org>\r\nTo: 311PublicWorks@city.example\r\nSubject: {subject}\r\n"
+                    f"Message-ID: <{abs(hash(subject))}@example.org>\r\n{extra}\r\nHello.\r\n")
+        return path
+
+    def ingest(self, cfg, path):
+        import json
+        return json.loads(self.ok("--config", cfg, "ingest", "--mailbox", "311PublicWorks@city.example", "--json",
+                                  path).out)
+
+    def test_spam_makes_no_case_and_a_keyword_routes_to_another_team(self):
+        cfg = self.write_config()
+        spam = self.ingest(cfg, self.message("Cheap meds", "X-Spam-Flag: YES\r\n"))
+        self.assertEqual((spam["action"], spam["case"]), ("ignored", None))
+        self.assertEqual(spam["reason"], "no case: routing rule 'spam'")
+        self.assertEqual(self.ok_json("case", "list"), [])
+        self.assertEqual(self.sql_count("SELECT count(*) FROM email"), 1)  # stored all the same
+        self.assertEqual(self.sql_count("SELECT count(*) FROM outbox"), 0)  # no acknowledgement
+
+        water = self.ingest(cfg, self.message("Water main break on Elm"))
+        case = self.ok_json("case", "show", water["case"])
+        self.assertEqual((case["queue"], case["category"], case["request_type"], case["priority"], case["route"]),
+                         ("DWP", "Water", "Report", "high", "water to DWP"))
+        self.assertIn("routed by rule 'water to DWP'", case["emails"][0]["correlation"]["evidence"])
+        reply = self.ingest(cfg, self.message(f"RE: [{water['case']}] leak again", "X-Spam-Flag: YES\r\n"))
+        self.assertEqual((reply["action"], reply["case"]), ("linked", water["case"]))  # never re-routed
+
+        plain = self.ingest(cfg, self.message("Pothole"))
+        self.assertEqual(self.ok_json("case", "show", plain["case"])["queue"], "Public Works")
+
+    def test_route_test_explains_and_writes_nothing(self):
+        cfg = self.write_config()
+        r = self.ok_json("--config", cfg, "route", "test", self.message("A leak"), "--mailbox",
+                         "311PublicWorks@city.example")
+        self.assertEqual(r["rule"]["name"], "water to DWP")
+        self.assertEqual(r["rule"]["why"], ["subject has the word 'leak'"])
+        self.assertEqual(r["misses"], ["rule 'spam' (line 4): no header X-Spam-Flag"])
+        out = self.ok("--config", cfg, "route", "test", self.message("Pothole")).out
+        self.assertIn("no rule matches", out)
+        self.assertEqual(self.sql_count("SELECT count(*) FROM email"), 0)
+
+    def test_a_bad_rule_fails_the_config_check_with_its_line(self):
+        cfg = self.write_config('[[route]]\nname = "x"\nsubject_regex = "(unclosed"\nqueue = "DWP"\n'
+                                '[[route]]\nname = "y"\ncolour = "red"\n')
+        r = self.run_cli("--config", cfg, "case", "list")
+        self.assertEqual(r.code, 2, r.err)
+        self.assertIn("routes.toml:5: key 'route[1].subject_regex': invalid regular expression", r.err)
+        self.assertIn("routes.toml:9: key 'route[2].colour': unknown key", r.err)
+        self.assertIn("routes.toml:7: key 'route[2]': needs an action", r.err)
+
+    def sql_count(self, query):
+        import sqlite3
+        con = sqlite3.connect(self.db)
+        try:
+            return con.execute(query).fetchone()[0]
+        finally:
+            con.close()

@@ -63,6 +63,11 @@ public:
         return std::nullopt;
     }
     int acks_since(const std::string& norm, TimePoint) override { return acks[norm]; }
+    std::optional<QueueRef> queue_by_name(const std::string& name) override {
+        for (const auto& q : queues)
+            if (q.name == name) return q;
+        return std::nullopt;
+    }
     // Who writes on which case; with everyone_on_cases, every sender does (the rules before
     // the foreign-sender check).
     bool everyone_on_cases = true;
@@ -538,4 +543,50 @@ TEST_CASE("flood guard: past the hourly limit mail is history on the latest case
         CHECK(p.action == Action::linked);
         CHECK(p.review_reason.find("flood guard: @example.org opened 500 cases") == 0);
     }
+}
+
+TEST_CASE("routing in plan_ingest: no_case, queue and fields for new cases; replies never re-routed") {
+    FakeLookups f;
+    auto c = f.add_case("311-000001-AAAA");
+    (void)c;
+    IngestRules rules;
+    RouteRule spam;
+    spam.name = "spam";
+    spam.subject_words = {"lottery"};
+    spam.no_case = true;
+    RouteRule water;
+    water.name = "water";
+    water.subject_words = {"leak"};
+    water.queue = "DWP";
+    water.category = "Water";
+    water.request_type = "Report";
+    water.priority = "high";
+    RouteRule lost;
+    lost.name = "lost";
+    lost.subject_words = {"lost"};
+    lost.queue = "Nowhere";
+    rules.routes = {spam, water, lost};
+
+    auto p = plan(mail("ann@example.org", "You won the lottery"), f, rules);
+    CHECK(p.action == Action::ignored);
+    CHECK(p.reason == "no case: routing rule 'spam'");
+    CHECK_FALSE(p.queue_ack);
+    CHECK_FALSE(p.parties.empty());  // still linked to the sender's contacts for history
+
+    p = plan(mail("ann@example.org", "Leak on Elm"), f, rules);
+    CHECK(p.action == Action::created);
+    CHECK(p.queue_id == 2);
+    CHECK(p.route == "water");
+    CHECK(p.category == "Water");
+    CHECK(p.request_type == "Report");
+    CHECK(p.priority == "high");
+    CHECK(p.evidence.detail == "routed by rule 'water' (subject has the word 'leak')");
+    CHECK(p.queue_ack);
+
+    p = plan(mail("ann@example.org", "Lost dog"), f, rules);
+    CHECK(p.queue_id == 1);  // the mailbox's queue keeps it
+    CHECK(p.defects.back().find("no queue named 'Nowhere'") != std::string::npos);
+
+    p = plan(mail("ann@example.org", "RE: [311-000001-AAAA] lottery leak"), f, rules);
+    CHECK(p.action == Action::linked);  // a reply is never routed
 }
