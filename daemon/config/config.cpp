@@ -13,6 +13,7 @@
 
 #include "daemon/config/table.hpp"
 #include "mime/address.hpp"
+#include "mime/printable.hpp"
 
 namespace casemail::config {
 namespace {
@@ -35,10 +36,11 @@ bool is_section(std::string_view name) {
 class Errors {
 public:
     explicit Errors(std::string file) : file_(std::move(file)) {}
+    // Keys and values come from the file: made printable, so each error stays one line.
     void add(const toml::node* node, const std::string& key, const std::string& what) {
         auto line = node ? node->source().begin.line : 0;
-        errors_.emplace_back(line, line ? fmt::format("{}:{}: key '{}': {}", file_, line, key, what)
-                                        : fmt::format("{}: key '{}': {}", file_, key, what));
+        auto text = fmt::format("key '{}': {}", mime::printable(key, 200), mime::printable(what, 400));
+        errors_.emplace_back(line, line ? fmt::format("{}:{}: {}", file_, line, text) : fmt::format("{}: {}", file_, text));
     }
     bool empty() const { return errors_.empty(); }
     std::string joined() {
@@ -218,7 +220,8 @@ Result<Config> parse_config(std::string_view text, const std::string& path) {
     try {
         root = toml::parse(text, path);
     } catch (const toml::parse_error& e) {
-        return fail(fmt::format("{}:{}: {}", path, e.source().begin.line, e.description()));
+        // toml++ quotes the offending character, which may be a line break.
+        return fail(fmt::format("{}:{}: {}", path, e.source().begin.line, mime::printable(e.description(), 400)));
     }
     Config cfg;
     cfg.source = path;

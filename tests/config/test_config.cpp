@@ -200,3 +200,13 @@ TEST_CASE("config: the shipped example loads") {
     CHECK(cfg->mailboxes.size() == 3);
     CHECK(cfg->relay.max_connections == 20);
 }
+
+TEST_CASE("config errors stay one line whatever the file holds (found by fuzz_config)") {
+    auto syntax = config::parse_config("[relay]\nenabled = t\n", "/etc/casemail.toml");
+    REQUIRE_FALSE(syntax);
+    CHECK(syntax.error().find('\n') == std::string::npos);
+    CHECK(syntax.error().rfind("/etc/casemail.toml:2: ", 0) == 0);
+    auto key = config::parse_config("\"a\\nb\" = 1\n[relay]\n\"x\\ny\" = 2\n", "/etc/casemail.toml");
+    REQUIRE_FALSE(key);
+    CHECK(key.error() == "/etc/casemail.toml:1: key 'a?b': unknown key\n/etc/casemail.toml:3: key 'relay.x?y': unknown key");
+}
