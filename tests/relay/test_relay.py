@@ -499,6 +499,7 @@ class AbuseTest(RelayTestCase):
         self.assertIn("221", read_reply(s) + read_reply(s))
         s.close()
         self.assertTrue(greeting.startswith("220 "), greeting)
+        print(f"\n  honest client from {source} greeted after {took:.2f} s", file=sys.stderr)
         return took
 
     def test_one_address_cannot_take_every_slot(self):
