@@ -85,7 +85,9 @@ public:
     void tighten(Clock::duration limit) {
         if (armed_ && deadline_.expiry() > started_ + limit) set(started_ + limit);
     }
+    // Called for every line of a message: nothing to do unless a deadline runs (one per read).
     void disarm() {
+        if (!armed_) return;
         armed_ = false;
         ++generation_;
         deadline_.cancel();
