@@ -14,7 +14,7 @@ enum class CaseStatus { active, resolved, cancelled };
 enum class Direction { in, out };
 // An inbound email's outcome (created ... quarantined), or an outbound email's delivery state.
 enum class EmailStatus { received, created, linked, ignored, duplicate, quarantined, queued, sent, failed };
-enum class OutboxKind { ack, reply, pass_through };
+enum class OutboxKind { ack, reply, pass_through, alert };  // alert: to staff (SLA), never a case's mail
 enum class OutboxStatus { pending, delivered, failed, held };
 // The relay's decision about an agent's reply (matching::decide_reply), named as logged.
 enum class ReplyDecision { queue, hold, pass_through, reject };
@@ -37,7 +37,7 @@ struct Names<EmailStatus> {
 };
 template <>
 struct Names<OutboxKind> {
-    static constexpr std::array<std::string_view, 3> all{"ack", "reply", "pass_through"};
+    static constexpr std::array<std::string_view, 4> all{"ack", "reply", "pass_through", "alert"};
 };
 template <>
 struct Names<OutboxStatus> {

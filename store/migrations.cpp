@@ -385,6 +385,62 @@ constexpr std::string_view migration_13 = R"sql(
 ALTER TABLE "case" ADD COLUMN route_rule TEXT;
 )sql";
 
+// SLA clocks: the initial acknowledgement (an agent's reply, or `case ack` for a phone call),
+// holds that pause the clocks, the alerts raised once per case, clock and state, and a kind of
+// outbox entry for the mail that tells a queue's supervisors (SQLite cannot widen a CHECK: the
+// outbox is rebuilt, every row and index kept).
+constexpr std::string_view migration_14 = R"sql(
+ALTER TABLE "case" ADD COLUMN first_response_at TEXT;
+ALTER TABLE "case" ADD COLUMN first_response_by TEXT;
+CREATE INDEX case_active ON "case"(created_at) WHERE status = 'active';
+CREATE TABLE case_hold (
+    id         INTEGER PRIMARY KEY,
+    case_id    INTEGER NOT NULL REFERENCES "case"(id),
+    held_at    TEXT    NOT NULL,
+    held_by    TEXT    NOT NULL,
+    reason     TEXT    NOT NULL,
+    resumed_at TEXT,
+    resumed_by TEXT
+);
+CREATE INDEX case_hold_case ON case_hold(case_id, held_at);
+CREATE UNIQUE INDEX case_hold_open ON case_hold(case_id) WHERE resumed_at IS NULL;
+CREATE TABLE sla_alert (
+    case_id   INTEGER NOT NULL REFERENCES "case"(id),
+    clock     TEXT    NOT NULL CHECK (clock IN ('first_response', 'resolution')),
+    state     TEXT    NOT NULL CHECK (state IN ('warning', 'breached')),
+    raised_at TEXT    NOT NULL,
+    PRIMARY KEY (case_id, clock, state)
+) WITHOUT ROWID;
+CREATE TABLE outbox_v14 (
+    id                INTEGER PRIMARY KEY,
+    kind              TEXT    NOT NULL CHECK (kind IN ('ack', 'reply', 'pass_through', 'alert')),
+    case_id           INTEGER REFERENCES "case"(id),
+    reply_to_email_id INTEGER REFERENCES email(id),
+    email_id          INTEGER REFERENCES email(id),
+    to_address        TEXT    NOT NULL,
+    to_address_norm   TEXT    NOT NULL,
+    envelope_from     TEXT,
+    envelope_to       TEXT,
+    message_id        TEXT,
+    status            TEXT    NOT NULL DEFAULT 'pending'
+                              CHECK (status IN ('pending', 'delivered', 'failed', 'held')),
+    attempts          INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at   TEXT,
+    last_error        TEXT,
+    delivered_at      TEXT,
+    hold_reason       TEXT,
+    raw               BLOB,
+    created_at        TEXT    NOT NULL
+);
+INSERT INTO outbox_v14 SELECT id, kind, case_id, reply_to_email_id, email_id, to_address, to_address_norm,
+    envelope_from, envelope_to, message_id, status, attempts, next_attempt_at, last_error, delivered_at,
+    hold_reason, raw, created_at FROM outbox;
+DROP TABLE outbox;
+ALTER TABLE outbox_v14 RENAME TO outbox;
+CREATE INDEX outbox_ack_rate ON outbox(to_address_norm, kind, created_at);
+CREATE INDEX outbox_due ON outbox(status, next_attempt_at);
+)sql";
+
 }  // namespace
 
 const std::vector<Migration>& migrations() {
@@ -403,6 +459,7 @@ const std::vector<Migration>& migrations() {
         {11, "cases: indexes for team queues, owners and children", migration_11},
         {12, "cases: resolution type and time spent; notes with attachments", migration_12},
         {13, "cases: the routing rule that routed them", migration_13},
+        {14, "SLA clocks: first response, holds, alerts; outbox alert mail", migration_14},
     };
     return all;
 }

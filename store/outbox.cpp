@@ -5,6 +5,7 @@
 #include "mime/address.hpp"
 #include "mime/printable.hpp"
 #include "mime/strings.hpp"
+#include "store/sla.hpp"
 
 namespace casemail::store {
 namespace {
@@ -116,7 +117,7 @@ void mark_outbox_delivered(Store& store, Id id, const std::string& server_reply)
     st->bind_all(id, now);
     st->run();
     set_email_status(store.db(), e->email_id, matching::EmailStatus::sent, server_reply);
-    if (e->case_id && e->kind != matching::OutboxKind::pass_through) {
+    if (e->case_id && (e->kind == matching::OutboxKind::ack || e->kind == matching::OutboxKind::reply)) {
         auto ack = store.db().cached(R"(UPDATE "case" SET acknowledged_at = ?2 WHERE id = ?1 AND acknowledged_at IS NULL)");
         ack->bind_all(*e->case_id, now);
         ack->run();
@@ -158,6 +159,8 @@ void retry_outbox(Store& store, Id id, const std::string& actor) {
     st->bind_all(id, store.now_text());
     st->run();
     set_email_status(store.db(), e->email_id, matching::EmailStatus::queued, "retry requested by " + actor);
+    if (e->status == matching::OutboxStatus::held && e->kind == matching::OutboxKind::reply && e->case_id)
+        record_first_response(store, *e->case_id, actor, fmt::format("held agent's reply released (outbox {})", id));
     store.record_event(actor, "outbox-retry", e->case_id, std::nullopt, e->email_id,
                        fmt::format("outbox entry {} ({}) queued again", id, matching::name(e->status)));
 }

@@ -8,6 +8,7 @@
 #include "store/ingest.hpp"
 #include "store/outbound.hpp"
 #include "store/outbox.hpp"
+#include "store/sla.hpp"
 
 namespace casemail::relay {
 namespace {
@@ -136,8 +137,13 @@ RelayVerdict accept_reply(store::Store& store, const PreparedReply& reply, const
             v = ctx ? rejected(550, "5.7.1 " + refusal) : rejected(550, no_case_text(settings.policy));
             break;
         case matching::ReplyDecision::hold: v = hold(store, raw, *ctx, refusal, envelope_from, envelope_to); break;
-        case matching::ReplyDecision::queue:
-            return queue(store, raw, *parsed, *ctx, evidence, envelope_to, settings.policy);
+        case matching::ReplyDecision::queue: {
+            v = queue(store, raw, *parsed, *ctx, evidence, envelope_to, settings.policy);
+            // The initial acknowledgement of the guide: the first agent reply stops the SLA clock.
+            store::record_first_response(store, ctx->record.id, envelope_from.empty() ? "relay" : envelope_from,
+                                         fmt::format("agent's reply through the relay (outbox {})", *v.outbox_id));
+            return v;
+        }
     }
     if (ctx) v.case_token = ctx->record.token;
     return v;
