@@ -157,6 +157,25 @@ void read_routes(const toml::node& node, const std::string& config_path, Config&
     }
 }
 
+void read_slas(const toml::node& node, const std::string& config_path, Config& cfg, Errors& errors) {
+    const auto* arr = node.as_array();
+    if (!arr || !arr->is_array_of_tables()) {
+        errors.add(&node, "sla", "must be [[sla]] tables (the calendar is [business_hours])");
+        return;
+    }
+    for (const auto& item : *arr) {
+        const auto& t = *item.as_table();
+        matching::sla::SlaPolicy p;
+        p.line = static_cast<int>(t.source().begin.line);
+        std::string key = fmt::format("sla[{}]", cfg.slas.size() + 1);
+        p.name = key;
+        read_section(t, "sla", key, Target{cfg, nullptr, nullptr, &p}, config_path, errors);
+        if (!p.first_response && !p.resolve_within)
+            errors.add(&t, key, "needs first_response, resolve_within or both");
+        cfg.slas.push_back(std::move(p));
+    }
+}
+
 void read_mailboxes(const toml::node& node, const std::string& config_path, Config& cfg, Errors& errors) {
     const auto* arr = node.as_array();
     if (!arr || !arr->is_array_of_tables()) {
@@ -232,6 +251,8 @@ Result<Config> parse_config(std::string_view text, const std::string& path) {
             read_mailboxes(node, path, cfg, errors);
         } else if (section == "route") {
             read_routes(node, path, cfg, errors);
+        } else if (section == "sla") {
+            read_slas(node, path, cfg, errors);
         } else if (!is_section(section)) {
             errors.add(&node, section, "unknown key");
         } else if (const auto* t = node.as_table()) {
@@ -242,6 +263,14 @@ Result<Config> parse_config(std::string_view text, const std::string& path) {
         }
     }
     check_sections(root, cfg, errors);
+    if (!cfg.zone && !cfg.slas.empty()) {  // the default zone, needed only when clocks run
+        try {
+            cfg.zone = date::locate_zone(cfg.timezone);
+        } catch (const std::exception&) {
+            errors.add(root.get("sla"), "business_hours.timezone",
+                       fmt::format("'{}' is not in the system's tz database: is tzdata installed?", cfg.timezone));
+        }
+    }
     if (!errors.empty()) return fail(errors.joined());
     return cfg;
 }
@@ -283,6 +312,14 @@ matching::OutboundPolicy outbound_policy(const Config& cfg) {
     p.pass_through = cfg.relay.pass_through;
     p.hold_refused = cfg.relay.hold_refused;
     return p;
+}
+
+matching::sla::BusinessHours business_hours(const Config& cfg) {
+    matching::sla::BusinessHours h;
+    h.by_weekday = cfg.business_week;
+    h.holidays = cfg.holidays;
+    h.zone = cfg.zone;
+    return h;
 }
 
 mime::Limits outbound_limits(const Config& cfg) {

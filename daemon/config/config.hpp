@@ -21,6 +21,7 @@
 #include "daemon/protocol/imap.hpp"
 #include "matching/ingest.hpp"
 #include "matching/outbound.hpp"
+#include "matching/sla.hpp"
 #include "matching/workflow.hpp"
 #include "mime/message.hpp"
 #include "mime/result.hpp"
@@ -43,6 +44,7 @@ struct MailboxConfig {
     AfterProcessing after_processing = AfterProcessing::move;
     std::string move_to = "Processed";
     std::chrono::seconds poll_interval{30};
+    std::vector<std::string> alert_to;  // told of its queue's SLA warnings and breaches
 };
 
 // [relay]: the SMTP relay agents' replies go through.
@@ -118,6 +120,14 @@ struct Config {
     int commit_group_wait_us = 1000;  // store writer: how long a group waits for more items
     std::vector<MailboxConfig> mailboxes;
     std::vector<matching::RouteRule> routes;  // [[route]], in order
+    // [business_hours] and [[sla]]: SLA clocks count business time only. (TOML cannot have a
+    // [sla] table beside [[sla]] entries, hence the calendar's own table.)
+    std::array<std::vector<matching::sla::Window>, 7> business_week = *matching::sla::parse_hours("Mon-Fri 08:00-17:00");
+    std::string timezone = "UTC";
+    const date::time_zone* zone = nullptr;  // located when the config is loaded
+    std::set<date::local_days> holidays;
+    std::vector<matching::sla::SlaPolicy> slas;  // [[sla]], in order: the first that matches a case
+    std::chrono::seconds sla_check_interval{60};
     RelayConfig relay;
     UpstreamConfig upstream;
     std::string templates_dir;  // [templates] dir; "" = the shipped templates
@@ -142,6 +152,7 @@ std::vector<SettingInfo> settings_reference();
 // The rules as configured: inbound (ingest), and outbound (the relay and the outbox).
 matching::IngestRules ingest_rules(const Config& cfg);
 matching::OutboundPolicy outbound_policy(const Config& cfg);
+matching::sla::BusinessHours business_hours(const Config& cfg);
 // Limits for parsing agents' replies: [limits], but never below what the relay accepts.
 mime::Limits outbound_limits(const Config& cfg);
 

@@ -10,6 +10,7 @@
 #include "daemon/protocol/imap.hpp"
 #include "daemon/protocol/network.hpp"
 #include "matching/route_rule.hpp"
+#include "matching/sla.hpp"
 #include "matching/token.hpp"
 #include "matching/workflow.hpp"
 #include "mime/address.hpp"
@@ -100,6 +101,17 @@ std::string apply_templates_dir(Target& t, const Value& v) {
     if (!t.cfg.templates_dir.empty() && !std::filesystem::is_directory(t.cfg.templates_dir, ec))
         return fmt::format("'{}' is not a directory", t.cfg.templates_dir);
     return ok();
+}
+
+// The IANA zone named by cfg.timezone, from the system's tz database (package tzdata).
+std::string locate_zone(Config& cfg) {
+    try {
+        cfg.zone = date::locate_zone(cfg.timezone);
+        return ok();
+    } catch (const std::exception&) {
+        return fmt::format("'{}' is not a time zone of the system's tz database (like \"America/Los_Angeles\"; "
+                           "is tzdata installed?)", cfg.timezone);
+    }
 }
 
 // Returns a setter choosing among `choices` ({"text", value}...) for a string key.
@@ -294,6 +306,66 @@ const std::vector<Setting>& table() {
                  }
              return std::string("must be \"low\", \"normal\", \"high\" or \"urgent\"");
          }},
+        {"business_hours", "hours", Type::string, "\"Mon-Fri 08:00-17:00\"", 0, 0,
+         "when SLA clocks run: days and local windows, like \"Mon-Fri 08:00-12:00 13:00-17:00, Sat 09:00-12:00\", or \"always\"",
+         [](Target& t, const Value& v) {
+             auto week = matching::sla::parse_hours(text(v));
+             if (!week) return week.error();
+             t.cfg.business_week = *week;
+             return ok();
+         }},
+        {"business_hours", "timezone", Type::string, "\"UTC\"", 0, 0,
+         "the city's IANA time zone, like \"America/Los_Angeles\" (DST changes follow it)",
+         [](Target& t, const Value& v) {
+             t.cfg.timezone = text(v);
+             return locate_zone(t.cfg);
+         }},
+        {"business_hours", "holidays", Type::list, "[]", 0, 0, "dates without business hours, like [\"2026-12-25\"]",
+         [](Target& t, const Value& v) {
+             for (const auto& d : list(v)) {
+                 auto day = matching::sla::parse_date(d);
+                 if (!day) return day.error();
+                 t.cfg.holidays.insert(*day);
+             }
+             return ok();
+         }},
+        {"sla", "name", Type::string, "(sla[N])", 0, 0, "the policy's name, in alerts and `case show`",
+         [](Target& t, const Value& v) {
+             t.sla->name = text(v);
+             return not_empty(text(v));
+         }},
+        {"sla", "priority", Type::string, "(any)", 0, 0, "condition: the case's priority (low, normal, high, urgent)",
+         [](Target& t, const Value& v) {
+             for (const char* p : {"low", "normal", "high", "urgent"})
+                 if (text(v) == p) {
+                     t.sla->priority = text(v);
+                     return ok();
+                 }
+             return std::string("must be low, normal, high or urgent");
+         }},
+        {"sla", "request_type", Type::string, "(any)", 0, 0, "condition: the case's request type (Report, Request, Inquire About)",
+         [](Target& t, const Value& v) {
+             auto name = matching::request_type_name(text(v));
+             if (!name) return std::string("must be Report, Request or Inquire About");
+             t.sla->request_type = *name;
+             return ok();
+         }},
+        {"sla", "first_response", Type::duration, "(no clock)", 1, 0,
+         "business time until the initial acknowledgement (an agent's reply or `case ack`)",
+         [](Target& t, const Value& v) {
+             t.sla->first_response = duration(v);
+             return ok();
+         }},
+        {"sla", "resolve_within", Type::duration, "(no clock)", 1, 0, "business time until the case is resolved",
+         [](Target& t, const Value& v) {
+             t.sla->resolve_within = duration(v);
+             return ok();
+         }},
+        {"sla", "warn_at", Type::integer, "75", 1, 99, "percent of a clock's time after which it is in warning",
+         [](Target& t, const Value& v) {
+             t.sla->warn_percent = static_cast<int>(number(v));
+             return ok();
+         }},
         {"limits", "max_message_bytes", Type::integer, "41943040", 1024, std::int64_t{1} << 30,
          "larger mail is quarantined with its first bytes",
          [](Target& t, const Value& v) {
@@ -352,6 +424,12 @@ const std::vector<Setting>& table() {
          "microseconds a short group waits for more work before it commits (0: never waits)",
          [](Target& t, const Value& v) {
              t.cfg.commit_group_wait_us = static_cast<int>(number(v));
+             return ok();
+         }},
+        {"daemon", "sla_check_interval", Type::duration, "\"1m\"", 1, 0,
+         "how often casemaild checks SLA clocks for warnings and breaches",
+         [](Target& t, const Value& v) {
+             t.cfg.sla_check_interval = duration(v);
              return ok();
          }},
         {"mailbox", "address", Type::string, "(required)", 0, 0, "the 311 mailbox's address",
@@ -415,6 +493,15 @@ const std::vector<Setting>& table() {
         {"mailbox", "poll_interval", Type::duration, "\"30s\"", 1, 0, "time between polls of a healthy mailbox",
          [](Target& t, const Value& v) {
              t.mailbox->poll_interval = duration(v);
+             return ok();
+         }},
+        {"mailbox", "alert_to", Type::list, "[]", 0, 0,
+         "addresses mailed when a case in this mailbox's team queue reaches an SLA warning or breach",
+         [](Target& t, const Value& v) {
+             for (const auto& a : list(v))
+                 if (!mime::valid_addr_spec(mime::normalize_address(a)))
+                     return fmt::format("'{}' is not an email address", a);
+             t.mailbox->alert_to = list(v);
              return ok();
          }},
         {"relay", "enabled", Type::boolean, "true", 0, 0, "run the SMTP relay for agents' replies",

@@ -18,11 +18,12 @@ using Value = std::variant<std::string, bool, std::int64_t, Seconds, std::vector
 
 enum class Type { string, path, boolean, integer, duration, list };
 
-// Where a setting's value goes: the config, or the [[mailbox]] or [[route]] being read.
+// Where a setting's value goes: the config, or the [[mailbox]], [[route]] or [[sla]] being read.
 struct Target {
     Config& cfg;
     MailboxConfig* mailbox;
     matching::RouteRule* route = nullptr;
+    matching::sla::SlaPolicy* sla = nullptr;
 };
 
 // Stores a value of the setting's type, already inside its bounds (relative paths already
@@ -30,7 +31,7 @@ struct Target {
 using Apply = std::string (*)(Target&, const Value&);
 
 struct Setting {
-    std::string_view section;  // "mailbox" stands for every [[mailbox]], "route" for every [[route]]
+    std::string_view section;  // "mailbox", "route" and "sla" stand for every [[mailbox]], [[route]], [[sla]]
     std::string_view name;
     Type type;
     std::string_view default_text;

@@ -21,6 +21,8 @@ std::string write_config(const std::string& name, const std::string& text) {
     return p.string();
 }
 
+std::string fmt_line(int line) { return "bounds.toml:" + std::to_string(line) + ": key '"; }
+
 }  // namespace
 
 TEST_CASE("config: defaults and relative store path") {
@@ -175,8 +177,11 @@ TEST_CASE("config: the settings table bounds every integer at N and N+1, and err
         REQUIRE(dash != std::string::npos);
         auto section = row.key.substr(0, row.key.find('.'));
         auto name = row.key.substr(row.key.find('.') + 1);
+        // Keys of [[sla]] entries sit in one, after the key it needs; the others in their table.
+        bool entry = section == "sla";
+        std::string head = entry ? "[[sla]]\nfirst_response = \"1h\"\n" : "[" + section + "]\n";
         auto at = [&](const std::string& value) {
-            return load_config(write_config("bounds.toml", "[" + section + "]\n" + name + " = " + value + "\n"));
+            return load_config(write_config("bounds.toml", head + name + " = " + value + "\n"));
         };
         auto min = std::stoll(row.bounds.substr(0, dash)), max = std::stoll(row.bounds.substr(dash + 1));
         CHECK(at(std::to_string(min)));
@@ -184,7 +189,8 @@ TEST_CASE("config: the settings table bounds every integer at N and N+1, and err
         CHECK_FALSE(at(std::to_string(min - 1)));
         auto over = at(std::to_string(max + 1));
         REQUIRE_FALSE(over);
-        CHECK(over.error().find("bounds.toml:2: key '" + row.key + "': must be between") != std::string::npos);
+        auto key = entry ? "sla[1]." + name : row.key;
+        CHECK(over.error().find(fmt_line(entry ? 3 : 2) + key + "': must be between") != std::string::npos);
     }
     auto cfg = load_config(write_config("order.toml", "[store]\ncolour = 1\n[daemon]\nfetch_batch = 0\n[limits]\nmax_depth = 0\n"));
     REQUIRE_FALSE(cfg);
@@ -209,4 +215,45 @@ TEST_CASE("config errors stay one line whatever the file holds (found by fuzz_co
     auto key = config::parse_config("\"a\\nb\" = 1\n[relay]\n\"x\\ny\" = 2\n", "/etc/casemail.toml");
     REQUIRE_FALSE(key);
     CHECK(key.error() == "/etc/casemail.toml:1: key 'a?b': unknown key\n/etc/casemail.toml:3: key 'relay.x?y': unknown key");
+}
+
+TEST_CASE("config: [business_hours] and [[sla]] are checked, errors name the key and line") {
+    struct Bad { std::string text, expect; };
+    for (const auto& b : std::vector<Bad>{
+             {"[business_hours]\nhours = \"Mon-Fry 08:00-17:00\"\n", "s.toml:2: key 'business_hours.hours': 'Mon-Fry' is not a day"},
+             {"[business_hours]\ntimezone = \"Mars/Olympus\"\n", "s.toml:2: key 'business_hours.timezone': 'Mars/Olympus' is not a time zone"},
+             {"[business_hours]\nholidays = [\"2026-13-01\"]\n", "s.toml:2: key 'business_hours.holidays': '2026-13-01' is not a date"},
+             {"[[sla]]\nname = \"x\"\n", "s.toml:1: key 'sla[1]': needs first_response, resolve_within or both"},
+             {"[[sla]]\nfirst_response = \"4h\"\nwarn_at = 100\n", "s.toml:3: key 'sla[1].warn_at': must be between 1 and 99"},
+             {"[[sla]]\nfirst_response = \"4h\"\npriority = \"asap\"\n", "s.toml:3: key 'sla[1].priority': must be low"},
+             {"[[sla]]\nfirst_response = \"soon\"\n", "s.toml:2: key 'sla[1].first_response': must be a duration"},
+             {"[sla]\nfirst_response = \"4h\"\n", "key 'sla': must be [[sla]] tables (the calendar is [business_hours])"},
+             {"[[mailbox]]\naddress = \"a@city.example\"\nqueue = \"Q\"\nurl = \"x\"\nuser = \"u\"\npassword_env = \"P\"\n"
+              "alert_to = [\"not an address\"]\n", "s.toml:7: key 'mailbox[1].alert_to': 'not an address' is not an email address"},
+         }) {
+        CAPTURE(b.text);
+        auto cfg = config::parse_config(b.text, "s.toml");
+        REQUIRE_FALSE(cfg);
+        CHECK(cfg.error().find(b.expect) != std::string::npos);
+    }
+    auto cfg = config::parse_config(
+        "[business_hours]\nhours = \"Mon-Fri 09:00-17:00\"\ntimezone = \"Europe/Berlin\"\nholidays = [\"2026-12-25\"]\n"
+        "[[sla]]\nname = \"urgent\"\npriority = \"urgent\"\nfirst_response = \"1h\"\n"
+        "[[sla]]\nrequest_type = \"request\"\nresolve_within = \"40h\"\nwarn_at = 50\n",
+        "ok.toml");
+    REQUIRE(cfg);
+    REQUIRE(cfg->slas.size() == 2);
+    CHECK(cfg->slas[0].name == "urgent");
+    CHECK(cfg->slas[0].line == 5);
+    CHECK(cfg->slas[1].name == "sla[2]");
+    CHECK(cfg->slas[1].request_type == "Request");
+    CHECK(cfg->slas[1].warn_percent == 50);
+    auto hours = business_hours(*cfg);
+    CHECK(hours.zone->name() == "Europe/Berlin");
+    CHECK(hours.holidays.size() == 1);
+    CHECK(hours.by_weekday[1] == std::vector<matching::sla::Window>{{540, 1020}});
+    // Without a timezone the clocks run in UTC.
+    auto utc = config::parse_config("[[sla]]\nfirst_response = \"1h\"\n", "u.toml");
+    REQUIRE(utc);
+    CHECK(utc->zone->name() == "UTC");
 }
