@@ -26,6 +26,7 @@ int Daemon::run() {
     if (auto interval = watchdog_ping_interval()) ping_watchdog(*interval);
     if (workers_.empty() && options_.once) once_polled();
     if (!options_.once) start_outbox();
+    if (!options_.once) schedule_sla_watch(std::chrono::seconds(0));
     ctx_.run();
     pool_.join();
     parse_pool_.join();
@@ -55,6 +56,7 @@ void Daemon::shutdown(const std::string& why) {
     for (auto& [key, w] : workers_) w->timer.cancel();
     watchdog_.cancel();
     outbox_timer_.cancel();
+    sla_timer_.cancel();
     if (relay_) relay_->stop();
     signals_.cancel();
 }

@@ -12,7 +12,9 @@
 
 #include "daemon/cli/context.hpp"
 #include "daemon/cli/json_views.hpp"
+#include "daemon/cli/sla.hpp"
 #include "mime/printable.hpp"
+#include "store/sla.hpp"
 #include "store/workflow.hpp"
 
 namespace casemail::cli {
@@ -25,7 +27,7 @@ struct AttachmentOptions {
 };
 
 struct CaseOptions {
-    std::optional<std::string> queue, status, owner;
+    std::optional<std::string> queue, status, owner, sla;
     std::string token, resolution;
     store::NewCase new_case;
     std::optional<std::string> new_case_queue;
@@ -77,12 +79,22 @@ void print_case_human(const store::CaseRecord& c, const std::vector<store::Email
     for (const auto& ev : events) std::cout << fmt::format("    {} {} {} {}\n", ev.at, ev.actor, ev.kind, ev.detail);
 }
 
+// With --sla STATE: the cases with a clock in that state (warning or breached), worst first.
 int case_list(Context& ctx, const CaseOptions& o) {
     store::CaseFilter filter;
     filter.queue = o.queue;
     filter.owner = o.owner;
     if (o.status) filter.status = matching::parse_state<matching::CaseStatus>(*o.status);  // checked by CLI11
-    return print_list(ctx, ctx.store().list_cases(filter), case_summary_json, [](const store::CaseRecord& c) {
+    auto cases = ctx.store().list_cases(filter);
+    if (o.sla) {
+        if (ctx.config().slas.empty()) throw BadRequest("no [[sla]] policy is configured: no case has SLA clocks");
+        auto wanted = matching::sla::clock_state_named(*o.sla);  // checked by CLI11
+        std::erase_if(cases, [&](const store::CaseRecord& c) {
+            auto clocks = clocks_of(ctx, c.id).clocks;
+            return std::none_of(clocks.begin(), clocks.end(), [&](const auto& v) { return v.state == wanted; });
+        });
+    }
+    return print_list(ctx, cases, case_summary_json, [](const store::CaseRecord& c) {
         return fmt::format("{:<18} {:<9} {:<20} {:>3} mail  {}", c.token, matching::name(c.status),
                            c.queue_name.value_or("-"), c.email_count, c.title);
     });
@@ -110,6 +122,16 @@ void print_notes_human(const std::vector<store::Note>& notes) {
     }
 }
 
+void print_sla_human(Context& ctx, const CaseClocks& clocks, const std::vector<store::CaseHold>& holds) {
+    if (clocks.clocks.empty() && holds.empty()) return;
+    std::cout << "\n  SLA:\n";
+    for (const auto& line : clock_lines(ctx, clocks)) std::cout << "    " << line << "\n";
+    for (const auto& h : holds)
+        std::cout << fmt::format("    on hold {} by {}{}: {}\n", h.held_at, h.held_by,
+                                 h.resumed_at ? fmt::format(" until {}", *h.resumed_at) : std::string(" (still)"),
+                                 mime::printable(h.reason, 200));
+}
+
 int case_show(Context& ctx, const CaseOptions& o) {
     auto& s = ctx.store();
     auto c = s.require_case(o.token);
@@ -118,14 +140,24 @@ int case_show(Context& ctx, const CaseOptions& o) {
     EmailAttachments attachments;
     for (const auto& e : emails) attachments[e.id] = store::email_attachments(s, e.id);
     auto notes = store::case_notes(s, c.id);
+    auto clocks = clocks_of(ctx, c.id);
+    auto holds = store::case_holds(s, c.id);
     if (ctx.json()) {
         auto j = case_detail_json(c, emails, attachments, events);
         j["notes"] = notes_json(notes);
+        j["sla"] = clocks_json(clocks);
+        auto sla = store::sla_case(s, c.id);
+        j["first_response_at"] = sla && sla->times.first_response ? nlohmann::json(store::format_time(*sla->times.first_response)) : nullptr;
+        j["holds"] = json_array(holds, [](const store::CaseHold& h) {
+            return nlohmann::json{{"held_at", h.held_at}, {"held_by", h.held_by}, {"reason", h.reason},
+                                  {"resumed_at", h.resumed_at ? nlohmann::json(*h.resumed_at) : nullptr}};
+        });
         print(j);
         return exit_ok;
     }
     print_case_human(c, emails, attachments, events);
     print_notes_human(notes);
+    print_sla_human(ctx, clocks, holds);
     return exit_ok;
 }
 
@@ -235,6 +267,8 @@ void add_case_commands(CommandTable& t) {
     list->add_option("--owner", o->owner, "cases assigned to this user (with --status active: my active cases)");
     list->add_option("--status", o->status, "active | resolved | cancelled")
         ->check(CLI::IsMember({"active", "resolved", "cancelled"}));
+    list->add_option("--sla", o->sla, "cases with an SLA clock in this state: warning | breached")
+        ->check(CLI::IsMember({"warning", "breached"}));
     auto* show = t.command(cases, "show", "show a case with its emails and history",
                            [o](Context& c) { return case_show(c, *o); }, true);
     show->add_option("TOKEN", o->token, "case token")->required();

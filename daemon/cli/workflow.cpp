@@ -9,6 +9,7 @@
 
 #include "daemon/cli/context.hpp"
 #include "daemon/cli/json_views.hpp"
+#include "daemon/cli/sla.hpp"
 #include "daemon/config/config.hpp"
 #include "matching/routing.hpp"
 #include "mime/message.hpp"
@@ -129,6 +130,7 @@ int queue_show(Context& ctx, const WorkflowOptions& o) {
         for (const auto& c : cases) {
             auto j = case_summary_json(c);
             j["age"] = age_of(c.created_at, now);
+            j["sla"] = sla_column(clocks_of(ctx, c.id));
             out.push_back(j);
         }
         print(out);
@@ -136,8 +138,9 @@ int queue_show(Context& ctx, const WorkflowOptions& o) {
     }
     std::cout << fmt::format("{} waiting in {}, oldest first\n", cases.size(), o.queue);
     for (const auto& c : cases)
-        std::cout << fmt::format("  {:<18} {:>5}  {:<7} {}{}\n", c.token, age_of(c.created_at, now), c.priority,
-                                 mime::printable(c.title, 80), c.needs_review ? "  (needs review)" : "");
+        std::cout << fmt::format("  {:<18} {:>5}  {:<7} {:<8} {}{}\n", c.token, age_of(c.created_at, now), c.priority,
+                                 sla_column(clocks_of(ctx, c.id)), mime::printable(c.title, 80),
+                                 c.needs_review ? "  (needs review)" : "");
     return exit_ok;
 }
 
