@@ -57,14 +57,38 @@ Result<Window> window(std::string_view spec) {
     return Window{*start, *end};
 }
 
+// Local wall time to instants. Far from a UTC-offset change (the usual case) this is one
+// subtraction with the offset of the stretch last looked up; within a day of a change it asks
+// the zone, which resolves ambiguous and skipped local times.
+class LocalToUtc {
+public:
+    explicit LocalToUtc(const date::time_zone* zone) : zone_(zone) {}
+
+    Instant operator()(local_seconds t, date::choose c) {
+        auto guess = Instant(t.time_since_epoch()) - offset_;
+        if (!(guess >= safe_from_ && guess < safe_to_)) {
+            auto info = zone_->get_info(zone_->to_sys(t, date::choose::earliest));
+            offset_ = info.offset;
+            safe_from_ = info.begin + days{1};
+            safe_to_ = info.end - days{1};
+            guess = Instant(t.time_since_epoch()) - offset_;
+            if (!(guess >= safe_from_ && guess < safe_to_)) return zone_->to_sys(t, c);
+        }
+        return guess;
+    }
+
+private:
+    const date::time_zone* zone_;
+    seconds offset_{0};
+    Instant safe_from_{Instant::max()}, safe_to_{Instant::min()};
+};
+
 // The day's windows as instants: the start is the earliest reading of an ambiguous local time,
 // the end the latest (the repeated hour of a DST change is worked); a local time that does not
 // exist (the skipped hour) is the instant of the change.
-std::pair<Instant, Instant> instants(const BusinessHours& h, local_days day, Window w) {
-    auto at = [&](int minute, date::choose c) {
-        return h.zone->to_sys(local_seconds(day) + std::chrono::minutes(minute), c);
-    };
-    return {at(w.start, date::choose::earliest), at(w.end, date::choose::latest)};
+std::pair<Instant, Instant> instants(LocalToUtc& to_utc, local_days day, Window w) {
+    return {to_utc(local_seconds(day) + std::chrono::minutes(w.start), date::choose::earliest),
+            to_utc(local_seconds(day) + std::chrono::minutes(w.end), date::choose::latest)};
 }
 
 const std::vector<Window>& windows_of(const BusinessHours& h, local_days day) {
@@ -133,9 +157,10 @@ Result<local_days> parse_date(std::string_view text) {
 seconds business_time(const BusinessHours& h, Instant from, Instant to) {
     if (to <= from) return seconds{0};
     seconds total{0};
+    LocalToUtc to_utc(h.zone);
     for (auto day = local_day(h, from), last = local_day(h, to); day <= last; day += days{1})
         for (auto w : windows_of(h, day)) {
-            auto [s, e] = instants(h, day, w);
+            auto [s, e] = instants(to_utc, day, w);
             auto a = std::max(s, from), b = std::min(e, to);
             if (a < b) total += b - a;
         }
@@ -145,9 +170,10 @@ seconds business_time(const BusinessHours& h, Instant from, Instant to) {
 std::optional<Instant> add_business_time(const BusinessHours& h, Instant from, seconds amount) {
     if (amount <= seconds{0}) return from;
     auto first = local_day(h, from);
+    LocalToUtc to_utc(h.zone);
     for (auto day = first; day < first + search_limit; day += days{1})
         for (auto w : windows_of(h, day)) {
-            auto [s, e] = instants(h, day, w);
+            auto [s, e] = instants(to_utc, day, w);
             auto a = std::max(s, from);
             if (a >= e) continue;
             if (e - a >= amount) return a + amount;
