@@ -7,6 +7,7 @@ Usage: bench/bench_relay.py BUILD_DIR [MESSAGES] [CONNECTIONS] [plain|pipelining
 --drain N: casemaild also drains N 4 KB messages from a throwaway local Dovecot (needs
 dovecot-imapd) while the replies come in, through the same store writer: prints the relay's
 latency beside the drain's rate, the 451s seen, and casemaild's peak RSS.
+CASEMAIL_BENCH_WRAP: a command casemaild runs under (a profiler), e.g. "perf record -g -o FILE".
 No upstream is configured, so nothing is delivered: this measures accept + rewrite + commit.
 plain: Python's smtplib, one command and one answer at a time. pipelining: the way mail
 clients and MTAs send (RFC 2920): MAIL, RCPT, DATA in one write; the message, its end and the
@@ -147,7 +148,9 @@ def main():
     cm("ingest", "--mailbox", "311PublicWorks@city.example", os.path.join(root, "in.eml"))
     token = json.loads(cm("case", "list", "--json").stdout)[0]["token"]
     log = open(os.path.join(root, "casemaild.log"), "w")
-    daemon = subprocess.Popen([casemaild, "--config", config], stderr=log)
+    # CASEMAIL_BENCH_WRAP="perf record -g -o /tmp/relay.perf": run casemaild under a profiler.
+    wrap = os.environ.get("CASEMAIL_BENCH_WRAP", "").split()
+    daemon = subprocess.Popen([*wrap, casemaild, "--config", config], stderr=log)
     try:
         deadline = time.time() + 10
         while time.time() < deadline:

@@ -8,6 +8,7 @@
 #include "mime/printable.hpp"
 #include "mime/strings.hpp"
 #include "store/random.hpp"
+#include "store/sla.hpp"
 #include "store/store.hpp"
 
 namespace casemail::store {
@@ -180,6 +181,7 @@ void Store::reactivate_case(const std::string& token, const std::string& actor) 
               updated_at = ?2 WHERE id = ?1)sql");
     st->bind_all(c.id, now_text());
     st->run();
+    hold_while_resolved(*this, c.id, c.resolved_at.value_or(now_text()), actor);  // SLA clocks skip it
     // The old resolution lives on in the audit log.
     record_event(actor, "reactivated", c.id, std::nullopt, std::nullopt,
                  fmt::format("previous resolution ({}): {}", c.resolved_at.value_or("?"),

@@ -144,6 +144,17 @@ std::vector<CaseHold> case_holds(Store& store, Id case_id) {
     return out;
 }
 
+void hold_while_resolved(Store& store, Id case_id, const std::string& resolved_at, const std::string& actor) {
+    auto close = store.db().cached(
+        "UPDATE case_hold SET resumed_at = max(held_at, ?2), resumed_by = ?3 WHERE case_id = ?1 AND resumed_at IS NULL");
+    close->bind_all(case_id, resolved_at, actor);
+    close->run();
+    auto st = store.db().cached(
+        "INSERT INTO case_hold(case_id, held_at, held_by, reason, resumed_at, resumed_by) VALUES (?1, ?2, ?3, ?4, ?5, ?3)");
+    st->bind_all(case_id, resolved_at, actor, std::string("resolved until reactivated"), store.now_text());
+    st->run();
+}
+
 bool raise_sla_alert(Store& store, Id case_id, matching::sla::SlaAlert alert, const std::string& detail) {
     auto st = store.db().cached(
         "INSERT OR IGNORE INTO sla_alert(case_id, clock, state, raised_at) VALUES (?1, ?2, ?3, ?4)");

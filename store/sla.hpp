@@ -41,6 +41,9 @@ struct CaseHold {
     std::optional<std::string> resumed_at, resumed_by;
 };
 std::vector<CaseHold> case_holds(Store& store, Id case_id);
+// A reactivated case: the time it spent resolved becomes a hold (closed now), so its clocks do
+// not count it; a hold left open at the resolution ends there.
+void hold_while_resolved(Store& store, Id case_id, const std::string& resolved_at, const std::string& actor);
 
 // Records an alert (event sla-warning / sla-breached with `detail`); false when it was raised
 // before, so a racing second daemon or a re-run raises nothing twice.

@@ -56,7 +56,28 @@ TEST_CASE("sla store: acknowledgement, holds and alerts are recorded once, with 
     for (const auto& e : s.case_events(rec.id)) kinds.push_back(e.kind);
     CHECK(kinds == std::vector<std::string>{"created", "held", "resumed", "sla-warning", "first-response"});
 
+    hold_case(s, rec.token, "left open when resolved", "agent:kim");
+    now += 1h;
     s.resolve_case(rec.token, "Filled", "agent:kim");
     CHECK_THROWS_WITH_AS(hold_case(s, rec.token, "x", "agent:kim"), doctest::Contains("is resolved"), Refused);
     CHECK(active_sla_cases(s, 0, 10).empty());
+
+    // Reactivated three days later: the resolved days are a hold, the open hold ended at the
+    // resolution, and the clocks count neither.
+    auto resolved_at = std::chrono::floor<std::chrono::seconds>(now);
+    now += 72h;
+    s.reactivate_case(rec.token, "agent:kim");
+    c = sla_case(s, rec.id);
+    REQUIRE(c->times.holds.size() == 3);
+    CHECK(c->times.holds[1].to == resolved_at);
+    CHECK(c->times.holds[2].from == resolved_at);
+    CHECK(c->times.holds[2].to == std::chrono::floor<std::chrono::seconds>(now));
+    CHECK(case_holds(s, rec.id)[2].reason == "resolved until reactivated");
+    sla::BusinessHours always;
+    always.by_weekday = *sla::parse_hours("always");
+    always.zone = date::locate_zone("UTC");
+    sla::ClockInput in{sla::ClockKind::resolution, c->times.created, std::nullopt, 100h, 75, c->times.holds};
+    // Opened 09:00, held 10:00-12:00, held again from 12:00 to the resolution at 13:00, resolved
+    // for 72 hours: one hour counted.
+    CHECK(sla::evaluate(always, in, std::chrono::floor<std::chrono::seconds>(now)).elapsed == 1h);
 }
