@@ -39,7 +39,8 @@ Result<std::vector<int>> day_span(std::string_view spec) {
     auto dash = spec.find('-');
     auto first = day_index(spec.substr(0, dash));
     auto last = dash == std::string_view::npos ? first : day_index(spec.substr(dash + 1));
-    if (!first || !last) return fail(fmt::format("'{}' is not a day or a range of days like Mon-Fri", mime::printable(spec, 40)));
+    if (!first || !last)
+        return fail(fmt::format("'{}' is not a day or a range of days like Mon-Fri", mime::printable(spec, 40)));
     std::vector<int> out;
     for (int d = *first;; d = (d + 1) % 7) {
         out.push_back(d);
@@ -254,8 +255,8 @@ const SlaPolicy* policy_for(const std::vector<SlaPolicy>& policies, const std::s
                             const std::optional<std::string>& request_type) {
     for (const auto& p : policies) {
         if (p.priority && *p.priority != priority) continue;
-        if (p.request_type && (!request_type || mime::to_lower_ascii(*p.request_type) != mime::to_lower_ascii(*request_type)))
-            continue;
+        auto lower = [](const std::string& t) { return mime::to_lower_ascii(t); };
+        if (p.request_type && (!request_type || lower(*p.request_type) != lower(*request_type))) continue;
         return &p;
     }
     return nullptr;
@@ -271,7 +272,8 @@ std::vector<ClockView> case_clocks(const BusinessHours& h, const std::vector<Sla
         out.push_back(evaluate(h, in, now));
     };
     // A case resolved without a response had none: its first-response clock stops there too.
-    if (p->first_response) clock(ClockKind::first_response, *p->first_response, c.first_response ? c.first_response : c.resolved);
+    if (p->first_response)
+        clock(ClockKind::first_response, *p->first_response, c.first_response ? c.first_response : c.resolved);
     if (p->resolve_within) clock(ClockKind::resolution, *p->resolve_within, c.resolved);
     return out;
 }

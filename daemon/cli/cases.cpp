@@ -147,7 +147,8 @@ int case_show(Context& ctx, const CaseOptions& o) {
         j["notes"] = notes_json(notes);
         j["sla"] = clocks_json(clocks);
         auto sla = store::sla_case(s, c.id);
-        j["first_response_at"] = sla && sla->times.first_response ? nlohmann::json(store::format_time(*sla->times.first_response)) : nullptr;
+        j["first_response_at"] = nullptr;
+        if (sla && sla->times.first_response) j["first_response_at"] = store::format_time(*sla->times.first_response);
         j["holds"] = json_array(holds, [](const store::CaseHold& h) {
             return nlohmann::json{{"held_at", h.held_at}, {"held_by", h.held_by}, {"reason", h.reason},
                                   {"resumed_at", h.resumed_at ? nlohmann::json(*h.resumed_at) : nullptr}};

@@ -43,7 +43,6 @@ class SlaTest(CasemailTestCase):
         self.config = os.path.join(self.dir, "casemail.toml")
         with open(self.config, "w") as f:
             f.write(f'[store]\npath = "casemail.db"\n[tracking]\nmessage_id_domain = "casemail.city.example"\n'
-                    f'[ingest]\nauto_ack = false\n'
                     f'[business_hours]\nhours = "always"\ntimezone = "America/Los_Angeles"\n'
                     f'[[sla]]\nname = "test schedule"\nfirst_response = "8s"\nresolve_within = "1h"\nwarn_at = 50\n'
                     f'[daemon]\nsla_check_interval = "1s"\n'
@@ -100,6 +99,15 @@ class SlaTest(CasemailTestCase):
                 out.append((m["rcpt_tos"], msg["Subject"], base64.b64decode(msg.get_payload()).decode()))
         return out
 
+    def acknowledgements(self):
+        out = []
+        for path in sorted(glob.glob(os.path.join(self.sink_dir, "*.json"))):
+            with open(path) as f:
+                m = json.load(f)
+            if email.message_from_string(m["data"])["Auto-Submitted"] == "auto-replied":
+                out.append(m["rcpt_tos"])
+        return out
+
     def events(self, token, kind):
         return [e for e in self.ok_json("case", "show", token)["events"] if e["kind"] == kind]
 
@@ -119,6 +127,8 @@ class SlaTest(CasemailTestCase):
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
         self.assertEqual(len(self.events(answered, "first-response")), 1)
 
+        # The automatic acknowledgements go out, and they stop no clock: a receipt is not a response.
+        self.wait_for(lambda: ["citizen1@example.org"] in self.acknowledgements(), what="the pothole's acknowledgement")
         # The pothole waits: warning after 4 s, breach after 8 s, each raised and mailed once.
         self.wait_for(lambda: self.events(late, "sla-breached"), what="the breach")
         time.sleep(2.5)  # more checks run; nothing is raised again
