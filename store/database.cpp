@@ -148,6 +148,26 @@ Database Database::open(const std::string& path, const OpenOptions& options) {
     return d;
 }
 
+std::int64_t Database::backup_into(const std::string& path) {
+    sqlite3* raw = nullptr;
+    int rc = sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+    std::unique_ptr<sqlite3, Closer> dest(raw);
+    if (rc != SQLITE_OK)
+        throw Error(rc, fmt::format("cannot create '{}': {}", path, raw ? sqlite3_errmsg(raw) : sqlite3_errstr(rc)));
+    sqlite3_backup* backup = sqlite3_backup_init(dest.get(), "main", db_.get(), "main");
+    if (!backup) throw Error(sqlite3_errcode(dest.get()), fmt::format("backup to '{}': {}", path, sqlite3_errmsg(dest.get())));
+    // -1: every page in one step, so the copy is one snapshot however busy the writers are
+    // (WAL readers never block them).
+    do {
+        rc = sqlite3_backup_step(backup, -1);
+        if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED) sqlite3_sleep(50);
+    } while (rc == SQLITE_OK || rc == SQLITE_BUSY || rc == SQLITE_LOCKED);
+    std::int64_t pages = sqlite3_backup_pagecount(backup);
+    sqlite3_backup_finish(backup);
+    if (rc != SQLITE_DONE) throw Error(rc, fmt::format("backup to '{}' failed: {}", path, sqlite3_errstr(rc)));
+    return pages;
+}
+
 void Database::exec(std::string_view sql) {
     std::string s(sql);
     char* err = nullptr;

@@ -159,6 +159,10 @@ public:
     std::optional<std::string> read_blob_range(const char* table, const char* column, std::int64_t rowid,
                                                std::size_t offset, std::size_t length);
 
+    // SQLite's online backup of this database into a new file at `path` (which must not exist),
+    // from one read snapshot; returns the pages copied. The copy is not fsynced: the caller is.
+    std::int64_t backup_into(const std::string& path);
+
     std::int64_t last_insert_rowid() const;
     int changes() const;
     bool in_transaction() const;

@@ -1,4 +1,5 @@
-// casemail init | settings | status: the store itself, the configuration, casemaild's state.
+// casemail init | settings | status | backup | check: the store itself, the configuration,
+// casemaild's state, a consistent copy of the store and its integrity.
 #include <fmt/format.h>
 
 #include <iostream>
@@ -6,6 +7,7 @@
 
 #include "daemon/cli/context.hpp"
 #include "daemon/cli/json_views.hpp"
+#include "store/backup.hpp"
 #include "store/mailbox_state.hpp"
 
 namespace casemail::cli {
@@ -48,6 +50,38 @@ int status(Context& ctx) {
     });
 }
 
+struct BackupOptions {
+    std::string file;
+    bool force = false;
+    std::int64_t sample = 1000;
+    bool all = false;
+};
+
+// A consistent copy while casemaild runs; restore: stop casemaild, put the copy in the store's
+// place (removing the old -wal and -shm files), start it again.
+int backup(Context& ctx, const BackupOptions& o) {
+    auto r = store::backup_to(ctx.store().db(), o.file, o.force);
+    if (ctx.json()) print({{"path", r.path}, {"pages", r.pages}, {"bytes", r.bytes}, {"seconds", r.seconds}});
+    else std::cout << fmt::format("backup {} written: {} pages, {} bytes, {:.2f} s\n", r.path, r.pages, r.bytes, r.seconds);
+    return exit_ok;
+}
+
+// Exit 1 when anything is wrong, each problem on its own line.
+int check(Context& ctx, const BackupOptions& o) {
+    auto r = store::check_store(ctx.store().db(), o.all ? 0 : o.sample);
+    if (ctx.json()) {
+        print({{"ok", r.problems.empty()}, {"problems", r.problems}, {"messages_checked", r.messages_checked},
+               {"messages_total", r.messages_total}});
+    } else {
+        for (const auto& p : r.problems) std::cout << "problem: " << p << "\n";
+        std::cout << fmt::format("store {}: {}; integrity and foreign keys checked, SHA-256 of {} of {} raw messages "
+                                 "recomputed\n",
+                                 ctx.store().db().path(), r.problems.empty() ? "ok" : fmt::format("{} problem(s)", r.problems.size()),
+                                 r.messages_checked, r.messages_total);
+    }
+    return r.problems.empty() ? exit_ok : exit_failed;
+}
+
 }  // namespace
 
 void add_admin_commands(CommandTable& t) {
@@ -57,6 +91,15 @@ void add_admin_commands(CommandTable& t) {
                         [markdown](Context& ctx) { return settings(ctx, *markdown); }, true);
     s->add_flag("--markdown", *markdown, "print the README's reference table");
     t.command(nullptr, "status", "per-mailbox polling state of casemaild", status, true);
+    auto o = std::make_shared<BackupOptions>();
+    auto* b = t.command(nullptr, "backup", "write a consistent copy of the store (safe while casemaild runs)",
+                        [o](Context& ctx) { return backup(ctx, *o); }, true);
+    b->add_option("FILE", o->file, "the copy (written as FILE.partial, synced, then renamed)")->required();
+    b->add_flag("--force", o->force, "replace FILE when it exists");
+    auto* c = t.command(nullptr, "check", "integrity and foreign-key checks, and the SHA-256 of stored raw messages",
+                        [o](Context& ctx) { return check(ctx, *o); }, true);
+    c->add_option("--sample", o->sample, "raw messages to recompute, newest first (default 1000)")->check(CLI::PositiveNumber);
+    c->add_flag("--all", o->all, "recompute every raw message");
 }
 
 }  // namespace casemail::cli

@@ -4,6 +4,7 @@ import json
 import os
 import random
 import re
+import shutil
 import signal
 import smtplib
 import socket
@@ -358,6 +359,79 @@ class RunningDaemonTest(CasemaildTestCase):
         log = proc.stderr.read()
         self.assertIn("event=reload-failed", log)
         self.assertIn("'bogus': unknown key", log)
+
+
+class BackupTest(CasemaildTestCase):
+    """`casemail backup` while casemaild drains a mailbox; the copy restored in the store's
+    place passes `casemail check --all`; the server's mail moved back to INBOX (the mail server
+    restored too) is polled again without a duplicate case."""
+
+    def wait_for(self, predicate, timeout=20):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if predicate():
+                return True
+            time.sleep(0.05)
+        return False
+
+    def test_backup_during_a_drain_restores_and_repolls_without_duplicates(self):
+        total = 1500
+        self.write_config(users={"works": MAILBOXES["works"]}, batch=20)
+        self.ok("init")
+        self.dovecot.deliver("works", [mail(i, MAILBOXES["works"][0]) for i in range(total)])
+        log_file = open(os.path.join(self.dir, "casemaild.log"), "w")
+        self.addCleanup(log_file.close)
+        proc = subprocess.Popen([CASEMAILD, "--config", self.config], stderr=log_file, cwd=self.dir)
+        self.addCleanup(lambda: proc.poll() is None and proc.kill())
+        self.assertTrue(self.wait_for(lambda: self.sql("SELECT count(*) FROM \"case\"")[0][0] > 0, timeout=60))
+        snap = os.path.join(self.dir, "snapshot.db")
+        backed = self.ok("backup", snap)
+        running_during_backup = proc.poll() is None
+        self.assertRegex(backed.out, r"backup .*snapshot.db written: \d+ pages")
+        self.fails(2, "backup", snap)  # never overwritten without --force
+        self.assertTrue(self.wait_for(lambda: self.dovecot.count("works") == 0, timeout=120))
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)
+        self.assertTrue(running_during_backup)
+        self.assertFalse(os.path.exists(snap + ".partial"))
+
+        # Restore: the snapshot in the store's place.
+        for suffix in ("", "-wal", "-shm"):
+            if os.path.exists(self.db + suffix):
+                os.remove(self.db + suffix)
+        shutil.copy(snap, self.db)
+        in_snapshot = self.sql("SELECT count(*) FROM \"case\"")[0][0]
+        checked = self.ok("check", "--all", "--json").json()
+        self.assertTrue(checked["ok"], checked["problems"])
+        self.assertEqual(checked["messages_checked"], in_snapshot)
+        print(f"\n  backup taken with {in_snapshot} of {total} messages stored", file=sys.stderr)
+
+        # The mail server restored too: everything back in INBOX, polled again.
+        m = self.dovecot.connect("works")
+        try:
+            m.select("Processed")
+            typ, data = m.uid("MOVE", "1:*", "INBOX")
+            self.assertEqual(typ, "OK", data)
+        finally:
+            m.logout()
+        self.assertEqual(self.dovecot.count("works"), total)
+        log = self.once()
+        actions = self.actions(log)
+        self.assertEqual(actions.count("duplicate"), in_snapshot)
+        self.assertEqual(actions.count("created"), total - in_snapshot)
+        self.assertEqual(self.sql("SELECT count(*) FROM \"case\"")[0][0], total)
+        self.assertEqual(self.sql("SELECT count(*) FROM (SELECT message_id FROM email GROUP BY message_id "
+                                  "HAVING count(*) > 1)")[0][0], 0)
+        self.ok("check", "--all")
+
+        # A damaged raw message is found.
+        con = sqlite3.connect(self.db)
+        con.execute("UPDATE email_raw SET raw = CAST('tampered' AS BLOB) WHERE email_id = 7")
+        con.commit()
+        con.close()
+        bad = self.run_cli("check", "--all")
+        self.assertEqual(bad.code, 1)
+        self.assertIn("problem: email 7: its raw message no longer matches the SHA-256", bad.out)
 
 
 class CrashTest(CasemaildTestCase):
