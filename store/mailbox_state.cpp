@@ -9,7 +9,7 @@ namespace {
 constexpr const char* state_columns =
     "mailbox, folder, uidvalidity, last_uid, processed, backlog, last_poll_at, last_ok_at, last_error, "
     "last_error_at, failures, (SELECT count(*) FROM imap_pending_ack a WHERE a.mailbox_norm = s.mailbox_norm "
-    "AND a.uidvalidity = s.uidvalidity) FROM mailbox_state s ";
+    "AND a.uidvalidity = s.uidvalidity), failing_since, last_mail_at FROM mailbox_state s ";
 
 MailboxState read_state(Statement& st) {
     MailboxState m;
@@ -25,6 +25,8 @@ MailboxState read_state(Statement& st) {
     m.last_error_at = st.opt_text(9);
     m.failures = static_cast<int>(st.int64(10));
     m.pending_acks = st.int64(11);
+    m.failing_since = st.opt_text(12);
+    m.last_mail_at = st.opt_text(13);
     return m;
 }
 
@@ -64,8 +66,9 @@ void reset_uidvalidity(Store& store, const std::string& mailbox, std::int64_t ui
 
 void set_cursor(Store& store, const std::string& mailbox, std::int64_t last_uid, std::int64_t processed_delta) {
     auto up = store.db().cached(
-        "UPDATE mailbox_state SET last_uid = max(last_uid, ?2), processed = processed + ?3 WHERE mailbox_norm = ?1");
-    up->bind_all(mime::normalize_address(mailbox), last_uid, processed_delta);
+        "UPDATE mailbox_state SET last_uid = max(last_uid, ?2), processed = processed + ?3, "
+        "last_mail_at = CASE WHEN ?3 > 0 THEN ?4 ELSE last_mail_at END WHERE mailbox_norm = ?1");
+    up->bind_all(mime::normalize_address(mailbox), last_uid, processed_delta, store.now_text());
     up->run();
 }
 
@@ -105,12 +108,13 @@ void record_poll(Store& store, const std::string& mailbox, const std::string& fo
     if (error) {
         auto st = store.db().cached(
             "UPDATE mailbox_state SET last_poll_at = ?2, last_error = ?3, last_error_at = ?2, "
-            "failures = failures + 1, backlog = coalesce(?4, backlog) WHERE mailbox_norm = ?1");
+            "failures = failures + 1, failing_since = coalesce(failing_since, ?2), backlog = coalesce(?4, backlog) "
+            "WHERE mailbox_norm = ?1");
         st->bind_all(mime::normalize_address(mailbox), now, mime::printable(*error, 500), backlog);
         st->run();
     } else {
         auto st = store.db().cached(
-            "UPDATE mailbox_state SET last_poll_at = ?2, last_ok_at = ?2, failures = 0, "
+            "UPDATE mailbox_state SET last_poll_at = ?2, last_ok_at = ?2, failures = 0, failing_since = NULL, "
             "backlog = ?3 WHERE mailbox_norm = ?1");
         st->bind_all(mime::normalize_address(mailbox), now, backlog);
         st->run();

@@ -27,6 +27,8 @@ struct MailboxState {
     std::optional<std::string> last_poll_at, last_ok_at, last_error, last_error_at;
     int failures = 0;  // consecutive failed polls
     std::int64_t pending_acks = 0;
+    std::optional<std::string> failing_since;  // the first failed poll since the last good one
+    std::optional<std::string> last_mail_at;   // the last poll that brought new mail
 };
 
 // The state of `mailbox` (created empty on first use).

@@ -441,6 +441,20 @@ CREATE INDEX outbox_ack_rate ON outbox(to_address_norm, kind, created_at);
 CREATE INDEX outbox_due ON outbox(status, next_attempt_at);
 )sql";
 
+// Health: when a mailbox started failing and last brought new mail, and the alarms raised (one
+// row per alarm while it stands: logged and mailed once per change, then once per repeat).
+constexpr std::string_view migration_15 = R"sql(
+ALTER TABLE mailbox_state ADD COLUMN failing_since TEXT;
+ALTER TABLE mailbox_state ADD COLUMN last_mail_at TEXT;
+CREATE TABLE alarm (
+    name      TEXT PRIMARY KEY,
+    severity  TEXT NOT NULL CHECK (severity IN ('warning', 'critical')),
+    reason    TEXT NOT NULL,
+    raised_at TEXT NOT NULL,
+    mailed_at TEXT
+) WITHOUT ROWID;
+)sql";
+
 }  // namespace
 
 const std::vector<Migration>& migrations() {
@@ -460,6 +474,7 @@ const std::vector<Migration>& migrations() {
         {12, "cases: resolution type and time spent; notes with attachments", migration_12},
         {13, "cases: the routing rule that routed them", migration_13},
         {14, "SLA clocks: first response, holds, alerts; outbox alert mail", migration_14},
+        {15, "health: mailboxes failing since and last mail; alarms", migration_15},
     };
     return all;
 }

@@ -27,6 +27,7 @@ int Daemon::run() {
     if (workers_.empty() && options_.once) once_polled();
     if (!options_.once) start_outbox();
     if (!options_.once) schedule_sla_watch(std::chrono::seconds(0));
+    if (!options_.once) schedule_alarm_watch(config_->alerts.check_interval);  // after a first poll
     ctx_.run();
     pool_.join();
     parse_pool_.join();
@@ -57,6 +58,7 @@ void Daemon::shutdown(const std::string& why) {
     watchdog_.cancel();
     outbox_timer_.cancel();
     sla_timer_.cancel();
+    alarm_timer_.cancel();
     if (relay_) relay_->stop();
     signals_.cancel();
 }

@@ -7,7 +7,10 @@
 
 #include "daemon/cli/context.hpp"
 #include "daemon/cli/json_views.hpp"
+#include "daemon/health/alarms.hpp"
+#include "mime/printable.hpp"
 #include "store/backup.hpp"
+#include "store/health.hpp"
 #include "store/mailbox_state.hpp"
 
 namespace casemail::cli {
@@ -39,15 +42,63 @@ int settings(Context& ctx, bool markdown) {
     return exit_ok;
 }
 
-int status(Context& ctx) {
-    return print_list(ctx, store::all_mailbox_states(ctx.store()), mailbox_state_json, [](const store::MailboxState& m) {
-        return fmt::format("{:<32} {:<10} last poll {}  {}  processed {}  backlog {}{}", m.mailbox, m.folder,
-                           m.last_poll_at.value_or("never"),
-                           m.failures ? fmt::format("FAILING ({}x): {}", m.failures, m.last_error.value_or(""))
-                                      : std::string("ok"),
-                           m.processed, m.backlog ? std::to_string(*m.backlog) : "?",
-                           m.pending_acks ? fmt::format("  ({} awaiting server ack)", m.pending_acks) : "");
-    });
+std::string mailbox_line(const store::MailboxState& m) {
+    return fmt::format("{:<32} {:<10} last poll {}  {}  processed {}  backlog {}{}{}", m.mailbox, m.folder,
+                       m.last_poll_at.value_or("never"),
+                       m.failures ? fmt::format("FAILING since {} ({}x): {}", m.failing_since.value_or("?"), m.failures,
+                                                m.last_error.value_or(""))
+                                  : std::string("ok"),
+                       m.processed, m.backlog ? std::to_string(*m.backlog) : "?",
+                       m.pending_acks ? fmt::format("  ({} awaiting server ack)", m.pending_acks) : "",
+                       m.last_mail_at ? "  last mail " + *m.last_mail_at : "");
+}
+
+nlohmann::json daemon_json(const store::HealthFacts& h) {
+    return {{"outbox_pending", h.outbox_pending},
+            {"outbox_oldest_pending_at", h.oldest_pending_at ? nlohmann::json(*h.oldest_pending_at) : nullptr},
+            {"outbox_held", h.outbox_held},
+            {"outbox_failed", h.outbox_failed},
+            {"quarantined", h.quarantined},
+            {"review_items", h.review_parties + h.review_emails},
+            {"store_bytes", h.store_bytes},
+            {"disk_free_bytes", h.disk_free_bytes},
+            {"disk_total_bytes", h.disk_total_bytes}};
+}
+
+// The mailboxes, the daemon's backlogs and the alarms they raise now. --check: one line and the
+// Nagios exit code (0 ok, 1 warning, 2 critical) for existing monitoring.
+int status(Context& ctx, bool check) {
+    auto& s = ctx.store();
+    auto facts = store::read_health(s);
+    auto alarms = health::evaluate_alarms(facts, health::alarm_rules(ctx.config()), s.now());
+    auto worst = health::worst(alarms);
+    if (check) {
+        std::string line = fmt::format("CASEMAIL {} - ", health::name(worst));
+        if (alarms.empty()) line += fmt::format("{} mailbox(es) polling, outbox {} pending", facts.mailboxes.size(),
+                                                facts.outbox_pending);
+        for (std::size_t i = 0; i < alarms.size(); ++i)
+            line += (i ? "; " : "") + mime::printable(alarms[i].reason, 300);
+        std::cout << line << "\n";
+        return static_cast<int>(worst);
+    }
+    if (ctx.json()) {
+        print({{"status", health::name(worst)},
+               {"mailboxes", json_array(facts.mailboxes, mailbox_state_json)},
+               {"daemon", daemon_json(facts)},
+               {"alarms", json_array(alarms, [](const health::Alarm& a) {
+                    return nlohmann::json{{"name", a.name}, {"severity", health::name(a.severity)}, {"reason", a.reason}};
+                })}});
+        return exit_ok;
+    }
+    for (const auto& m : facts.mailboxes) std::cout << mailbox_line(m) << "\n";
+    std::cout << fmt::format("outbox: {} pending{}, {} held, {} failed; quarantine {}; review items {}; store {} MB, "
+                             "{} MB free\n",
+                             facts.outbox_pending, facts.oldest_pending_at ? " (oldest " + *facts.oldest_pending_at + ")" : "",
+                             facts.outbox_held, facts.outbox_failed, facts.quarantined,
+                             facts.review_parties + facts.review_emails, facts.store_bytes >> 20, facts.disk_free_bytes >> 20);
+    std::cout << fmt::format("status {}\n", health::name(worst));
+    for (const auto& a : alarms) std::cout << fmt::format("  {} {}: {}\n", health::name(a.severity), a.name, a.reason);
+    return exit_ok;
 }
 
 struct BackupOptions {
@@ -67,7 +118,7 @@ int backup(Context& ctx, const BackupOptions& o) {
 }
 
 // Exit 1 when anything is wrong, each problem on its own line.
-int check(Context& ctx, const BackupOptions& o) {
+int check_store(Context& ctx, const BackupOptions& o) {
     auto r = store::check_store(ctx.store().db(), o.all ? 0 : o.sample);
     if (ctx.json()) {
         print({{"ok", r.problems.empty()}, {"problems", r.problems}, {"messages_checked", r.messages_checked},
@@ -90,14 +141,17 @@ void add_admin_commands(CommandTable& t) {
     auto* s = t.command(nullptr, "settings", "every configuration key: type, default, bounds, meaning",
                         [markdown](Context& ctx) { return settings(ctx, *markdown); }, true);
     s->add_flag("--markdown", *markdown, "print the README's reference table");
-    t.command(nullptr, "status", "per-mailbox polling state of casemaild", status, true);
+    auto nagios = std::make_shared<bool>(false);
+    auto* st = t.command(nullptr, "status", "casemaild's mailboxes, backlogs and alarms",
+                         [nagios](Context& ctx) { return status(ctx, *nagios); }, true);
+    st->add_flag("--check", *nagios, "one line and the Nagios exit code: 0 ok, 1 warning, 2 critical");
     auto o = std::make_shared<BackupOptions>();
     auto* b = t.command(nullptr, "backup", "write a consistent copy of the store (safe while casemaild runs)",
                         [o](Context& ctx) { return backup(ctx, *o); }, true);
     b->add_option("FILE", o->file, "the copy (written as FILE.partial, synced, then renamed)")->required();
     b->add_flag("--force", o->force, "replace FILE when it exists");
     auto* c = t.command(nullptr, "check", "integrity and foreign-key checks, and the SHA-256 of stored raw messages",
-                        [o](Context& ctx) { return check(ctx, *o); }, true);
+                        [o](Context& ctx) { return check_store(ctx, *o); }, true);
     c->add_option("--sample", o->sample, "raw messages to recompute, newest first (default 1000)")->check(CLI::PositiveNumber);
     c->add_flag("--all", o->all, "recompute every raw message");
 }

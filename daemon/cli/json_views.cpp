@@ -182,7 +182,10 @@ nlohmann::json mailbox_state_json(const store::MailboxState& m) {
             {"failing", m.failures > 0},           {"consecutive_failures", m.failures},
             {"uidvalidity", opt(m.uidvalidity)},   {"last_uid", m.last_uid},
             {"processed", m.processed},            {"backlog", opt(m.backlog)},
-            {"pending_acks", m.pending_acks}};
+            {"pending_acks", m.pending_acks},      {"failing_since", opt(m.failing_since)},
+            {"last_mail_at", opt(m.last_mail_at)},
+            // Only a token file is configured today: casemail does not know when it expires.
+            {"access_token_expires_at", nullptr}};
 }
 
 nlohmann::json outbox_entry_json(const store::OutboxEntry& e) {

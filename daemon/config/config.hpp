@@ -45,6 +45,19 @@ struct MailboxConfig {
     std::string move_to = "Processed";
     std::chrono::seconds poll_interval{30};
     std::vector<std::string> alert_to;  // told of its queue's SLA warnings and breaches
+    std::optional<std::chrono::seconds> expect_mail_within;  // silent longer: an alarm
+};
+
+// [alerts]: the alarms of casemaild (see daemon/health/alarms.hpp).
+struct AlertsConfig {
+    std::vector<std::string> to;  // mailed on each alarm change; empty: logged only
+    std::string from;             // "" = the first mailbox's address
+    std::chrono::seconds repeat{6 * 3600};
+    std::chrono::seconds check_interval{60};
+    std::chrono::seconds outbox_age{3600};
+    std::chrono::seconds failing_critical_after{15 * 60};
+    int review_warning = 100;
+    int disk_free_warning = 10, disk_free_critical = 2;  // percent
 };
 
 // [relay]: the SMTP relay agents' replies go through.
@@ -130,6 +143,7 @@ struct Config {
     std::chrono::seconds sla_check_interval{60};
     RelayConfig relay;
     UpstreamConfig upstream;
+    AlertsConfig alerts;
     std::string templates_dir;  // [templates] dir; "" = the shipped templates
 };
 

@@ -432,6 +432,55 @@ const std::vector<Setting>& table() {
              t.cfg.sla_check_interval = duration(v);
              return ok();
          }},
+        {"alerts", "to", Type::list, "[]", 0, 0, "addresses mailed when an alarm is raised, changes or clears (empty: logged only)",
+         [](Target& t, const Value& v) {
+             for (const auto& a : list(v))
+                 if (!mime::valid_addr_spec(mime::normalize_address(a)))
+                     return fmt::format("'{}' is not an email address", a);
+             t.cfg.alerts.to = list(v);
+             return ok();
+         }},
+        {"alerts", "from", Type::string, "(the first mailbox)", 0, 0, "the sender of alarm mail",
+         [](Target& t, const Value& v) {
+             t.cfg.alerts.from = text(v);
+             return mime::valid_addr_spec(mime::normalize_address(text(v))) ? ok() : "must be an email address";
+         }},
+        {"alerts", "repeat", Type::duration, "\"6h\"", 1, 0, "a standing alarm is mailed again after this long",
+         [](Target& t, const Value& v) {
+             t.cfg.alerts.repeat = duration(v);
+             return ok();
+         }},
+        {"alerts", "check_interval", Type::duration, "\"1m\"", 1, 0, "how often casemaild evaluates the alarms",
+         [](Target& t, const Value& v) {
+             t.cfg.alerts.check_interval = duration(v);
+             return ok();
+         }},
+        {"alerts", "outbox_age", Type::duration, "\"1h\"", 1, 0, "warning when the oldest pending outbox entry waits longer",
+         [](Target& t, const Value& v) {
+             t.cfg.alerts.outbox_age = duration(v);
+             return ok();
+         }},
+        {"alerts", "failing_critical_after", Type::duration, "\"15m\"", 1, 0,
+         "a failing mailbox is a warning, and critical after failing this long",
+         [](Target& t, const Value& v) {
+             t.cfg.alerts.failing_critical_after = duration(v);
+             return ok();
+         }},
+        {"alerts", "review_warning", Type::integer, "100", 1, 10000000, "warning at this many review items waiting",
+         [](Target& t, const Value& v) {
+             t.cfg.alerts.review_warning = static_cast<int>(number(v));
+             return ok();
+         }},
+        {"alerts", "disk_free_warning", Type::integer, "10", 0, 100, "warning below this percent free under the store",
+         [](Target& t, const Value& v) {
+             t.cfg.alerts.disk_free_warning = static_cast<int>(number(v));
+             return ok();
+         }},
+        {"alerts", "disk_free_critical", Type::integer, "2", 0, 100, "critical below this percent free under the store",
+         [](Target& t, const Value& v) {
+             t.cfg.alerts.disk_free_critical = static_cast<int>(number(v));
+             return ok();
+         }},
         {"mailbox", "address", Type::string, "(required)", 0, 0, "the 311 mailbox's address",
          [](Target& t, const Value& v) {
              t.mailbox->address = text(v);
@@ -502,6 +551,12 @@ const std::vector<Setting>& table() {
                  if (!mime::valid_addr_spec(mime::normalize_address(a)))
                      return fmt::format("'{}' is not an email address", a);
              t.mailbox->alert_to = list(v);
+             return ok();
+         }},
+        {"mailbox", "expect_mail_within", Type::duration, "(off)", 1, 0,
+         "alarm when the mailbox brings no new mail for longer than this, like \"24h\"",
+         [](Target& t, const Value& v) {
+             t.mailbox->expect_mail_within = duration(v);
              return ok();
          }},
         {"relay", "enabled", Type::boolean, "true", 0, 0, "run the SMTP relay for agents' replies",

@@ -120,7 +120,7 @@ class PollTest(CasemaildTestCase):
         self.assertEqual(self.actions(log), ["linked"])
         self.assertEqual(len(self.ok_json("case", "show", token)["emails"]), 2)
 
-        status = {s["mailbox"]: s for s in self.ok_json("status")}
+        status = {s["mailbox"]: s for s in self.ok_json("status")["mailboxes"]}
         self.assertEqual(status["311DWP@city.example"]["processed"], 2)
         self.assertEqual(status["311DWP@city.example"]["last_uid"], 2)
         self.assertEqual(status["311DWP@city.example"]["backlog"], 0)
@@ -165,7 +165,7 @@ class PollTest(CasemaildTestCase):
         self.assertEqual(self.actions(self.once()), ["created"] * 6)
         self.assertEqual(self.dovecot.count("clerk", "INBOX"), 6)  # flagged, not moved
         self.assertEqual(self.dovecot.flagged("clerk", "$CasemailProcessed"), 6)
-        before = self.ok_json("status")[0]["uidvalidity"]
+        before = self.ok_json("status")["mailboxes"][0]["uidvalidity"]
         self.dovecot.set_uidvalidity("clerk", 4242)
         log = self.once()
         self.assertIn(f"event=uidvalidity-changed old={before} new=4242", log)
@@ -201,14 +201,14 @@ class PollTest(CasemaildTestCase):
         self.assertIn("mailbox=311DWP@city.example event=failing", log)
         self.assertNotIn("wrong-dwp-pw", log)
         self.assertEqual(self.dovecot.count("dwp", "INBOX"), 1)
-        status = {s["mailbox"]: s for s in self.ok_json("status")}
+        status = {s["mailbox"]: s for s in self.ok_json("status")["mailboxes"]}
         self.assertTrue(status["311DWP@city.example"]["failing"])
         self.assertIn("Login", status["311DWP@city.example"]["last_error"])
         self.assertFalse(status["311CityClerk@city.example"]["failing"])
         # fixed password: the backlog drains
         self.write_config()
         self.assertEqual(self.actions(self.once()), ["created"])
-        status = {s["mailbox"]: s for s in self.ok_json("status")}
+        status = {s["mailbox"]: s for s in self.ok_json("status")["mailboxes"]}
         self.assertFalse(status["311DWP@city.example"]["failing"])
 
     def test_server_down_is_an_error_not_a_crash(self):
@@ -348,7 +348,7 @@ class RunningDaemonTest(CasemaildTestCase):
         self.write_config(users={"works": MAILBOXES["works"]})
         proc = self.start()
         self.assertTrue(self.wait_for(lambda: self.run_cli("status", "--json").code == 0 and
-                                      self.run_cli("status", "--json").json() != []))
+                                      self.run_cli("status", "--json").json()["mailboxes"] != []))
         with open(self.config, "a") as f:
             f.write("[bogus]\n")
         proc.send_signal(signal.SIGHUP)
@@ -432,6 +432,90 @@ class BackupTest(CasemaildTestCase):
         bad = self.run_cli("check", "--all")
         self.assertEqual(bad.code, 1)
         self.assertIn("problem: email 7: its raw message no longer matches the SHA-256", bad.out)
+
+
+class AlarmTest(CasemaildTestCase):
+    """A mailbox whose password is wrong: casemaild raises an alarm (logged once, mailed to
+    [alerts] to through the outbox to a real SMTP server), it turns critical, `status --check`
+    exits with the Nagios codes, and everything clears once the password is right again."""
+
+    def test_failing_mailbox_raises_escalates_and_clears(self):
+        sink_port = free_port()
+        sink_dir = os.path.join(self.dir, "sink")
+        os.makedirs(sink_dir)
+        for user in ("works", "dwp"):
+            with open(os.path.join(self.dir, f"{user}.secret"), "w") as f:
+                f.write(("wrong-" if user == "dwp" else "") + self.passwords[user] + "\n")
+        text = (f'[store]\npath = "casemail.db"\n[relay]\nenabled = false\n[daemon]\nmax_backoff = "1s"\n'
+                f'[upstream]\nurl = "smtp://127.0.0.1:{sink_port}"\nallow_plaintext = true\npoll_interval = "1s"\n'
+                f'[alerts]\nto = ["it@city.example"]\ncheck_interval = "1s"\nfailing_critical_after = "4s"\n')
+        for user in ("works", "dwp"):
+            address, queue = MAILBOXES[user]
+            text += (f'[[mailbox]]\naddress = "{address}"\nqueue = "{queue}"\nurl = "{self.dovecot.url}"\n'
+                     f'user = "{user}"\npassword_file = "{user}.secret"\nallow_plaintext = true\npoll_interval = "1s"\n')
+        with open(self.config, "w") as f:
+            f.write(text)
+        self.ok("init")
+        sink = subprocess.Popen(["/usr/bin/python3", os.path.join(os.path.dirname(os.path.abspath(__file__)), "..",
+                                                                  "support", "smtp_sink.py"), str(sink_port), sink_dir])
+        self.addCleanup(lambda: sink.poll() is None and sink.kill())
+        log_path = os.path.join(self.dir, "casemaild.log")
+        log_file = open(log_path, "w")
+        self.addCleanup(log_file.close)
+        proc = subprocess.Popen([CASEMAILD, "--config", self.config], stderr=log_file, cwd=self.dir)
+        self.addCleanup(lambda: proc.poll() is None and proc.kill())
+
+        def log():
+            with open(log_path) as f:
+                return f.read()
+
+        def wait_for(predicate, what, timeout=30):
+            deadline = time.time() + timeout
+            while time.time() < deadline:
+                if predicate():
+                    return
+                time.sleep(0.1)
+            self.fail(f"timed out waiting for {what}:\n{log()[-3000:]}")
+
+        def mails():
+            out = []
+            for path in sorted(os.listdir(sink_dir)):
+                if path.endswith(".json"):
+                    with open(os.path.join(sink_dir, path)) as f:
+                        m = json.load(f)
+                    subject = re.search(r"^Subject: (.*)$", m["data"], re.M).group(1)
+                    out.append((m["rcpt_tos"], subject))
+            return out
+
+        cli = lambda *a: self.run_cli("--config", self.config, *a)
+        raised = "event=alarm-raised alarm=mailbox-failing:311dwp@city.example"
+        wait_for(lambda: f"{raised} severity=WARNING" in log(), "the warning")
+        check = cli("status", "--check")
+        if check.code == 1:  # it may have turned critical already on a slow machine
+            self.assertTrue(check.out.startswith("CASEMAIL WARNING - 311DWP@city.example failing for"), check.out)
+        wait_for(lambda: f"{raised} severity=CRITICAL" in log(), "the escalation")
+        check = cli("status", "--check")
+        self.assertEqual(check.code, 2, check.out)
+        self.assertTrue(check.out.startswith("CASEMAIL CRITICAL - "), check.out)
+        status = cli("status", "--json").json()
+        self.assertEqual(status["status"], "CRITICAL")
+        dwp = next(m for m in status["mailboxes"] if m["mailbox"] == "311DWP@city.example")
+        self.assertIsNotNone(dwp["failing_since"])
+        wait_for(lambda: len(mails()) >= 2, "the alarm mail")
+        self.assertEqual(mails()[0][0], ["it@city.example"])
+        self.assertTrue(mails()[0][1].startswith("[casemail] WARNING: 311DWP@city.example failing"), mails())
+        self.assertTrue(mails()[1][1].startswith("[casemail] CRITICAL: 311DWP@city.example failing"), mails())
+
+        with open(os.path.join(self.dir, "dwp.secret"), "w") as f:  # read at every connection
+            f.write(self.passwords["dwp"] + "\n")
+        wait_for(lambda: "event=alarm-cleared alarm=mailbox-failing:311dwp@city.example" in log(), "the all-clear")
+        wait_for(lambda: any(s.startswith("[casemail] cleared: mailbox-failing") for _, s in mails()), "the clear mail")
+        self.assertEqual(cli("status", "--check").code, 0)
+        time.sleep(2)  # more checks: nothing logged or mailed again
+        self.assertEqual(log().count(raised), 2, log())
+        self.assertEqual(log().count("event=alarm-cleared"), 1)
+        self.assertEqual(len(mails()), 3)
+        self.assertNotIn("wrong-dwp-pw", log())
 
 
 class CrashTest(CasemaildTestCase):
