@@ -501,6 +501,7 @@ class AlarmTest(CasemaildTestCase):
         self.assertEqual(status["status"], "CRITICAL")
         dwp = next(m for m in status["mailboxes"] if m["mailbox"] == "311DWP@city.example")
         self.assertIsNotNone(dwp["failing_since"])
+        self.assertGreaterEqual(dwp["consecutive_failures"], 1, dwp)  # Dovecot delays repeated bad logins
         wait_for(lambda: len(mails()) >= 2, "the alarm mail")
         self.assertEqual(mails()[0][0], ["it@city.example"])
         self.assertTrue(mails()[0][1].startswith("[casemail] WARNING: 311DWP@city.example failing"), mails())
