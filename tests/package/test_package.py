@@ -55,6 +55,15 @@ class PackageTest(unittest.TestCase):
         checked = run("/usr/bin/casemaild", "--config", "/etc/casemail/casemail.toml", "--check-config")
         self.assertIn("OK", checked.stdout + checked.stderr)
 
+        # The nightly maintenance job, line by line as its unit runs it, as the casemail user.
+        run("runuser", "-u", "casemail", "--", "/usr/bin/casemail", "--config", "/etc/casemail/casemail.toml", "init")
+        with open("/usr/lib/systemd/system/casemail-maintenance.service") as f:
+            steps = [l.split("=", 1)[1].split() for l in f if l.startswith("ExecStart=")]
+        self.assertEqual(len(steps), 4)
+        for step in steps:
+            run("runuser", "-u", "casemail", "--", *step)
+        self.assertTrue(os.path.exists("/var/lib/casemail/backup/casemail.db"))
+
         # A city's edits survive an upgrade (the same package again) and a remove.
         with open("/etc/casemail/casemail.toml", "a") as f:
             f.write("# edited by the city\n")
