@@ -18,6 +18,7 @@ set(rules
   "daemon/outbox|daemon/outbox,daemon/common,store,matching,templates,mime|sqlite3.h,boost/asio"
   "daemon/sla|daemon/sla,store,matching,mime|sqlite3.h,curl/,boost/asio"
   "daemon/health|daemon/health,daemon/config,store,matching,mime|sqlite3.h,curl/,boost/asio"
+  "daemon/metrics|daemon/metrics,daemon/common|sqlite3.h,curl/"
   "daemon/casemaild|daemon,store,matching,templates,mime|sqlite3.h,curl/"
   "daemon/cli|daemon/cli,daemon/config,daemon/health,daemon/inbound,daemon/relay/accept.hpp,daemon/outbox/acknowledgement.hpp,daemon/common/login.hpp,store,matching,templates,mime|sqlite3.h,curl/,boost/asio,crypt.h"
 )

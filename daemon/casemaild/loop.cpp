@@ -7,6 +7,7 @@
 #include "daemon/casemaild/loop.hpp"
 #include "daemon/casemaild/sd_notify.hpp"
 #include "daemon/common/log.hpp"
+#include "daemon/common/metrics.hpp"
 #include "mime/address.hpp"
 #include "mime/printable.hpp"
 #include "mime/strings.hpp"
@@ -16,6 +17,7 @@ namespace casemail::casemaild {
 int Daemon::run() {
     wait_for_signal();
     if (!options_.once && config_->relay.enabled && !start_relay()) return 1;
+    if (!options_.once && config_->metrics_port && !start_metrics()) return 1;
     if (config_->upstream.url.empty())
         common::log_line(common::log_fields({{"event", "no-upstream"},
                              {"reason", "no [upstream] url: outbound mail waits in the outbox, nothing is sent"}}));
@@ -60,7 +62,25 @@ void Daemon::shutdown(const std::string& why) {
     sla_timer_.cancel();
     alarm_timer_.cancel();
     if (relay_) relay_->stop();
+    if (metrics_) metrics_->stop();
     signals_.cancel();
+}
+
+bool Daemon::start_metrics() {
+    metrics::ServerSettings ms;
+    ms.address = config_->metrics_address;
+    ms.port = static_cast<unsigned short>(config_->metrics_port);
+    metrics_ = std::make_unique<metrics::MetricsServer>(ctx_, ms, [] { return common::metrics().exposition(); },
+                                                        common::log_line);
+    try {
+        metrics_->start();
+    } catch (const std::exception& e) {
+        common::log_line(common::log_fields({{"event", "metrics-failed"}, {"reason", e.what()}}));
+        return false;
+    }
+    common::log_line(common::log_fields({{"event", "metrics-listening"},
+                                         {"address", fmt::format("{}:{}", ms.address, metrics_->port())}}));
+    return true;
 }
 
 void Daemon::ping_watchdog(std::chrono::microseconds interval) {

@@ -30,6 +30,7 @@
 #include "daemon/relay/accept.hpp"
 #include "daemon/relay/smtp_server.hpp"
 #include "daemon/health/alarms.hpp"
+#include "daemon/metrics/http.hpp"
 #include "daemon/sla/watch.hpp"
 #include "store/writer.hpp"
 
@@ -77,11 +78,13 @@ private:
     // --once: after the mailboxes, one delivery run of the outbox (acknowledgements included).
     void once_polled();
     bool start_relay();
+    bool start_metrics();
     // On the loop: store the message durably (one commit, synchronous=FULL) before the reply.
     void relay_message(const protocol::smtp::Envelope& env, std::string data, const std::string& client,
                        relay::ReplyTo reply);
     void relayed(const protocol::smtp::Envelope& env, const std::string& client, std::size_t bytes,
-                 const relay::RelayVerdict& verdict, std::exception_ptr error, const relay::ReplyTo& reply);
+                 const relay::RelayVerdict& verdict, std::exception_ptr error, const relay::ReplyTo& reply,
+                 std::chrono::steady_clock::time_point received);
     void kick_outbox();
     void start_outbox();
     void outbox_done(const outbox::DeliveryReport& report, const std::optional<std::string>& error);
@@ -104,6 +107,7 @@ private:
     asio::thread_pool parse_pool_;  // parsing the relay's messages, never behind a slow server
     std::unique_ptr<store::Writer> writer_;  // the one write connection; commits in groups
     std::unique_ptr<relay::SmtpRelay> relay_;
+    std::unique_ptr<metrics::MetricsServer> metrics_;
     bool outbox_busy_ = false, outbox_again_ = false;
     std::map<std::string, std::shared_ptr<Worker>> workers_;
     std::atomic<bool> stop_{false};

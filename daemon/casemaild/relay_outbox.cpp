@@ -7,6 +7,7 @@
 #include "daemon/casemaild/loop.hpp"
 #include "daemon/casemaild/sd_notify.hpp"
 #include "daemon/common/log.hpp"
+#include "daemon/common/metrics.hpp"
 #include "mime/address.hpp"
 #include "mime/printable.hpp"
 #include "mime/strings.hpp"
@@ -69,7 +70,9 @@ bool Daemon::start_relay() {
 void Daemon::relay_message(const protocol::smtp::Envelope& env, std::string data, const std::string& client,
                            relay::ReplyTo reply) {
     auto settings = accept_settings(*config_);
-    asio::post(parse_pool_, [this, env, data = std::move(data), client, reply = std::move(reply), settings]() mutable {
+    auto received = std::chrono::steady_clock::now();
+    asio::post(parse_pool_, [this, env, data = std::move(data), client, reply = std::move(reply), settings,
+                             received]() mutable {
         auto bytes = data.size();
         auto prepared = std::make_shared<relay::PreparedReply>(relay::prepare_reply(std::move(data), settings.limits));
         auto verdict = std::make_shared<relay::RelayVerdict>();
@@ -77,16 +80,21 @@ void Daemon::relay_message(const protocol::smtp::Envelope& env, std::string data
             [prepared, verdict, env, settings](store::Store& s) {
                 *verdict = relay::accept_reply(s, *prepared, env.mail_from, env.rcpt_to, settings);
             },
-            [this, prepared, verdict, env, client, bytes, reply = std::move(reply)](std::exception_ptr error) {
-                relayed(env, client, bytes, *verdict, error, reply);
+            [this, prepared, verdict, env, client, bytes, reply = std::move(reply), received](std::exception_ptr error) {
+                relayed(env, client, bytes, *verdict, error, reply, received);
             });
     });
 }
 
 // On the writer thread, after the commit: log, answer, wake the outbox.
 void Daemon::relayed(const protocol::smtp::Envelope& env, const std::string& client, std::size_t bytes,
-                     const relay::RelayVerdict& v, std::exception_ptr error, const relay::ReplyTo& reply) {
+                     const relay::RelayVerdict& v, std::exception_ptr error, const relay::ReplyTo& reply,
+                     std::chrono::steady_clock::time_point received) {
+    auto& m = common::metrics();
+    m.observe("casemail_relay_seconds", {},
+              std::chrono::duration<double>(std::chrono::steady_clock::now() - received).count());
     if (error) {  // nothing was stored: the client must try again
+        m.add("casemail_relay_messages_total", {{"action", "tempfail"}, {"code", "451"}});
         common::log_line(common::log_fields(
             {{"relay", "message"}, {"client", client}, {"action", "tempfail"}, {"reason", common::describe(error)}}));
         reply(451, "4.3.0 temporary local problem, try again later");
@@ -103,6 +111,7 @@ void Daemon::relayed(const protocol::smtp::Envelope& env, const std::string& cli
                                          {"outbox", v.outbox_id ? std::to_string(*v.outbox_id) : "-"},
                                          {"dropped", v.dropped.empty() ? "-" : mime::join(v.dropped, ",")},
                                          {"reason", fmt::format("{} {}", v.code, v.text)}}));
+    m.add("casemail_relay_messages_total", {{"action", std::string(matching::name(v.action))}, {"code", std::to_string(v.code)}});
     reply(v.code, v.text);
     if (v.outbox_id) asio::post(ctx_, [this] { kick_outbox(); });
 }

@@ -144,6 +144,9 @@ struct Config {
     RelayConfig relay;
     UpstreamConfig upstream;
     AlertsConfig alerts;
+    // [metrics] listen: GET /metrics for Prometheus; off when the address is empty.
+    std::string metrics_address;
+    int metrics_port = 0;
     std::string templates_dir;  // [templates] dir; "" = the shipped templates
 };
 

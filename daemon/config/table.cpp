@@ -59,9 +59,8 @@ std::string check_server_url(std::string& url, std::string_view secure, std::str
     return ok();
 }
 
-// "127.0.0.1:2525", "[::1]:2525"
-std::string apply_listen(Target& t, const Value& v) {
-    const auto& listen = text(v);
+// "127.0.0.1:2525", "[::1]:2525" into host and port; "" when it is not that.
+std::string split_listen(const std::string& listen, std::string& host_out, int& port_out) {
     auto colon = listen.rfind(':');
     std::string host = colon == std::string::npos ? "" : listen.substr(0, colon);
     if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
@@ -69,9 +68,13 @@ std::string apply_listen(Target& t, const Value& v) {
     if (host.empty() || port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos ||
         std::stoi(port) > 65535)
         return "must be ADDRESS:PORT, like \"127.0.0.1:2525\" or \"[::1]:2525\"";
-    t.cfg.relay.listen_address = host;
-    t.cfg.relay.port = std::stoi(port);
+    host_out = host;
+    port_out = std::stoi(port);
     return ok();
+}
+
+std::string apply_listen(Target& t, const Value& v) {
+    return split_listen(text(v), t.cfg.relay.listen_address, t.cfg.relay.port);
 }
 
 std::string apply_networks(Target& t, const Value& v) {
@@ -481,6 +484,9 @@ const std::vector<Setting>& table() {
              t.cfg.alerts.disk_free_critical = static_cast<int>(number(v));
              return ok();
          }},
+        {"metrics", "listen", Type::string, "(off)", 0, 0,
+         "ADDRESS:PORT serving GET /metrics (Prometheus text format), like \"127.0.0.1:9311\"",
+         [](Target& t, const Value& v) { return split_listen(text(v), t.cfg.metrics_address, t.cfg.metrics_port); }},
         {"mailbox", "address", Type::string, "(required)", 0, 0, "the 311 mailbox's address",
          [](Target& t, const Value& v) {
              t.mailbox->address = text(v);

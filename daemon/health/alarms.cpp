@@ -157,9 +157,9 @@ Severity worst(const std::vector<Alarm>& alarms) {
     return w;
 }
 
-std::vector<AlarmChange> watch_alarms(store::Store& s, const AlarmRules& rules, const AlertMail& mail,
-                                      Clock::time_point now) {
-    auto current = evaluate_alarms(store::read_health(s), rules, now);
+std::vector<AlarmChange> watch_alarms(store::Store& s, const store::HealthFacts& facts, const AlarmRules& rules,
+                                      const AlertMail& mail, Clock::time_point now) {
+    auto current = evaluate_alarms(facts, rules, now);
     auto standing = store::standing_alarms(s);
     std::vector<AlarmChange> changes;
     for (const auto& old : standing)

@@ -55,10 +55,10 @@ struct AlarmChange {
     bool mailed = false;
 };
 
-// Evaluates, compares with the alarms standing in the store, records the changes and queues the
+// Evaluates `facts` (read_health of the same store), compares with the alarms standing in it, records the changes and queues the
 // mail (a raised or changed alarm at once; a standing one again after `repeat`; a cleared one
 // once). Runs inside the caller's transaction.
-std::vector<AlarmChange> watch_alarms(store::Store& s, const AlarmRules& rules, const AlertMail& mail,
-                                      std::chrono::system_clock::time_point now);
+std::vector<AlarmChange> watch_alarms(store::Store& s, const store::HealthFacts& facts, const AlarmRules& rules,
+                                      const AlertMail& mail, std::chrono::system_clock::time_point now);
 
 }  // namespace casemail::health

@@ -6,6 +6,7 @@
 #include <future>
 
 #include "daemon/common/log.hpp"
+#include "daemon/common/metrics.hpp"
 #include "store/mailbox_state.hpp"
 
 namespace casemail::imap {
@@ -180,11 +181,15 @@ private:
         std::vector<Fetched> committed;  // stored, logged, not yet marked on the server
         auto batch = fetch_batch(*uids, next);
         while (!batch.empty()) {
+            auto submitted = std::chrono::steady_clock::now();
             Storing storing(submit_batch(batch));
             bool marked = committed.empty() || acknowledge(processed_uids(committed));
             std::vector<Fetched> following;
             if (marked && !report_.error && !report_.interrupted && next < uids->size()) following = fetch_batch(*uids, next);
-            settle_batch(batch, storing.wait());
+            auto outcome = storing.wait();
+            common::metrics().observe("casemail_commit_seconds", {{"mailbox", settings_.mailbox}},
+                                      std::chrono::duration<double>(std::chrono::steady_clock::now() - submitted).count());
+            settle_batch(batch, outcome);
             committed = std::move(batch);
             if (!marked) return;  // the journal keeps the stored batch for the next poll
             batch = std::move(following);
@@ -245,9 +250,12 @@ private:
         auto failed = std::make_shared<bool>(false);  // touched on the writer thread only
         std::vector<store::Writer::Work> items;
         for (auto& f : batch) {
+            auto parse_started = std::chrono::steady_clock::now();
             auto message = std::make_shared<inbound::PreparedMessage>(
                 f.left_on_server ? inbound::prepare_quarantine(std::move(f.raw), too_large_reason())
                                  : inbound::prepare_message(std::move(f.raw), ingest_.limits));
+            common::metrics().observe("casemail_parse_seconds", {{"mailbox", settings_.mailbox}},
+                                      std::chrono::duration<double>(std::chrono::steady_clock::now() - parse_started).count());
             items.push_back([this, &f, message, failed](store::Store& s) {
                 if (*failed) throw Skipped();
                 try {
@@ -271,7 +279,11 @@ private:
         }
         report_.ingested += batch.size();
         *report_.backlog -= static_cast<std::int64_t>(batch.size());
+        auto& metrics = common::metrics();
         for (const auto& f : batch) {
+            metrics.add("casemail_messages_total",
+                        {{"mailbox", settings_.mailbox}, {"action", std::string(matching::name(f.result.action))}});
+            metrics.observe("casemail_fetch_seconds", {{"mailbox", settings_.mailbox}}, f.fetch_ms / 1000.0);
             if (f.result.flood_started)
                 log_(common::log_fields({{"mailbox", settings_.mailbox}, {"event", "flood"}, {"reason", f.result.reason}}));
             log_(common::log_fields({{"mailbox", settings_.mailbox},

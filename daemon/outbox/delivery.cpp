@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "daemon/common/log.hpp"
+#include "daemon/common/metrics.hpp"
 
 namespace casemail::outbox {
 
@@ -50,13 +51,18 @@ std::optional<std::string> message_for(store::Store& s, store::OutboxEntry& entr
 // The upstream's answer, recorded: delivered, retried later, or failed for good. What to log.
 std::string record_outcome(store::Store& s, const store::OutboxEntry& entry, const DeliveryOutcome& outcome,
                            const DeliverySettings& settings, DeliveryReport& report) {
+    auto& metrics = common::metrics();
+    auto kind = std::string(matching::name(entry.kind));
+    auto age = s.now() - store::parse_time(entry.created_at).value_or(s.now());
     if (outcome.delivered) {
         store::mark_outbox_delivered(s, entry.id, outcome.detail);
         ++report.delivered;
+        metrics.add("casemail_outbox_deliveries_total", {{"kind", kind}, {"outcome", "delivered"}});
+        metrics.observe("casemail_outbox_delivery_seconds", {{"kind", kind}}, std::chrono::duration<double>(age).count());
         return log_entry(entry, "delivered", outcome.detail);
     }
-    auto age = s.now() - store::parse_time(entry.created_at).value_or(s.now());
     if (outcome.permanent || age >= settings.max_age) {
+        metrics.add("casemail_outbox_deliveries_total", {{"kind", kind}, {"outcome", "failed"}});
         auto why = outcome.permanent ? outcome.detail
                                      : fmt::format("gave up after {} attempts over {} h: {}", entry.attempts + 1,
                                                    std::chrono::duration_cast<std::chrono::hours>(age).count(),
@@ -65,6 +71,7 @@ std::string record_outcome(store::Store& s, const store::OutboxEntry& entry, con
         ++report.failed;
         return log_entry(entry, "failed", why);
     }
+    metrics.add("casemail_outbox_deliveries_total", {{"kind", kind}, {"outcome", "deferred"}});
     auto next = s.now() + retry_delay(entry.attempts + 1, settings);
     store::mark_outbox_retry(s, entry.id, outcome.detail, next);
     ++report.retried;

@@ -519,6 +519,116 @@ class AlarmTest(CasemaildTestCase):
         self.assertNotIn("wrong-dwp-pw", log())
 
 
+PARSE_METRICS = """
+import json, sys
+from prometheus_client.parser import text_string_to_metric_families
+out = []
+for family in text_string_to_metric_families(sys.stdin.read()):
+    for s in family.samples:
+        out.append([family.name, family.type, s.name, s.labels, s.value])
+print(json.dumps(out))
+"""
+
+
+class MetricsTest(CasemaildTestCase):
+    """GET /metrics of a running casemaild, parsed by the Prometheus client library's own parser
+    (Debian's python3-prometheus-client), after real mail and a relayed reply; and the endpoint
+    refusing everything else."""
+
+    def scrape(self, port):
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as c:
+            c.sendall(b"GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            data = b""
+            while chunk := c.recv(65536):
+                data += chunk
+        head, _, body = data.partition(b"\r\n\r\n")
+        self.assertTrue(head.startswith(b"HTTP/1.1 200 OK"), head)
+        self.assertIn(b"Content-Type: text/plain; version=0.0.4", head)
+        parsed = subprocess.run(["/usr/bin/python3", "-c", PARSE_METRICS], input=body.decode(), capture_output=True,
+                                text=True, check=True)
+        return json.loads(parsed.stdout)
+
+    def raw(self, port, request, read=True):
+        with socket.create_connection(("127.0.0.1", port), timeout=15) as c:
+            c.sendall(request)
+            return c.recv(65536) if read else None
+
+    def test_scraped_and_parsed_after_real_traffic_and_nothing_else_answered(self):
+        metrics_port, relay_port = free_port(), free_port()
+        address, queue = MAILBOXES["works"]
+        with open(os.path.join(self.dir, "works.secret"), "w") as f:
+            f.write(self.passwords["works"] + "\n")
+        with open(self.config, "w") as f:
+            f.write(f'[store]\npath = "casemail.db"\n[relay]\nlisten = "127.0.0.1:{relay_port}"\n'
+                    f'[metrics]\nlisten = "127.0.0.1:{metrics_port}"\n[alerts]\ncheck_interval = "1s"\n'
+                    f'[[mailbox]]\naddress = "{address}"\nqueue = "{queue}"\nurl = "{self.dovecot.url}"\n'
+                    f'user = "works"\npassword_file = "works.secret"\nallow_plaintext = true\npoll_interval = "1s"\n')
+        self.ok("init")
+        self.dovecot.append("works", [mail(i, address) for i in range(5)])
+        log_file = open(os.path.join(self.dir, "casemaild.log"), "w")
+        self.addCleanup(log_file.close)
+        proc = subprocess.Popen([CASEMAILD, "--config", self.config], stderr=log_file, cwd=self.dir)
+        self.addCleanup(lambda: proc.poll() is None and proc.kill())
+        deadline = time.time() + 30
+        while time.time() < deadline and len(self.ok_json("case", "list")) < 5:
+            time.sleep(0.1)
+        token = self.ok_json("case", "list")[0]["token"]
+        with smtplib.SMTP("127.0.0.1", relay_port, timeout=10) as smtp:
+            smtp.sendmail("asmith@city.example", ["citizen0@example.org"],
+                          f"From: asmith@city.example\r\nTo: citizen0@example.org\r\nSubject: RE: [{token}]\r\n\r\nOn it.\r\n")
+            with self.assertRaises(smtplib.SMTPDataError):
+                smtp.sendmail("asmith@city.example", ["x@example.org"], "Subject: no case\r\n\r\nHello.\r\n")
+        time.sleep(2.5)  # an alarm check publishes the gauges
+
+        samples = self.scrape(metrics_port)
+        def value(name, **labels):
+            found = [s[4] for s in samples if s[2] == name and all(s[3].get(k) == v for k, v in labels.items())]
+            return found[0] if found else None
+        self.assertEqual(value("casemail_messages_total", mailbox=address, action="created"), 5)
+        self.assertEqual(value("casemail_relay_messages_total", action="queued", code="250"), 1)
+        self.assertEqual(value("casemail_relay_messages_total", action="rejected", code="550"), 1)
+        self.assertEqual(value("casemail_fetch_seconds_count", mailbox=address), 5)
+        self.assertEqual(value("casemail_parse_seconds_count", mailbox=address), 5)
+        self.assertGreaterEqual(value("casemail_commit_seconds_count", mailbox=address), 1)
+        self.assertEqual(value("casemail_fetch_seconds_bucket", mailbox=address, le="+Inf"), 5)
+        self.assertEqual(value("casemail_relay_seconds_count"), 2)
+        self.assertGreater(value("casemail_store_bytes"), 0)
+        self.assertEqual(value("casemail_quarantined"), 0)
+        self.assertEqual(value("casemail_mailbox_failing", mailbox=address), 0)
+        self.assertIsNotNone(value("casemail_outbox_entries", state="pending"))
+        types = {s[0]: s[1] for s in samples}
+        self.assertEqual(types["casemail_messages"], "counter")  # the parser drops _total from the family
+        self.assertEqual(types["casemail_commit_seconds"], "histogram")
+
+        # Nothing but GET /metrics.
+        self.assertTrue(self.raw(metrics_port, b"POST /metrics HTTP/1.1\r\n\r\n").startswith(b"HTTP/1.1 405"))
+        self.assertTrue(self.raw(metrics_port, b"GET /admin HTTP/1.1\r\n\r\n").startswith(b"HTTP/1.1 404"))
+        self.assertTrue(self.raw(metrics_port, b"HELO casemail\r\n\r\n").startswith(b"HTTP/1.1 400"))
+        big = b"GET /metrics HTTP/1.1\r\nX: " + b"a" * 10000 + b"\r\n\r\n"
+        self.assertTrue(self.raw(metrics_port, big).startswith(b"HTTP/1.1 431"))
+        started = time.time()
+        self.assertTrue(self.raw(metrics_port, b"GET /metr").startswith(b"HTTP/1.1 408"))  # and then nothing
+        self.assertLess(time.time() - started, 8)
+        # Idle connections beyond the limit are closed at once; the endpoint still answers after.
+        idle = [socket.create_connection(("127.0.0.1", metrics_port)) for _ in range(20)]
+        time.sleep(0.5)
+        closed = 0
+        for c in idle:
+            c.settimeout(0.2)
+            try:
+                closed += c.recv(1) == b""
+            except socket.timeout:
+                pass
+        self.assertGreaterEqual(closed, 4)
+        for c in idle:
+            c.close()
+        time.sleep(0.5)
+        again = self.scrape(metrics_port)
+        self.assertTrue(any(s[2] == "casemail_messages_total" and s[4] == 5 for s in again))
+        with open(os.path.join(self.dir, "casemaild.log")) as f:
+            self.assertIn("event=metrics-listening", f.read())
+
+
 class CrashTest(CasemaildTestCase):
     def test_sigkill_at_random_points_loses_and_duplicates_nothing(self):
         total = 500

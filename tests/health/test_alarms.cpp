@@ -87,7 +87,7 @@ TEST_CASE("alarms: the watch records a change once, mails it, repeats after the 
     mail.repeat = 6h;
     store::record_poll(s, "311DWP@city.example", "INBOX", std::string("login refused"), std::nullopt);
 
-    auto changes = health::watch_alarms(s, rules, mail, now);
+    auto changes = health::watch_alarms(s, store::read_health(s), rules, mail, now);
     REQUIRE(changes.size() == 1);
     CHECK(changes[0].raised);
     CHECK(changes[0].mailed);
@@ -99,30 +99,30 @@ TEST_CASE("alarms: the watch records a change once, mails it, repeats after the 
     CHECK(raw.find("Auto-Submitted: auto-generated") != std::string::npos);
 
     now += 5h;  // still failing, now for more than 15 minutes
-    changes = health::watch_alarms(s, rules, mail, now);
+    changes = health::watch_alarms(s, store::read_health(s), rules, mail, now);
     REQUIRE(changes.size() == 1);  // warning -> critical is a change
     CHECK(changes[0].alarm.severity == Severity::critical);
     CHECK_FALSE(changes[0].repeat);
     now += 1h;
-    CHECK(health::watch_alarms(s, rules, mail, now).empty());  // standing, mailed an hour ago
+    CHECK(health::watch_alarms(s, store::read_health(s), rules, mail, now).empty());  // standing, mailed an hour ago
     now += 5h;
-    changes = health::watch_alarms(s, rules, mail, now);
+    changes = health::watch_alarms(s, store::read_health(s), rules, mail, now);
     REQUIRE(changes.size() == 1);
     CHECK(changes[0].repeat);
     CHECK(store::list_outbox(s).size() == 3);
 
     store::record_poll(s, "311DWP@city.example", "INBOX", std::nullopt, 0);
-    changes = health::watch_alarms(s, rules, mail, now);
+    changes = health::watch_alarms(s, store::read_health(s), rules, mail, now);
     REQUIRE(changes.size() == 1);
     CHECK_FALSE(changes[0].raised);
     CHECK(store::standing_alarms(s).empty());
     CHECK(store::list_outbox(s).size() == 4);
-    CHECK(health::watch_alarms(s, rules, mail, now).empty());
+    CHECK(health::watch_alarms(s, store::read_health(s), rules, mail, now).empty());
 
     // Without addresses: recorded and reported for the log, nothing queued.
     mail.to.clear();
     store::record_poll(s, "311DWP@city.example", "INBOX", std::string("timeout"), std::nullopt);
-    changes = health::watch_alarms(s, rules, mail, now);
+    changes = health::watch_alarms(s, store::read_health(s), rules, mail, now);
     REQUIRE(changes.size() == 1);
     CHECK_FALSE(changes[0].mailed);
     CHECK(store::list_outbox(s).size() == 4);
