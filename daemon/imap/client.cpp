@@ -87,6 +87,11 @@ Result<std::string> ImapSession::command(std::string_view folder, const std::str
 }
 
 Result<protocol::imap::FolderStatus> ImapSession::status(std::string_view folder) {
+    // STATUS of the selected folder answers from the session's view of it (RFC 3501 6.3.10:
+    // not a check for new mail; Dovecot's UIDNEXT stayed where the last poll left it, so a
+    // kept session saw no new mail until it reconnected). A NOOP in the folder first brings
+    // the view up to date (selecting the folder when it is not).
+    if (auto noop = command(folder, "NOOP"); !noop) return fail(noop.error());
     auto r = command("", protocol::imap::status_command(folder));
     if (!r) return fail(r.error());
     return protocol::imap::parse_status(*r);
