@@ -9,7 +9,7 @@ namespace {
 constexpr const char* state_columns =
     "mailbox, folder, uidvalidity, last_uid, processed, backlog, last_poll_at, last_ok_at, last_error, "
     "last_error_at, failures, (SELECT count(*) FROM imap_pending_ack a WHERE a.mailbox_norm = s.mailbox_norm "
-    "AND a.uidvalidity = s.uidvalidity), failing_since, last_mail_at FROM mailbox_state s ";
+    "AND a.uidvalidity = s.uidvalidity), failing_since, last_mail_at, token_expires_at FROM mailbox_state s ";
 
 MailboxState read_state(Statement& st) {
     MailboxState m;
@@ -27,6 +27,7 @@ MailboxState read_state(Statement& st) {
     m.pending_acks = st.int64(11);
     m.failing_since = st.opt_text(12);
     m.last_mail_at = st.opt_text(13);
+    m.token_expires_at = st.opt_text(14);
     return m;
 }
 
@@ -99,6 +100,13 @@ void clear_pending_acks(Store& store, const std::string& mailbox, std::int64_t u
         st->run();
         st->reset();
     }
+}
+
+void set_token_expiry(Store& store, const std::string& mailbox, const std::string& folder, const std::string& expires_at) {
+    mailbox_state(store, mailbox, folder);
+    auto st = store.db().cached("UPDATE mailbox_state SET token_expires_at = ?2 WHERE mailbox_norm = ?1");
+    st->bind_all(mime::normalize_address(mailbox), expires_at);
+    st->run();
 }
 
 void record_poll(Store& store, const std::string& mailbox, const std::string& folder,

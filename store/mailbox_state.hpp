@@ -29,6 +29,7 @@ struct MailboxState {
     std::int64_t pending_acks = 0;
     std::optional<std::string> failing_since;  // the first failed poll since the last good one
     std::optional<std::string> last_mail_at;   // the last poll that brought new mail
+    std::optional<std::string> token_expires_at;  // of the OAuth2 access token casemail fetched
 };
 
 // The state of `mailbox` (created empty on first use).
@@ -44,6 +45,9 @@ void add_pending_ack(Store& store, const std::string& mailbox, std::int64_t uidv
 std::vector<std::int64_t> pending_acks(Store& store, const std::string& mailbox, std::int64_t uidvalidity);
 void clear_pending_acks(Store& store, const std::string& mailbox, std::int64_t uidvalidity,
                         const std::vector<std::int64_t>& uids);
+
+// A new OAuth2 access token for the mailbox: when it expires, for `casemail status`.
+void set_token_expiry(Store& store, const std::string& mailbox, const std::string& folder, const std::string& expires_at);
 
 // The outcome of one poll, for `casemail status`. An error counts a failure; success resets.
 void record_poll(Store& store, const std::string& mailbox, const std::string& folder,

@@ -455,6 +455,11 @@ CREATE TABLE alarm (
 ) WITHOUT ROWID;
 )sql";
 
+// The expiry of the OAuth2 access token a mailbox logged in with, for `casemail status`.
+constexpr std::string_view migration_16 = R"sql(
+ALTER TABLE mailbox_state ADD COLUMN token_expires_at TEXT;
+)sql";
+
 }  // namespace
 
 const std::vector<Migration>& migrations() {
@@ -475,6 +480,7 @@ const std::vector<Migration>& migrations() {
         {13, "cases: the routing rule that routed them", migration_13},
         {14, "SLA clocks: first response, holds, alerts; outbox alert mail", migration_14},
         {15, "health: mailboxes failing since and last mail; alarms", migration_15},
+        {16, "mailboxes: OAuth2 access token expiry", migration_16},
     };
     return all;
 }

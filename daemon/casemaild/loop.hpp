@@ -29,6 +29,7 @@
 #include "daemon/protocol/smtp.hpp"
 #include "daemon/relay/accept.hpp"
 #include "daemon/relay/smtp_server.hpp"
+#include "daemon/common/oauth2.hpp"
 #include "daemon/health/alarms.hpp"
 #include "daemon/metrics/http.hpp"
 #include "daemon/sla/watch.hpp"
@@ -45,6 +46,7 @@ struct Worker {
     asio::steady_timer timer;
     // Touched only by the poll job in flight (busy) — or by the loop when none is.
     std::unique_ptr<imap::ImapSession> session;
+    std::optional<std::chrono::system_clock::time_point> token_renew_at;  // the session's OAuth2 token
     // Loop-only state.
     bool busy = false;
     bool removed = false;
@@ -74,6 +76,9 @@ private:
     void start_poll(const std::shared_ptr<Worker>& w);
     // Runs on a pool thread; touches only this worker's store and session.
     imap::PollReport poll_once(Worker& w, const Config& cfg, const MailboxConfig& m, bool reconnect);
+    // The OAuth2 access token of a login whose secret is an OAuth2 client (from the cache, or
+    // fetched and its expiry recorded for `casemail status` when `mailbox` is set).
+    Result<common::AccessToken> access_token(common::ServerLogin& login, const MailboxConfig* mailbox);
     void polled(const std::shared_ptr<Worker>& w, const imap::PollReport& report);
     // --once: after the mailboxes, one delivery run of the outbox (acknowledgements included).
     void once_polled();
@@ -108,6 +113,7 @@ private:
     std::unique_ptr<store::Writer> writer_;  // the one write connection; commits in groups
     std::unique_ptr<relay::SmtpRelay> relay_;
     std::unique_ptr<metrics::MetricsServer> metrics_;
+    common::TokenCache tokens_;  // OAuth2 access tokens of the mailboxes and the upstream
     bool outbox_busy_ = false, outbox_again_ = false;
     std::map<std::string, std::shared_ptr<Worker>> workers_;
     std::atomic<bool> stop_{false};

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "daemon/casemaild/loop.hpp"
+#include "store/mailbox_state.hpp"
 #include "daemon/casemaild/sd_notify.hpp"
 #include "daemon/common/log.hpp"
 #include "mime/address.hpp"
@@ -48,11 +49,23 @@ imap::PollReport Daemon::poll_once(Worker& w, const Config& cfg, const MailboxCo
     imap::PollReport report;
     try {
         if (reconnect) w.session.reset();
+        if (w.session && w.token_renew_at && std::chrono::system_clock::now() >= *w.token_renew_at)
+            w.session.reset();  // its token is about to expire: log in again with a fresh one
         if (!w.session) {
-            auto login = config::mailbox_login(m, cfg);
-            if (!login) {
-                report.error = login.error();
+            // Failing before the server is reached (a secret, the token endpoint): recorded for
+            // `casemail status` as any failed poll is.
+            auto failed_early = [&](const std::string& why) {
+                report.error = why;
+                writer_->run([&](store::Store& s) { store::record_poll(s, m.address, m.folder, why, std::nullopt); });
                 return report;
+            };
+            auto login = config::mailbox_login(m, cfg);
+            if (!login) return failed_early(login.error());
+            w.token_renew_at.reset();
+            if (login->oauth2.configured()) {
+                auto token = access_token(*login, &m);
+                if (!token) return failed_early(token.error());
+                w.token_renew_at = token->renew_at;
             }
             imap::ImapAccount account;
             account.login = std::move(*login);
@@ -69,8 +82,22 @@ imap::PollReport Daemon::poll_once(Worker& w, const Config& cfg, const MailboxCo
     } catch (const std::exception& e) {  // out of memory...
         report.error = e.what();
     }
-    if (report.error) w.session.reset();  // a fresh connection next time
+    if (report.error) {
+        w.session.reset();  // a fresh connection next time
+        if (m.secret.oauth2.configured()) tokens_.forget(m.secret.oauth2);  // and a fresh token: it may be revoked
+    }
     return report;
+}
+
+Result<common::AccessToken> Daemon::access_token(common::ServerLogin& login, const MailboxConfig* mailbox) {
+    auto token = tokens_.get(login.oauth2, std::chrono::system_clock::now());
+    if (!token) return token;
+    login.oauth2_token = token->token;
+    if (token->fresh && mailbox) {
+        auto expires = store::format_time(token->expires_at);
+        writer_->run([&](store::Store& s) { store::set_token_expiry(s, mailbox->address, mailbox->folder, expires); });
+    }
+    return token;
 }
 
 void Daemon::polled(const std::shared_ptr<Worker>& w, const imap::PollReport& report) {

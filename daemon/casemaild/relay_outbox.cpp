@@ -137,6 +137,8 @@ void Daemon::start_outbox() {
         std::optional<std::string> error;
         try {
             auto account = upstream_account(*job_config);
+            if (account && account->login.oauth2.configured())
+                if (auto token = access_token(account->login, nullptr); !token) account = fail("upstream: " + token.error());
             if (!account) {
                 error = account.error();
             } else {

@@ -184,8 +184,7 @@ nlohmann::json mailbox_state_json(const store::MailboxState& m) {
             {"processed", m.processed},            {"backlog", opt(m.backlog)},
             {"pending_acks", m.pending_acks},      {"failing_since", opt(m.failing_since)},
             {"last_mail_at", opt(m.last_mail_at)},
-            // Only a token file is configured today: casemail does not know when it expires.
-            {"access_token_expires_at", nullptr}};
+            {"access_token_expires_at", opt(m.token_expires_at)}};
 }
 
 nlohmann::json outbox_entry_json(const store::OutboxEntry& e) {

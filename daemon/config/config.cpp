@@ -119,12 +119,30 @@ void read_section(const toml::table& table, std::string_view section, const std:
     }
 }
 
+// An OAuth2 client needs its endpoint and one grant; http:// only with allow_plaintext.
+void check_oauth2(const toml::table& t, const std::string& key, const common::OAuth2Client& o, bool allow_plaintext,
+                  Errors& errors) {
+    bool any = t.get("oauth2_tenant") || t.get("oauth2_token_url") || t.get("oauth2_scope") ||
+               t.get("oauth2_client_secret_file") || t.get("oauth2_refresh_token_file");
+    if (!o.configured()) {
+        if (any) errors.add(&t, key, "oauth2_* keys need oauth2_client_id");
+        return;
+    }
+    if (!!t.get("oauth2_tenant") == !!t.get("oauth2_token_url"))
+        errors.add(&t, key, "needs exactly one of oauth2_tenant, oauth2_token_url");
+    if (o.client_secret_file.empty() && o.refresh_token_file.empty())
+        errors.add(&t, key, "needs oauth2_client_secret_file, oauth2_refresh_token_file or both");
+    if (o.token_url.starts_with("http://") && !allow_plaintext)
+        errors.add(t.get("oauth2_token_url"), key + ".oauth2_token_url", "must be https:// (http:// only with allow_plaintext)");
+}
+
 void check_mailbox(const toml::table& t, const std::string& key, const MailboxConfig& m, const Config& cfg,
                    Errors& errors) {
     for (const char* name : {"address", "queue", "url", "user"})
         if (!t.get(name)) errors.add(&t, key + "." + name, "is required");
     if (m.secret.count() != 1)
-        errors.add(&t, key, "needs exactly one of password_file, password_env, oauth2_token_file");
+        errors.add(&t, key, "needs exactly one of password_file, password_env, oauth2_token_file, oauth2_client_id");
+    check_oauth2(t, key, m.secret.oauth2, m.allow_plaintext, errors);
     if (m.after_processing == AfterProcessing::move && m.move_to == m.folder && t.get("after_processing"))
         errors.add(t.get("after_processing"), key + ".after_processing",
                    "must be \"flag\", \"delete\" or \"move:FOLDER\" (another folder)");
@@ -200,7 +218,8 @@ void check_sections(const toml::table& root, const Config& cfg, Errors& errors) 
             errors.add(relay, "relay", "tls_cert and tls_key go together");
     if (const auto* up = root.get_as<toml::table>("upstream")) {
         if (cfg.upstream.secret.count() > 1)
-            errors.add(up, "upstream", "at most one of password_file, password_env, oauth2_token_file");
+            errors.add(up, "upstream", "at most one of password_file, password_env, oauth2_token_file, oauth2_client_id");
+        check_oauth2(*up, "upstream", cfg.upstream.secret.oauth2, cfg.upstream.allow_plaintext, errors);
         if (cfg.upstream.secret.count() == 1 && cfg.upstream.user.empty())
             errors.add(up, "upstream.user", "is required with a password or token");
     }
@@ -218,6 +237,10 @@ Result<common::ServerLogin> login_from(const std::string& url, const std::string
     login.allow_plaintext = allow_plaintext;
     login.ca_file = ca_file;
     login.connect_timeout = cfg.connect_timeout;
+    login.oauth2 = source.oauth2;
+    login.oauth2.ca_file = ca_file;
+    login.oauth2.allow_plaintext = allow_plaintext;
+    login.oauth2.timeout = cfg.connect_timeout;
     return login;
 }
 

@@ -5,8 +5,10 @@
 
 #include <fmt/format.h>
 
+#include <cctype>
 #include <filesystem>
 
+#include "daemon/common/login.hpp"
 #include "daemon/protocol/imap.hpp"
 #include "daemon/protocol/network.hpp"
 #include "matching/route_rule.hpp"
@@ -129,6 +131,54 @@ std::string choose(const std::string& given, const std::pair<const char*, T> (&c
         names += fmt::format("{}\"{}\"", names.empty() ? "" : (&name == &choices[N - 1].first ? " or " : ", "), name);
     }
     return "must be " + names;
+}
+
+// The OAuth2 client of a [[mailbox]] (true) or of [upstream] (false).
+template <bool Mailbox>
+common::OAuth2Client& oauth2_of(Target& t) {
+    if constexpr (Mailbox) return t.mailbox->secret.oauth2;
+    else return t.cfg.upstream.secret.oauth2;
+}
+
+template <bool Mailbox>
+std::string set_token_url(Target& t, const Value& v) {
+    oauth2_of<Mailbox>(t).token_url = text(v);
+    if (!text(v).starts_with("https://") && !text(v).starts_with("http://")) return "must be an https:// URL";
+    return ok();
+}
+
+template <bool Mailbox>
+std::string set_tenant(Target& t, const Value& v) {
+    for (char c : text(v))
+        if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '.')
+            return std::string("must be a tenant id or domain (letters, digits, '-', '.')");
+    if (text(v).empty()) return std::string("must not be empty");
+    oauth2_of<Mailbox>(t).token_url = common::microsoft_token_url(text(v));
+    return ok();
+}
+
+template <bool Mailbox>
+std::string set_client_id(Target& t, const Value& v) {
+    oauth2_of<Mailbox>(t).client_id = text(v);
+    return not_empty(text(v));
+}
+
+template <bool Mailbox>
+std::string set_scope(Target& t, const Value& v) {
+    oauth2_of<Mailbox>(t).scope = text(v);
+    return not_empty(text(v));
+}
+
+template <bool Mailbox>
+std::string set_client_secret_file(Target& t, const Value& v) {
+    oauth2_of<Mailbox>(t).client_secret_file = text(v);
+    return ok();
+}
+
+template <bool Mailbox>
+std::string set_refresh_token_file(Target& t, const Value& v) {
+    oauth2_of<Mailbox>(t).refresh_token_file = text(v);
+    return ok();
 }
 
 const char* const default_blocked =
@@ -527,6 +577,20 @@ const std::vector<Setting>& table() {
              t.mailbox->secret.oauth2_token_file = text(v);
              return ok();
          }},
+        {"mailbox", "oauth2_tenant", Type::string, "(none)", 0, 0,
+         "Microsoft Entra tenant (id or domain): casemail fetches XOAUTH2 tokens from its endpoint",
+         set_tenant<true>},
+        {"mailbox", "oauth2_token_url", Type::string, "(none)", 0, 0, "another OAuth2 token endpoint instead of oauth2_tenant",
+         set_token_url<true>},
+        {"mailbox", "oauth2_client_id", Type::string, "(none)", 0, 0, "the application (client) id registered for casemail",
+         set_client_id<true>},
+        {"mailbox", "oauth2_scope", Type::string, "\"https://outlook.office365.com/.default\"", 0, 0,
+         "the scope asked for", set_scope<true>},
+        {"mailbox", "oauth2_client_secret_file", Type::path, "(none)", 0, 0,
+         "file holding the client secret: the client credentials grant (app-only access)", set_client_secret_file<true>},
+        {"mailbox", "oauth2_refresh_token_file", Type::path, "(none)", 0, 0,
+         "file holding a refresh token: the refresh token grant; a rotated token is written back (0600)",
+         set_refresh_token_file<true>},
         {"mailbox", "allow_plaintext", Type::boolean, "false", 0, 0, "imap:// without TLS: loopback test servers only",
          [](Target& t, const Value& v) {
              t.mailbox->allow_plaintext = flag(v);
@@ -702,6 +766,20 @@ const std::vector<Setting>& table() {
              t.cfg.upstream.secret.oauth2_token_file = text(v);
              return ok();
          }},
+        {"upstream", "oauth2_tenant", Type::string, "(none)", 0, 0,
+         "Microsoft Entra tenant (id or domain): casemail fetches XOAUTH2 tokens from its endpoint",
+         set_tenant<false>},
+        {"upstream", "oauth2_token_url", Type::string, "(none)", 0, 0, "another OAuth2 token endpoint instead of oauth2_tenant",
+         set_token_url<false>},
+        {"upstream", "oauth2_client_id", Type::string, "(none)", 0, 0, "the application (client) id registered for casemail",
+         set_client_id<false>},
+        {"upstream", "oauth2_scope", Type::string, "\"https://outlook.office365.com/.default\"", 0, 0,
+         "the scope asked for", set_scope<false>},
+        {"upstream", "oauth2_client_secret_file", Type::path, "(none)", 0, 0,
+         "file holding the client secret: the client credentials grant (app-only access)", set_client_secret_file<false>},
+        {"upstream", "oauth2_refresh_token_file", Type::path, "(none)", 0, 0,
+         "file holding a refresh token: the refresh token grant; a rotated token is written back (0600)",
+         set_refresh_token_file<false>},
         {"upstream", "allow_plaintext", Type::boolean, "false", 0, 0, "smtp:// without TLS: loopback test servers only",
          [](Target& t, const Value& v) {
              t.cfg.upstream.allow_plaintext = flag(v);

@@ -17,6 +17,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
 from casemail_harness import CasemailTestCase  # noqa: E402
 from dovecot_harness import Dovecot, make_certificate  # noqa: E402
+from token_endpoint import TokenEndpoint  # noqa: E402
 
 CASEMAILD = os.environ.get("CASEMAILD_BIN", "casemaild")
 MAILBOXES = {
@@ -299,6 +300,108 @@ class OAuth2Test(CasemailTestCase):
         self.assertEqual(dovecot.count("clerk", "Processed"), 1)
 
 
+class OAuth2RefreshTest(CasemailTestCase):
+    """casemaild fetches its own XOAUTH2 tokens from a token endpoint (standing in for Microsoft
+    Entra): the client credentials grant for one mailbox and the upstream, the refresh token grant
+    (rotated, persisted) for another, renewal before expiry without a restart, the endpoint's
+    refusal shown in `status`, the endpoint down; a password mailbox goes on regardless."""
+
+    def test_tokens_fetched_renewed_rotated_refused_and_endpoint_down(self):
+        accepted = {}
+        tokens_file = os.path.join(self.dir, "issued-tokens")
+        dovecot = Dovecot(self.dir, {"clerk": "unused", "works": "unused", "dwp": "dwp-pw"},
+                          oauth2_tokens=accepted).start()
+        self.addCleanup(dovecot.stop)
+        endpoint = TokenEndpoint(accepted, tokens_file, lifetime=3)
+        self.addCleanup(endpoint.stop)
+        endpoint.clients["casemail-app"] = ("app-secret-value", "clerk")
+        endpoint.clients["casemail-smtp"] = ("smtp-secret-value", "311@city.example")
+        endpoint.refresh["casemail-public"] = ["refresh-0", "works"]
+        for name, value in (("clerk.secret", "app-secret-value"), ("smtp.secret", "smtp-secret-value"),
+                            ("works.refresh", "refresh-0"), ("dwp.secret", "dwp-pw")):
+            with open(os.path.join(self.dir, name), "w") as f:
+                f.write(value + "\n")
+        sink_port = free_port()
+        sink_dir = os.path.join(self.dir, "sink")
+        os.makedirs(sink_dir)
+        sink = subprocess.Popen(["/usr/bin/python3", os.path.join(os.path.dirname(os.path.abspath(__file__)), "..",
+                                 "support", "smtp_sink.py"), str(sink_port), sink_dir, "--xoauth2", "@" + tokens_file])
+        self.addCleanup(lambda: sink.poll() is None and sink.kill())
+        config = os.path.join(self.dir, "casemail.toml")
+        oauth = f'oauth2_token_url = "{endpoint.url}"\nallow_plaintext = true\n'
+        plain = 'allow_plaintext = true\n'
+        with open(config, "w") as f:
+            f.write(f'[store]\npath = "casemail.db"\n[relay]\nenabled = false\n[daemon]\nmax_backoff = "1s"\n'
+                    f'[upstream]\nurl = "smtp://127.0.0.1:{sink_port}"\nuser = "311@city.example"\n{oauth}'
+                    f'oauth2_client_id = "casemail-smtp"\noauth2_client_secret_file = "smtp.secret"\npoll_interval = "1s"\n')
+            for user, secret in (("clerk", 'oauth2_client_id = "casemail-app"\noauth2_client_secret_file = "clerk.secret"\n'),
+                                 ("works", 'oauth2_client_id = "casemail-public"\noauth2_refresh_token_file = "works.refresh"\n'),
+                                 ("dwp", 'password_file = "dwp.secret"\n')):
+                address, queue = MAILBOXES[user]
+                f.write(f'[[mailbox]]\naddress = "{address}"\nqueue = "{queue}"\nurl = "{dovecot.url}"\nuser = "{user}"\n'
+                        f'{secret}{oauth if user != "dwp" else plain}poll_interval = "1s"\n')
+        cli = lambda *a: self.run_cli("--config", config, *a, db=False)
+        self.assertEqual(cli("init").code, 0)
+        log_path = os.path.join(self.dir, "casemaild.log")
+        log_file = open(log_path, "w")
+        self.addCleanup(log_file.close)
+        proc = subprocess.Popen([CASEMAILD, "--config", config], stderr=log_file, cwd=self.dir)
+        self.addCleanup(lambda: proc.poll() is None and proc.kill())
+
+        def log():
+            with open(log_path) as f:
+                return f.read()
+
+        def wait_for(predicate, what, timeout=30):
+            deadline = time.time() + timeout
+            while time.time() < deadline:
+                if predicate():
+                    return
+                time.sleep(0.1)
+            self.fail(f"timed out waiting for {what}:\n" + "\n".join(l for l in log().splitlines() if "outbox=run" not in l)[-3000:])
+
+        def status(mailbox):
+            return next(m for m in cli("status", "--json").json()["mailboxes"] if m["mailbox"] == MAILBOXES[mailbox][0])
+
+        cases = lambda: len(cli("case", "list", "--json").json())
+        for n, user in enumerate(("clerk", "works", "dwp")):
+            dovecot.append(user, [mail(n, MAILBOXES[user][0])])
+        wait_for(lambda: cases() == 3, "three cases")
+        self.assertIsNotNone(status("clerk")["access_token_expires_at"])
+        self.assertIn("Login: user=<clerk>, method=XOAUTH2", dovecot.log())
+        # The acknowledgements go out through the upstream with its own token.
+        wait_for(lambda: len([p for p in os.listdir(sink_dir) if p.endswith(".json")]) >= 3, "three acknowledgements")
+        with open(os.path.join(sink_dir, "0001.json")) as f:
+            self.assertEqual(json.load(f)["auth"], "311@city.example")
+
+        # Tokens live 3 s: renewed before they expire, sessions log in again, no restart.
+        first = len([r for r in endpoint.requests if r[1] == "casemail-app"])
+        wait_for(lambda: len([r for r in endpoint.requests if r[1] == "casemail-app"]) >= first + 2, "renewals")
+        dovecot.append("clerk", [mail(10, MAILBOXES["clerk"][0])])
+        wait_for(lambda: cases() == 4, "a case after renewal")
+        with open(os.path.join(self.dir, "works.refresh")) as f:
+            rotated = f.read().strip()
+        self.assertNotEqual(rotated, "refresh-0")
+        self.assertEqual(rotated, endpoint.refresh["casemail-public"][0])  # persisted as rotated
+        self.assertEqual(os.stat(os.path.join(self.dir, "works.refresh")).st_mode & 0o777, 0o600)
+
+        # The client secret is revoked: the endpoint's refusal, with its code and description.
+        with open(os.path.join(self.dir, "clerk.secret"), "w") as f:
+            f.write("revoked-secret-value\n")
+        wait_for(lambda: "invalid_client" in (status("clerk")["last_error"] or ""), "the refusal in status")
+        self.assertIn("AADSTS7000215", status("clerk")["last_error"])
+        self.assertIn("event=failing reason=\"oauth2: token endpoint refused (HTTP 401): invalid_client", log())
+
+        # The endpoint goes down: the token mailboxes fail at their next renewal; dwp goes on.
+        endpoint.stop()
+        wait_for(lambda: "token endpoint" in (status("works")["last_error"] or ""), "works failing")
+        dovecot.append("dwp", [mail(11, MAILBOXES["dwp"][0])])
+        wait_for(lambda: cases() == 5, "dwp still polled")
+        for secret in ("app-secret-value", "revoked-secret-value", "smtp-secret-value", "refresh-0", rotated):
+            self.assertNotIn(secret, log())
+        self.assertNotIn("access-1", log())
+
+
 class RunningDaemonTest(CasemaildTestCase):
     def start(self, env=None):
         full_env = dict(os.environ, **(env or {}))
@@ -343,6 +446,18 @@ class RunningDaemonTest(CasemaildTestCase):
         self.assertIn("event=reloaded mailboxes=2", log)
         self.assertIn("event=stopped", log)
         self.assertEqual(len(self.ok_json("case", "list")), 2)
+
+    def test_a_kept_session_sees_mail_that_arrives_after_it_processed_some(self):
+        # STATUS of the selected folder is the session's stale view: new mail after a processed
+        # one stayed unseen until a reconnect (found by the OAuth2 test), now a NOOP comes first.
+        self.write_config(users={"dwp": MAILBOXES["dwp"]})
+        proc = self.start()
+        for n in range(1, 4):
+            self.dovecot.append("dwp", [mail(n, MAILBOXES["dwp"][0])])
+            self.assertTrue(self.wait_for(lambda: self.dovecot.count("dwp", "Processed") == n, timeout=15), n)
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(10)
+        self.assertEqual(len(self.ok_json("case", "list")), 3)
 
     def test_bad_reload_keeps_running(self):
         self.write_config(users={"works": MAILBOXES["works"]})

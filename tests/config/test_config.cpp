@@ -257,3 +257,39 @@ TEST_CASE("config: [business_hours] and [[sla]] are checked, errors name the key
     REQUIRE(utc);
     CHECK(utc->zone->name() == "UTC");
 }
+
+TEST_CASE("config: OAuth2 clients of mailboxes and the upstream are checked") {
+    std::string mailbox = "[[mailbox]]\naddress = \"a@city.example\"\nqueue = \"Q\"\nurl = \"x\"\nuser = \"u\"\n";
+    struct Bad { std::string text, expect; };
+    for (const auto& b : std::vector<Bad>{
+             {mailbox + "oauth2_client_id = \"app\"\noauth2_client_secret_file = \"s\"\n",
+              "key 'mailbox[1]': needs exactly one of oauth2_tenant, oauth2_token_url"},
+             {mailbox + "oauth2_client_id = \"app\"\noauth2_tenant = \"city.example\"\n",
+              "needs oauth2_client_secret_file, oauth2_refresh_token_file or both"},
+             {mailbox + "oauth2_tenant = \"city.example\"\npassword_env = \"P\"\n", "oauth2_* keys need oauth2_client_id"},
+             {mailbox + "oauth2_client_id = \"app\"\noauth2_tenant = \"c\"\noauth2_client_secret_file = \"s\"\npassword_env = \"P\"\n",
+              "needs exactly one of password_file, password_env, oauth2_token_file, oauth2_client_id"},
+             {mailbox + "oauth2_client_id = \"app\"\noauth2_token_url = \"http://127.0.0.1/t\"\noauth2_client_secret_file = \"s\"\n",
+              "must be https:// (http:// only with allow_plaintext)"},
+             {mailbox + "oauth2_client_id = \"app\"\noauth2_tenant = \"city example\"\noauth2_client_secret_file = \"s\"\n",
+              "key 'mailbox[1].oauth2_tenant': must be a tenant id or domain"},
+             {"[upstream]\nurl = \"x\"\nuser = \"u\"\noauth2_client_id = \"app\"\noauth2_client_secret_file = \"s\"\n",
+              "key 'upstream': needs exactly one of oauth2_tenant, oauth2_token_url"},
+         }) {
+        CAPTURE(b.text);
+        auto cfg = config::parse_config(b.text, "o.toml");
+        REQUIRE_FALSE(cfg);
+        CHECK(cfg.error().find(b.expect) != std::string::npos);
+    }
+    auto cfg = config::parse_config(mailbox + "oauth2_client_id = \"app\"\noauth2_tenant = \"contoso.onmicrosoft.com\"\n"
+                                              "oauth2_client_secret_file = \"secret\"\n",
+                                    "/etc/casemail/ok.toml");
+    REQUIRE(cfg);
+    const auto& o = cfg->mailboxes[0].secret.oauth2;
+    CHECK(o.token_url == "https://login.microsoftonline.com/contoso.onmicrosoft.com/oauth2/v2.0/token");
+    CHECK(o.scope == "https://outlook.office365.com/.default");
+    CHECK(o.client_secret_file == "/etc/casemail/secret");
+    auto login = config::mailbox_login(cfg->mailboxes[0], *cfg);
+    REQUIRE_FALSE(login);  // the secret file is read (checked) at each connection
+    CHECK(login.error().find("oauth2_client_secret_file '/etc/casemail/secret' cannot be read") != std::string::npos);
+}

@@ -25,7 +25,9 @@ class Introspection:
     """An OAuth2 token introspection endpoint (RFC 7662) for Dovecot's oauth2 passdb."""
 
     def __init__(self, tokens):
-        tokens = dict(tokens)
+        # Kept by reference: a test's token endpoint adds the tokens it issues.
+        self.tokens = tokens if isinstance(tokens, dict) else dict(tokens)
+        tokens = self.tokens
         self.requests = []
 
         class Handler(http.server.BaseHTTPRequestHandler):

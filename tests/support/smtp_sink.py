@@ -4,7 +4,8 @@
 Usage: smtp_sink.py PORT DIR [--tls CERT KEY] [--xoauth2 TOKEN]
 Every accepted message is written to DIR/NNNN.json: {"mail_from", "rcpt_tos", "data", "auth"}.
 --tls: STARTTLS offered and required before MAIL. --xoauth2: AUTH XOAUTH2 with that bearer
-token required before MAIL (the login Microsoft 365 wants); every attempt is appended to
+token required before MAIL (the login Microsoft 365 wants; "@FILE": any token listed in FILE,
+read at each attempt, as a token endpoint issues them); every attempt is appended to
 DIR/auth.log. If DIR/reject exists, its content (e.g. "550 5.1.1 mailbox unavailable")
 answers every RCPT. Runs with Debian's python3 (python3-aiosmtpd).
 """
@@ -35,7 +36,14 @@ class Recorder:
             fields = dict(f.split("=", 1) for f in bytes(response).decode().split("\x01") if "=" in f)
         except Exception:  # noqa: BLE001
             fields = {}
-        ok = fields.get("auth") == f"Bearer {self.token}"
+        valid = {self.token}
+        if self.token.startswith("@"):
+            try:
+                with open(self.token[1:]) as f:
+                    valid = set(f.read().split())
+            except OSError:
+                valid = set()
+        ok = fields.get("auth", "").startswith("Bearer ") and fields["auth"][len("Bearer "):] in valid
         with open(os.path.join(self.directory, "auth.log"), "a") as f:
             f.write(f"{fields.get('user')} {'ok' if ok else 'refused'}\n")
         return AuthResult(success=ok, handled=False, auth_data=fields.get("user"))
