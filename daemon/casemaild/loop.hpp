@@ -115,6 +115,7 @@ private:
     std::unique_ptr<metrics::MetricsServer> metrics_;
     common::TokenCache tokens_;  // OAuth2 access tokens of the mailboxes and the upstream
     bool outbox_busy_ = false, outbox_again_ = false;
+    std::string outbox_failing_;  // the last outbox failure logged, "" while it works
     std::map<std::string, std::shared_ptr<Worker>> workers_;
     std::atomic<bool> stop_{false};
     bool stopping_ = false;

@@ -155,7 +155,13 @@ void Daemon::start_outbox() {
 
 void Daemon::outbox_done(const outbox::DeliveryReport& report, const std::optional<std::string>& error) {
     outbox_busy_ = false;
-    if (error) common::log_line(common::log_fields({{"outbox", "run"}, {"event", "failing"}, {"reason", *error}}));
+    // Logged once per change, as a mailbox's state is: a down upstream retried every few
+    // seconds must not fill the log.
+    if (error && *error != outbox_failing_)
+        common::log_line(common::log_fields({{"outbox", "run"}, {"event", "failing"}, {"reason", *error}}));
+    if (!error && !outbox_failing_.empty())
+        common::log_line(common::log_fields({{"outbox", "run"}, {"event", "recovered"}}));
+    outbox_failing_ = error.value_or("");
     if (options_.once) {
         if (report.more && !error && !stopping_) start_outbox();
         else shutdown("--once: every mailbox polled and the outbox run");
