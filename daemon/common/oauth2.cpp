@@ -46,7 +46,11 @@ Result<bool> write_refresh_token(const std::string& path, const std::string& tok
     return true;
 }
 
-std::string cache_key(const OAuth2Client& c) { return c.token_url + "\n" + c.client_id + "\n" + c.scope; }
+// Mailboxes of one app with client credentials share its token; delegated ones (each its own
+// refresh token) do not.
+std::string cache_key(const OAuth2Client& c) {
+    return c.token_url + "\n" + c.client_id + "\n" + c.scope + "\n" + c.refresh_token_file;
+}
 
 }  // namespace
 
@@ -117,15 +121,21 @@ Result<TokenResponse> fetch_token(const OAuth2Client& c) {
 
 Result<AccessToken> TokenCache::get(const OAuth2Client& client, std::chrono::system_clock::time_point now) {
     auto key = cache_key(client);
-    {
+    auto cached = [&]() -> std::optional<AccessToken> {
         std::lock_guard lock(mutex_);
         if (auto it = entries_.find(key); it != entries_.end() && now < it->second.renew_at) {
             auto t = it->second;
             t.fresh = false;
             return t;
         }
-    }
-    auto fetched = fetch_token(client);  // outside the lock: a slow endpoint holds up no one else
+        return std::nullopt;
+    };
+    if (auto t = cached()) return *t;
+    // One fetch at a time: two refreshes with the same refresh token would race its rotation
+    // (the second is refused). The cache is looked at again: another worker may have fetched.
+    std::lock_guard fetching(fetch_mutex_);
+    if (auto t = cached()) return *t;
+    auto fetched = fetch_token(client);
     if (!fetched) return fail("oauth2: " + fetched.error());
     auto early = std::min<std::chrono::seconds>(std::chrono::seconds(60), fetched->expires_in / 4);
     AccessToken t{fetched->access_token, now + fetched->expires_in, now + fetched->expires_in - early, true};

@@ -40,8 +40,9 @@ public:
     void forget(const OAuth2Client& client);  // after a login refused with the cached token
 
 private:
-    std::mutex mutex_;
-    std::map<std::string, AccessToken> entries_;  // by endpoint, client and scope
+    std::mutex mutex_;        // the entries
+    std::mutex fetch_mutex_;  // one token request at a time
+    std::map<std::string, AccessToken> entries_;  // by endpoint, client, scope and refresh token file
 };
 
 // The POST to the endpoint (libcurl, TLS verified), and writing back a rotated refresh token.
