@@ -112,4 +112,15 @@ int print_list(Context& ctx, const std::vector<T>& items, J to_json, L line) {
 }
 void require_address(const std::string& address, const char* what);
 
+// Runs one change to the store in a transaction, then says what happened (`done`).
+template <typename Change>
+int apply_change(Context& ctx, Change&& change, const std::string& done) {
+    auto& s = ctx.store();
+    store::Transaction tx(s.db());
+    change(s);
+    tx.commit();
+    std::cout << done << "\n";
+    return exit_ok;
+}
+
 }  // namespace casemail::cli

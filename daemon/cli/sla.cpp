@@ -34,16 +34,6 @@ struct SlaOptions {
     std::string token, reason;
 };
 
-template <typename Change>
-int apply(Context& ctx, Change&& change, const std::string& done) {
-    auto& s = ctx.store();
-    store::Transaction tx(s.db());
-    change(s);
-    tx.commit();
-    std::cout << done << "\n";
-    return exit_ok;
-}
-
 }  // namespace
 
 CaseClocks clocks_of(Context& ctx, store::Id case_id) {
@@ -107,18 +97,18 @@ void add_sla_commands(CommandTable& t) {
     auto* cases = t.existing_group("case");
     auto* ack = t.command(cases, "ack", "record the initial acknowledgement (a phone call): stops the first-response clock",
                           [o](Context& c) {
-                              return apply(c, [&](store::Store& s) { store::acknowledge_case(s, o->token, c.actor()); },
+                              return apply_change(c, [&](store::Store& s) { store::acknowledge_case(s, o->token, c.actor()); },
                                            fmt::format("case {} acknowledged", o->token));
                           });
     ack->add_option("TOKEN", o->token, "case token")->required();
     auto* hold = t.command(cases, "hold", "put a case on hold: its SLA clocks pause", [o](Context& c) {
-        return apply(c, [&](store::Store& s) { store::hold_case(s, o->token, o->reason, c.actor()); },
+        return apply_change(c, [&](store::Store& s) { store::hold_case(s, o->token, o->reason, c.actor()); },
                      fmt::format("case {} on hold", o->token));
     });
     hold->add_option("TOKEN", o->token, "case token")->required();
     hold->add_option("--reason", o->reason, "why (waiting for the citizen, another agency, ...)")->required();
     auto* resume = t.command(cases, "resume", "take a case off hold: its SLA clocks run again", [o](Context& c) {
-        return apply(c, [&](store::Store& s) { store::resume_case(s, o->token, c.actor()); },
+        return apply_change(c, [&](store::Store& s) { store::resume_case(s, o->token, c.actor()); },
                      fmt::format("case {} resumed", o->token));
     });
     resume->add_option("TOKEN", o->token, "case token")->required();

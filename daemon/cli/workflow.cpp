@@ -25,23 +25,13 @@ struct WorkflowOptions {
     std::vector<std::string> attach;
 };
 
-// Runs one change in a transaction and says what happened.
-template <typename Change>
-int apply(Context& ctx, Change&& change, const std::string& done) {
-    auto& s = ctx.store();
-    store::Transaction tx(s.db());
-    change(s);
-    tx.commit();
-    std::cout << done << "\n";
-    return exit_ok;
-}
 
 int case_assign(Context& ctx, const WorkflowOptions& o) {
     if (o.user.empty() == o.queue.empty()) throw BadRequest("give exactly one of --to USER or --queue QUEUE");
     if (!o.user.empty())
-        return apply(ctx, [&](store::Store& s) { store::assign_case(s, o.token, o.user, ctx.actor()); },
+        return apply_change(ctx, [&](store::Store& s) { store::assign_case(s, o.token, o.user, ctx.actor()); },
                      fmt::format("case {} assigned to {}", o.token, o.user));
-    return apply(ctx, [&](store::Store& s) { store::move_case(s, o.token, o.queue, ctx.actor()); },
+    return apply_change(ctx, [&](store::Store& s) { store::move_case(s, o.token, o.queue, ctx.actor()); },
                  fmt::format("case {} sent to queue {}, unassigned", o.token, o.queue));
 }
 
@@ -57,7 +47,7 @@ int case_resolve(Context& ctx, const WorkflowOptions& o) {
         r.minutes_spent = static_cast<int>(std::chrono::duration_cast<std::chrono::minutes>(*d).count());
     }
     std::vector<std::string> closed;
-    apply(ctx,
+    apply_change(ctx,
           [&](store::Store& s) { closed = store::resolve_case(s, o.token, r, cfg.resolution_types, cfg.child_closure, ctx.actor()); },
           fmt::format("case {} resolved ({})", o.token, r.type));
     for (const auto& c : closed) std::cout << fmt::format("case {} resolved with its parent\n", c);
@@ -69,7 +59,7 @@ int case_note(Context& ctx, const WorkflowOptions& o) {
     for (const auto& path : o.attach)
         files.push_back({std::filesystem::path(path).filename().string(), "application/octet-stream", read_input(path)});
     store::Id id = 0;
-    return apply(ctx, [&](store::Store& s) { id = store::add_note(s, o.token, o.note, files, ctx.actor()); },
+    return apply_change(ctx, [&](store::Store& s) { id = store::add_note(s, o.token, o.note, files, ctx.actor()); },
                  fmt::format("note added to case {} ({} attachment(s))", o.token, files.size()));
 }
 
@@ -151,7 +141,7 @@ void add_case_workflow(CommandTable& t, CLI::App* cases, const std::shared_ptr<W
     assign->add_option("--to", o->user, "user who takes it (you, or a supervisor)");
     assign->add_option("--queue", o->queue, "team queue it goes to, unassigned");
     auto* release = t.command(cases, "release", "give a case back to its queue, unassigned", [o](Context& c) {
-        return apply(c, [&](store::Store& s) { store::release_case(s, o->token, c.actor()); },
+        return apply_change(c, [&](store::Store& s) { store::release_case(s, o->token, c.actor()); },
                      fmt::format("case {} released to its queue", o->token));
     });
     release->add_option("TOKEN", o->token, "case token")->required();
@@ -168,13 +158,13 @@ void add_case_workflow(CommandTable& t, CLI::App* cases, const std::shared_ptr<W
     note->add_option("--text", o->note, "the note");
     note->add_option("--attach", o->attach, "a file to attach (repeatable)")->check(CLI::ExistingFile);
     auto* link = t.command(cases, "link-child", "make CHILD a child of PARENT (one level)", [o](Context& c) {
-        return apply(c, [&](store::Store& s) { store::link_child(s, o->parent, o->token, c.actor()); },
+        return apply_change(c, [&](store::Store& s) { store::link_child(s, o->parent, o->token, c.actor()); },
                      fmt::format("case {} is now a child of {}", o->token, o->parent));
     });
     link->add_option("PARENT", o->parent, "parent case token")->required();
     link->add_option("CHILD", o->token, "child case token")->required();
     auto* unlink = t.command(cases, "unlink-child", "detach a child case from its parent", [o](Context& c) {
-        return apply(c, [&](store::Store& s) { store::unlink_child(s, o->token, c.actor()); },
+        return apply_change(c, [&](store::Store& s) { store::unlink_child(s, o->token, c.actor()); },
                      fmt::format("case {} has no parent now", o->token));
     });
     unlink->add_option("CHILD", o->token, "child case token")->required();
