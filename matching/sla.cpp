@@ -185,6 +185,8 @@ std::optional<Instant> add_business_time(const BusinessHours& h, Instant from, s
 
 std::string_view name(ClockKind k) { return k == ClockKind::first_response ? "first_response" : "resolution"; }
 
+std::string_view title(ClockKind k) { return k == ClockKind::first_response ? "first response" : "resolution"; }
+
 std::string_view name(ClockState s) {
     switch (s) {
         case ClockState::ok: return "ok";

@@ -57,7 +57,8 @@ struct Hold {
 enum class ClockKind { first_response, resolution };
 // ok: running, before the warning; met / missed: stopped before / after its target.
 enum class ClockState { ok, warning, breached, met, missed };
-std::string_view name(ClockKind k);
+std::string_view name(ClockKind k);   // "first_response", as stored and in JSON
+std::string_view title(ClockKind k);  // "first response", as people read it
 std::string_view name(ClockState s);
 std::optional<ClockState> clock_state_named(std::string_view text);
 

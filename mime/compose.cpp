@@ -187,4 +187,18 @@ std::string format_date(std::chrono::system_clock::time_point t) {
     return fmt::format("{:%a, %d %b %Y %H:%M:%S} +0000", std::chrono::time_point_cast<std::chrono::seconds>(t));
 }
 
+std::string compose_notice(const Notice& n) {
+    std::string head;
+    head += header_field("From", format_mailbox(n.from_name, n.from));
+    head += header_field("To", format_mailbox("", n.to));
+    head += header_field("Subject", encode_header_text(n.subject));
+    head += header_field("Date", format_date(n.date));
+    head += header_field("Message-ID", "<" + n.message_id + ">");
+    head += header_field("Auto-Submitted", "auto-generated");
+    head += header_field("MIME-Version", "1.0");
+    head += header_field("Content-Type", "text/plain; charset=utf-8");
+    head += header_field("Content-Transfer-Encoding", "base64");
+    return head + "\r\n" + base64_lines(n.text);
+}
+
 }  // namespace casemail::mime

@@ -49,4 +49,13 @@ RawHeaders split_raw_message(std::string_view raw);
 // RFC 5322 date-time for a Date header, in UTC ("Mon, 23 Nov 2026 10:52:00 +0000").
 std::string format_date(std::chrono::system_clock::time_point t);
 
+// A notice casemail writes to staff itself (SLA alerts, alarms): UTF-8 plain text in base64,
+// marked Auto-Submitted: auto-generated so that no responder answers it. `message_id` without
+// brackets.
+struct Notice {
+    std::string from_name, from, to, subject, message_id, text;
+    std::chrono::system_clock::time_point date;
+};
+std::string compose_notice(const Notice& n);
+
 }  // namespace casemail::mime

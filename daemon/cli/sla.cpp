@@ -26,10 +26,6 @@ std::string local_text(const date::time_zone* zone, sla::Instant t) {
     return date::format("%Y-%m-%d %H:%M:%S %Z", zoned);
 }
 
-std::string_view clock_title(sla::ClockKind k) {
-    return k == sla::ClockKind::first_response ? "first response" : "resolution";
-}
-
 struct SlaOptions {
     std::string token, reason;
 };
@@ -59,7 +55,7 @@ std::vector<std::string> clock_lines(Context& ctx, const CaseClocks& c) {
         else if (v.on_hold) when = "on hold, due when resumed";
         else if (v.due) when = (v.state == sla::ClockState::breached ? "was due " : "due ") + local_text(zone, *v.due);
         else when = "never due (no business hours ahead)";
-        out.push_back(fmt::format("{}: {}, {} ({} of {} business time; policy {})", clock_title(v.kind), name(v.state),
+        out.push_back(fmt::format("{}: {}, {} ({} of {} business time; policy {})", sla::title(v.kind), name(v.state),
                                   when, business(v.elapsed), business(v.target), mime::printable(c.policy, 80)));
     }
     return out;

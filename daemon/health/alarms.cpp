@@ -60,17 +60,7 @@ std::string alert_mail(const AlertMail& mail, const std::string& to, const Alarm
     body += standing.empty() ? "\nNo alarm is standing now.\n" : "\nStanding now:\n";
     for (const auto& s : standing) body += fmt::format("  {} {} (since {}): {}\n", s.severity, s.name, s.raised_at, s.reason);
     body += "\ncasemail status --check\n";
-    std::string head;
-    head += mime::header_field("From", mime::format_mailbox("casemail", mail.from));
-    head += mime::header_field("To", mime::format_mailbox("", to));
-    head += mime::header_field("Subject", mime::encode_header_text(subject));
-    head += mime::header_field("Date", mime::format_date(now));
-    head += mime::header_field("Message-ID", "<" + message_id + ">");
-    head += mime::header_field("Auto-Submitted", "auto-generated");
-    head += mime::header_field("MIME-Version", "1.0");
-    head += mime::header_field("Content-Type", "text/plain; charset=utf-8");
-    head += mime::header_field("Content-Transfer-Encoding", "base64");
-    return head + "\r\n" + mime::base64_lines(body);
+    return mime::compose_notice({"casemail", mail.from, to, subject, message_id, body, now});
 }
 
 void queue_mail(store::Store& s, const AlertMail& mail, const AlarmChange& change, Clock::time_point now) {

@@ -16,12 +16,8 @@ std::string local_text(const date::time_zone* zone, clocks::Instant t) {
     return date::format("%Y-%m-%d %H:%M %Z", date::make_zoned(zone, t));
 }
 
-std::string_view clock_title(clocks::ClockKind k) {
-    return k == clocks::ClockKind::first_response ? "first response" : "resolution";
-}
-
 std::string detail_of(const RaisedAlert& a) {
-    return fmt::format("{} clock {} (policy {}{})", clock_title(a.clock), name(a.state), a.policy,
+    return fmt::format("{} clock {} (policy {}{})", clocks::title(a.clock), name(a.state), a.policy,
                        a.due.empty() ? "" : ", due " + a.due);
 }
 
@@ -73,24 +69,14 @@ WatchPage watch_page(store::Store& s, const WatchSettings& settings, clocks::Ins
 std::string alert_message(const store::SlaCase& c, const RaisedAlert& alert, const std::string& from,
                           const std::string& to, const std::string& message_id, std::chrono::system_clock::time_point at) {
     auto state = alert.state == clocks::ClockState::breached ? "breached" : "warning";
-    std::string head;
-    head += mime::header_field("From", mime::format_mailbox("311 casemail", from));
-    head += mime::header_field("To", mime::format_mailbox("", to));
-    head += mime::header_field("Subject", mime::encode_header_text(fmt::format(
-                                              "[{}] SLA {}: {} ({})", c.token, state, clock_title(alert.clock), alert.queue)));
-    head += mime::header_field("Date", mime::format_date(at));
-    head += mime::header_field("Message-ID", "<" + message_id + ">");
-    head += mime::header_field("Auto-Submitted", "auto-generated");
-    head += mime::header_field("MIME-Version", "1.0");
-    head += mime::header_field("Content-Type", "text/plain; charset=utf-8");
-    head += mime::header_field("Content-Transfer-Encoding", "base64");
     auto body = fmt::format(
         "Case {} in queue {} has reached an SLA {}.\n\n"
         "  title:   {}\n  owner:   {}\n  clock:   {}\n  due:     {}\n  policy:  {}\n\n"
         "casemail case show {}\n",
         c.token, alert.queue, state, c.title, c.owner.value_or("(unassigned, waiting in the queue)"),
-        clock_title(alert.clock), alert.due.empty() ? "(on hold)" : alert.due, alert.policy, c.token);
-    return head + "\r\n" + mime::base64_lines(body);
+        clocks::title(alert.clock), alert.due.empty() ? "(on hold)" : alert.due, alert.policy, c.token);
+    auto subject = fmt::format("[{}] SLA {}: {} ({})", c.token, state, clocks::title(alert.clock), alert.queue);
+    return mime::compose_notice({"311 casemail", from, to, subject, message_id, body, at});
 }
 
 }  // namespace casemail::sla

@@ -64,3 +64,13 @@ TEST_CASE("compose: base64 lines, CRLF, raw split") {
     CHECK(parts.fields[1].raw == "Subject: one\r\n two\r\n");
     CHECK(parts.body == "body\r\nmore\r\n");
 }
+
+TEST_CASE("compose: a notice to staff is auto-generated text, and its subject cannot inject a header") {
+    casemail::mime::Notice n{"casemail", "311@city.example", "it@city.example", "alarm\r\nBcc: x@evil.example",
+                             "1.abc@casemail.invalid", "Mailbox failing.\n", std::chrono::system_clock::time_point{}};
+    auto raw = casemail::mime::compose_notice(n);
+    CHECK(raw.find("\r\nBcc:") == std::string::npos);
+    CHECK(raw.find("Auto-Submitted: auto-generated\r\n") != std::string::npos);
+    CHECK(raw.find("Message-ID: <1.abc@casemail.invalid>\r\n") != std::string::npos);
+    CHECK(raw.find("\r\n\r\nTWFpbGJveCBmYWlsaW5nLgo=\r\n") != std::string::npos);  // base64 of the text
+}
