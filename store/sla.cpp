@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "mime/printable.hpp"
+#include "store/workflow.hpp"
 
 namespace casemail::store {
 namespace {
@@ -59,17 +60,12 @@ void complete(Store& store, SlaCase& c) {
     }
 }
 
-struct ActiveCase {
-    Id id = 0;
-    std::string token;
-};
-
-ActiveCase active_case(Store& store, const std::string& token) {
-    auto st = store.db().cached(R"(SELECT id, status FROM "case" WHERE token = ?1)");
-    st->bind(1, token);
-    if (!st->step()) throw Refused(fmt::format("no case with token '{}'", token));
-    if (st->text(1) != "active") throw Refused(fmt::format("case {} is {}: its clocks have stopped", token, st->text(1)));
-    return {st->int64(0), token};
+// The case, refused unless active (the workflow's reading of it, store/workflow.hpp).
+matching::CaseFacts active_case(Store& store, const std::string& token) {
+    auto c = case_facts(store, token);
+    if (c.status != matching::CaseStatus::active)
+        throw Refused(fmt::format("case {} is {}: its clocks have stopped", token, matching::name(c.status)));
+    return c;
 }
 
 }  // namespace
