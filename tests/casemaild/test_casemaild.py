@@ -46,6 +46,30 @@ def once_with_clerk_mailbox(test, dovecot, login):
                           cwd=test.dir)
 
 
+class LoggedDaemon:
+    """casemaild running on `config`, its log in the test's directory; killed at cleanup."""
+
+    def __init__(self, test, config):
+        self.test = test
+        self.path = os.path.join(test.dir, "casemaild.log")
+        self.file = open(self.path, "w")
+        test.addCleanup(self.file.close)
+        self.proc = subprocess.Popen([CASEMAILD, "--config", config], stderr=self.file, cwd=test.dir)
+        test.addCleanup(lambda: self.proc.poll() is None and self.proc.kill())
+
+    def log(self):
+        with open(self.path) as f:
+            return f.read()
+
+    def wait_for(self, predicate, what, timeout=30):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if predicate():
+                return
+            time.sleep(0.1)
+        self.test.fail(f"timed out waiting for {what}:\n{self.log()[-3000:]}")
+
+
 class CasemaildTestCase(CasemailTestCase):
     passwords = {"clerk": "clerk-pw", "dwp": "dwp-pw", "works": "works-pw"}
 
@@ -342,23 +366,8 @@ class OAuth2RefreshTest(CasemailTestCase):
                         f'{secret}{oauth if user != "dwp" else plain}poll_interval = "1s"\n')
         cli = lambda *a: self.run_cli("--config", config, *a, db=False)
         self.assertEqual(cli("init").code, 0)
-        log_path = os.path.join(self.dir, "casemaild.log")
-        log_file = open(log_path, "w")
-        self.addCleanup(log_file.close)
-        proc = subprocess.Popen([CASEMAILD, "--config", config], stderr=log_file, cwd=self.dir)
-        self.addCleanup(lambda: proc.poll() is None and proc.kill())
-
-        def log():
-            with open(log_path) as f:
-                return f.read()
-
-        def wait_for(predicate, what, timeout=30):
-            deadline = time.time() + timeout
-            while time.time() < deadline:
-                if predicate():
-                    return
-                time.sleep(0.1)
-            self.fail(f"timed out waiting for {what}:\n" + "\n".join(l for l in log().splitlines() if "outbox=run" not in l)[-3000:])
+        daemon = LoggedDaemon(self, config)
+        log, wait_for = daemon.log, daemon.wait_for
 
         def status(mailbox):
             return next(m for m in cli("status", "--json").json()["mailboxes"] if m["mailbox"] == MAILBOXES[mailbox][0])
@@ -494,10 +503,7 @@ class BackupTest(CasemaildTestCase):
         self.write_config(users={"works": MAILBOXES["works"]}, batch=20)
         self.ok("init")
         self.dovecot.deliver("works", [mail(i, MAILBOXES["works"][0]) for i in range(total)])
-        log_file = open(os.path.join(self.dir, "casemaild.log"), "w")
-        self.addCleanup(log_file.close)
-        proc = subprocess.Popen([CASEMAILD, "--config", self.config], stderr=log_file, cwd=self.dir)
-        self.addCleanup(lambda: proc.poll() is None and proc.kill())
+        proc = LoggedDaemon(self, self.config).proc
         self.assertTrue(self.wait_for(lambda: self.sql("SELECT count(*) FROM \"case\"")[0][0] > 0, timeout=60))
         snap = os.path.join(self.dir, "snapshot.db")
         backed = self.ok("backup", snap)
@@ -574,23 +580,8 @@ class AlarmTest(CasemaildTestCase):
         sink = subprocess.Popen(["/usr/bin/python3", os.path.join(os.path.dirname(os.path.abspath(__file__)), "..",
                                                                   "support", "smtp_sink.py"), str(sink_port), sink_dir])
         self.addCleanup(lambda: sink.poll() is None and sink.kill())
-        log_path = os.path.join(self.dir, "casemaild.log")
-        log_file = open(log_path, "w")
-        self.addCleanup(log_file.close)
-        proc = subprocess.Popen([CASEMAILD, "--config", self.config], stderr=log_file, cwd=self.dir)
-        self.addCleanup(lambda: proc.poll() is None and proc.kill())
-
-        def log():
-            with open(log_path) as f:
-                return f.read()
-
-        def wait_for(predicate, what, timeout=30):
-            deadline = time.time() + timeout
-            while time.time() < deadline:
-                if predicate():
-                    return
-                time.sleep(0.1)
-            self.fail(f"timed out waiting for {what}:\n{log()[-3000:]}")
+        daemon = LoggedDaemon(self, self.config)
+        log, wait_for = daemon.log, daemon.wait_for
 
         def mails():
             out = []
@@ -680,10 +671,7 @@ class MetricsTest(CasemaildTestCase):
                     f'user = "works"\npassword_file = "works.secret"\nallow_plaintext = true\npoll_interval = "1s"\n')
         self.ok("init")
         self.dovecot.append("works", [mail(i, address) for i in range(5)])
-        log_file = open(os.path.join(self.dir, "casemaild.log"), "w")
-        self.addCleanup(log_file.close)
-        proc = subprocess.Popen([CASEMAILD, "--config", self.config], stderr=log_file, cwd=self.dir)
-        self.addCleanup(lambda: proc.poll() is None and proc.kill())
+        proc = LoggedDaemon(self, self.config).proc
         deadline = time.time() + 30
         while time.time() < deadline and len(self.ok_json("case", "list")) < 5:
             time.sleep(0.1)
