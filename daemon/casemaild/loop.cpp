@@ -56,7 +56,10 @@ void Daemon::shutdown(const std::string& why) {
     stop_ = true;  // transfers in flight abort; the current batch commits what it has
     sd_notify("STOPPING=1");
     common::log_line(common::log_fields({{"event", "stopping"}, {"reason", why}}));
-    for (auto& [key, w] : workers_) w->timer.cancel();
+    for (auto& [key, w] : workers_) {
+        w->timer.cancel();
+        w->idle_wait.reset();
+    }
     watchdog_.cancel();
     outbox_timer_.cancel();
     sla_timer_.cancel();
@@ -138,6 +141,7 @@ void Daemon::apply_reload(std::shared_ptr<const Config> next, const std::optiona
         if (!wanted.count(it->first)) {
             w->removed = true;
             w->timer.cancel();
+            w->idle_wait.reset();
             common::log_line(common::log_fields({{"mailbox", w->mailbox->address}, {"event", "mailbox-removed"}}));
             if (!w->busy) {
                 it = workers_.erase(it);
@@ -149,8 +153,13 @@ void Daemon::apply_reload(std::shared_ptr<const Config> next, const std::optiona
     for (const auto& [key, m] : wanted) {
         auto mb = std::make_shared<const MailboxConfig>(*m);
         if (auto it = workers_.find(key); it != workers_.end() && !it->second->removed) {
-            it->second->mailbox = mb;
-            it->second->reconnect = true;  // credentials or server may have changed
+            auto& w = it->second;
+            w->mailbox = mb;
+            w->reconnect = true;  // credentials or server may have changed
+            if (w->idle_wait) {   // idling: poll with them now, not when mail comes
+                w->timer.cancel();
+                start_poll(w);
+            }
         } else {
             add_worker(mb);
         }

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
@@ -43,7 +44,10 @@ namespace asio = boost::asio;
 struct Worker {
     explicit Worker(asio::io_context& ctx) : timer(ctx) {}
     std::shared_ptr<const MailboxConfig> mailbox;
-    asio::steady_timer timer;
+    asio::steady_timer timer;  // the next poll; while idling, the latest it may come
+    // While the session idles: a copy of its fetch connection's socket, readable when the
+    // server says something (the loop then reads it with idle_check).
+    std::optional<asio::posix::stream_descriptor> idle_wait;
     // Touched only by the poll job in flight (busy) — or by the loop when none is.
     std::unique_ptr<imap::ImapSession> session;
     std::optional<std::chrono::system_clock::time_point> token_renew_at;  // the session's OAuth2 token
@@ -53,6 +57,14 @@ struct Worker {
     bool reconnect = false;
     int failures = 0;
     std::string logged_state;  // what was last logged about this mailbox's health
+    std::string logged_idle;   // what was last logged about its IDLE
+};
+
+// What a poll job hands back to the loop.
+struct PollOutcome {
+    imap::PollReport report;
+    std::optional<imap::IdleStart> idle;  // set when it tried to IDLE after the poll
+    std::optional<std::string> idle_error;
 };
 
 class Daemon {
@@ -75,11 +87,16 @@ private:
     void schedule(const std::shared_ptr<Worker>& w, std::chrono::milliseconds delay);
     void start_poll(const std::shared_ptr<Worker>& w);
     // Runs on a pool thread; touches only this worker's store and session.
-    imap::PollReport poll_once(Worker& w, const Config& cfg, const MailboxConfig& m, bool reconnect);
+    PollOutcome poll_once(Worker& w, const Config& cfg, const MailboxConfig& m, bool reconnect);
     // The OAuth2 access token of a login whose secret is an OAuth2 client (from the cache, or
     // fetched and its expiry recorded for `casemail status` when `mailbox` is set).
     Result<common::AccessToken> access_token(common::ServerLogin& login, const MailboxConfig* mailbox);
-    void polled(const std::shared_ptr<Worker>& w, const imap::PollReport& report);
+    void polled(const std::shared_ptr<Worker>& w, const PollOutcome& outcome);
+    // IDLE (the session idles): the next poll comes when the server announces mail, at the latest
+    // after `deadline`.
+    void wait_in_idle(const std::shared_ptr<Worker>& w, std::chrono::milliseconds deadline);
+    void watch_idle(const std::shared_ptr<Worker>& w);
+    void log_idle(Worker& w, const PollOutcome& outcome);
     // --once: after the mailboxes, one delivery run of the outbox (acknowledgements included).
     void once_polled();
     bool start_relay();

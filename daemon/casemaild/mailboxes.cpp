@@ -3,6 +3,8 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
 
+#include <unistd.h>
+
 #include <cmath>
 
 #include <fmt/format.h>
@@ -35,20 +37,25 @@ void Daemon::schedule(const std::shared_ptr<Worker>& w, std::chrono::millisecond
 void Daemon::start_poll(const std::shared_ptr<Worker>& w) {
     if (w->busy || stopping_) return;
     w->busy = true;
+    w->idle_wait.reset();  // (the poll ends the IDLE on its thread)
     auto job_config = config_;
     auto mailbox = w->mailbox;
     bool reconnect = std::exchange(w->reconnect, false);
     asio::post(pool_, [this, w, job_config, mailbox, reconnect, guard = asio::make_work_guard(ctx_)] {
-        auto report = poll_once(*w, *job_config, *mailbox, reconnect);
-        asio::post(ctx_, [this, w, report = std::move(report)] { polled(w, report); });
+        auto outcome = poll_once(*w, *job_config, *mailbox, reconnect);
+        asio::post(ctx_, [this, w, outcome = std::move(outcome)] { polled(w, outcome); });
     });
 }
 
 // Runs on a pool thread; touches only this worker's session (the store through the writer).
-imap::PollReport Daemon::poll_once(Worker& w, const Config& cfg, const MailboxConfig& m, bool reconnect) {
-    imap::PollReport report;
+PollOutcome Daemon::poll_once(Worker& w, const Config& cfg, const MailboxConfig& m, bool reconnect) {
+    PollOutcome outcome;
+    auto& report = outcome.report;
     try {
         if (reconnect) w.session.reset();
+        // Ending an IDLE can fail routinely (the server dropped a quiet connection): the fetch
+        // connection is then dropped and the poll opens a new one.
+        if (w.session && w.session->idling()) (void)w.session->idle_end();
         if (w.session && w.token_renew_at && std::chrono::system_clock::now() >= *w.token_renew_at)
             w.session.reset();  // its token is about to expire: log in again with a fresh one
         if (!w.session) {
@@ -57,7 +64,7 @@ imap::PollReport Daemon::poll_once(Worker& w, const Config& cfg, const MailboxCo
             auto failed_early = [&](const std::string& why) {
                 report.error = why;
                 writer_->run([&](store::Store& s) { store::record_poll(s, m.address, m.folder, why, std::nullopt); });
-                return report;
+                return outcome;
             };
             auto login = config::mailbox_login(m, cfg);
             if (!login) return failed_early(login.error());
@@ -79,6 +86,12 @@ imap::PollReport Daemon::poll_once(Worker& w, const Config& cfg, const MailboxCo
         settings.batch = static_cast<std::size_t>(cfg.fetch_batch);
         settings.max_message_bytes = cfg.limits.max_message_bytes;
         report = imap::poll_mailbox(server, *writer_, ingest_options(cfg), settings, common::log_line, stop_);
+        bool caught_up = !report.error && !report.interrupted && !(report.backlog && *report.backlog > 0);
+        if (caught_up && m.idle && !options_.once && !stop_) {
+            auto started = server.idle_begin();
+            if (started) outcome.idle = *started;
+            else outcome.idle_error = started.error();
+        }
     } catch (const std::exception& e) {  // out of memory...
         report.error = e.what();
     }
@@ -86,7 +99,7 @@ imap::PollReport Daemon::poll_once(Worker& w, const Config& cfg, const MailboxCo
         w.session.reset();  // a fresh connection next time
         if (m.secret.oauth2.configured()) tokens_.forget(m.secret.oauth2);  // and a fresh token: it may be revoked
     }
-    return report;
+    return outcome;
 }
 
 Result<common::AccessToken> Daemon::access_token(common::ServerLogin& login, const MailboxConfig* mailbox) {
@@ -100,7 +113,8 @@ Result<common::AccessToken> Daemon::access_token(common::ServerLogin& login, con
     return token;
 }
 
-void Daemon::polled(const std::shared_ptr<Worker>& w, const imap::PollReport& report) {
+void Daemon::polled(const std::shared_ptr<Worker>& w, const PollOutcome& outcome) {
+    const auto& report = outcome.report;
     w->busy = false;
     const auto& m = *w->mailbox;
     if (w->removed) {
@@ -130,12 +144,52 @@ void Daemon::polled(const std::shared_ptr<Worker>& w, const imap::PollReport& re
         w->failures = 0;
         w->logged_state = "ok";
         if (report.backlog && *report.backlog > 0) delay = std::chrono::milliseconds(0);
+        log_idle(*w, outcome);
+        if (outcome.idle == imap::IdleStart::mail) delay = std::chrono::milliseconds(0);
     }
     if (options_.once) {
         if (++polled_ == workers_.size()) once_polled();
         return;
     }
-    if (!stopping_) schedule(w, delay);
+    if (stopping_) return;
+    if (outcome.idle == imap::IdleStart::idling && w->session && w->session->idling()) wait_in_idle(w, delay);
+    else schedule(w, delay);
+}
+
+// Servers drop an IDLE after 30 minutes of silence (RFC 2177: re-issue it within 29).
+constexpr std::chrono::milliseconds longest_idle = std::chrono::minutes(29);
+
+void Daemon::wait_in_idle(const std::shared_ptr<Worker>& w, std::chrono::milliseconds deadline) {
+    schedule(w, std::min(deadline, longest_idle));  // the poll at the latest
+    int fd = ::dup(w->session->idle_socket());  // the copy is closed with the wait; the session keeps its own
+    if (fd < 0) return;
+    w->idle_wait.emplace(ctx_, fd);
+    watch_idle(w);
+}
+
+void Daemon::watch_idle(const std::shared_ptr<Worker>& w) {
+    w->idle_wait->async_wait(asio::posix::stream_descriptor::wait_read, [this, w](const boost::system::error_code& ec) {
+        if (ec || stopping_ || w->removed || w->busy || !w->idle_wait) return;
+        auto news = w->session->idle_check();  // reads without waiting: fine on the loop
+        if (news && !*news) return watch_idle(w);
+        w->timer.cancel();
+        start_poll(w);
+    });
+}
+
+// One line when a mailbox starts or stops using IDLE, with the reason.
+void Daemon::log_idle(Worker& w, const PollOutcome& outcome) {
+    if (!outcome.idle && !outcome.idle_error) return;
+    std::string reason = outcome.idle_error ? *outcome.idle_error
+                         : outcome.idle == imap::IdleStart::unsupported ? "the server does not offer IDLE" : "";
+    std::string state = reason.empty() ? "on" : "off";
+    if (state + reason == w.logged_idle) return;
+    w.logged_idle = state + reason;
+    if (reason.empty())
+        common::log_line(common::log_fields({{"mailbox", w.mailbox->address}, {"event", "idle"}, {"state", state}}));
+    else
+        common::log_line(common::log_fields({{"mailbox", w.mailbox->address}, {"event", "idle"}, {"state", state},
+                                             {"reason", reason}}));
 }
 
 // --once: after the mailboxes, one delivery run of the outbox (acknowledgements included).

@@ -44,6 +44,7 @@ struct MailboxConfig {
     AfterProcessing after_processing = AfterProcessing::move;
     std::string move_to = "Processed";
     std::chrono::seconds poll_interval{30};
+    bool idle = true;  // IMAP IDLE between polls, when the server offers it
     std::vector<std::string> alert_to;  // told of its queue's SLA warnings and breaches
     std::optional<std::chrono::seconds> expect_mail_within;  // silent longer: an alarm
 };

@@ -609,9 +609,16 @@ const std::vector<Setting>& table() {
         {"mailbox", "after_processing", Type::string, "\"move:Processed\"", 0, 0,
          "after the commit: move:FOLDER (created when missing), flag (\\Seen $CasemailProcessed) or delete",
          apply_after_processing},
-        {"mailbox", "poll_interval", Type::duration, "\"30s\"", 1, 0, "time between polls of a healthy mailbox",
+        {"mailbox", "poll_interval", Type::duration, "\"30s\"", 1, 0,
+         "time between polls of a healthy mailbox (with IDLE: the longest wait between them)",
          [](Target& t, const Value& v) {
              t.mailbox->poll_interval = duration(v);
+             return ok();
+         }},
+        {"mailbox", "idle", Type::boolean, "true", 0, 0,
+         "wait in IMAP IDLE between polls when the server offers it: new mail is fetched within seconds",
+         [](Target& t, const Value& v) {
+             t.mailbox->idle = flag(v);
              return ok();
          }},
         {"mailbox", "alert_to", Type::list, "[]", 0, 0,

@@ -4,9 +4,11 @@
 
 #include <algorithm>
 #include <limits>
+#include <optional>
 
 #include "daemon/common/curl.hpp"
 #include "daemon/imap/raw_connection.hpp"
+#include "daemon/protocol/imap_idle.hpp"
 #include "mime/printable.hpp"
 
 namespace casemail::imap {
@@ -35,6 +37,20 @@ struct ImapSession::Impl {
     common::CurlEasy curl;
     char error[CURL_ERROR_SIZE] = {};
     std::unique_ptr<RawConnection> raw;  // the fetch connection, opened on first use
+    std::optional<protocol::imap::IdleReader> idle;  // while an IDLE runs on it
+
+    Result<bool> open_raw(std::string_view folder, std::uint32_t uidvalidity) {
+        if (idle) drop_raw();  // a command in the middle of an IDLE would be a protocol error
+        if (!raw) {
+            raw = std::make_unique<RawConnection>(account.login, account.stall_timeout, stop);
+            if (auto ok = raw->open(); !ok) return ok;
+        }
+        return raw->select(folder, uidvalidity);
+    }
+    void drop_raw() {
+        raw.reset();
+        idle.reset();
+    }
 
     Result<std::vector<protocol::imap::FetchItem>> fetch(std::string_view folder, std::uint32_t uidvalidity,
                                                          const std::string& command, std::size_t max_body);
@@ -122,11 +138,7 @@ Result<std::vector<protocol::imap::Uid>> ImapSession::search_from(std::string_vi
 Result<std::vector<protocol::imap::FetchItem>> ImapSession::Impl::fetch(std::string_view folder, std::uint32_t uidvalidity,
                                                                         const std::string& command, std::size_t max_body) {
     auto attempt = [&]() -> Result<std::vector<protocol::imap::FetchItem>> {
-        if (!raw) {
-            raw = std::make_unique<RawConnection>(account.login, account.stall_timeout, stop);
-            if (auto ok = raw->open(); !ok) return fail(ok.error());
-        }
-        if (auto ok = raw->select(folder, uidvalidity); !ok) return fail(ok.error());
+        if (auto ok = open_raw(folder, uidvalidity); !ok) return fail(ok.error());
         auto tag = raw->next_tag();
         protocol::imap::FetchLimits limits;
         limits.max_body = max_body;
@@ -135,7 +147,7 @@ Result<std::vector<protocol::imap::FetchItem>> ImapSession::Impl::fetch(std::str
         return std::move(reader.items());
     };
     auto result = attempt();
-    if (!result) raw.reset();
+    if (!result) drop_raw();
     return result;
 }
 
@@ -179,6 +191,96 @@ Result<bool> ImapSession::has_capability(std::string_view capability) {
     auto r = command("", protocol::imap::capability_command);
     if (!r) return fail(r.error());
     return protocol::imap::has_capability(*r, capability);
+}
+
+}  // namespace casemail::imap
+
+namespace casemail::imap {
+
+Result<IdleStart> ImapSession::idle_begin(std::string_view folder, std::uint32_t uidvalidity, protocol::imap::Uid uidnext) {
+    auto& d = *impl_;
+    if (d.idle) return IdleStart::idling;
+    auto attempt = [&]() -> Result<IdleStart> {
+        if (auto ok = d.open_raw(folder, uidvalidity); !ok) return fail(ok.error());
+        // Mail that arrived after the poll's STATUS: counted in a later SELECT's UIDNEXT, or
+        // announced with an answer to the fetches (a server tells a connection once).
+        auto selected_at = d.raw->selected_uidnext();
+        bool missed = uidnext > 0 && selected_at && *selected_at > uidnext;
+        if (d.raw->take_mail_announced() || missed) return IdleStart::mail;
+        auto tag = d.raw->next_tag();
+        d.idle.emplace(tag);
+        if (auto ok = d.raw->send_line(tag + " IDLE"); !ok) return fail(ok.error());
+        while (!d.idle->idling() && !d.idle->done()) {
+            auto bytes = d.raw->receive(true);
+            if (!bytes) return fail(bytes.error());
+            if (!d.idle->feed(*bytes)) return fail("malformed answer: " + d.idle->error());
+        }
+        if (d.idle->done()) return fail("refused: " + d.idle->error());
+        return IdleStart::idling;
+    };
+    auto started = attempt();
+    if (!started) {
+        d.drop_raw();
+        return fail("IDLE: " + started.error());
+    }
+    if (*started == IdleStart::idling) {
+        auto news = idle_check();
+        if (!news) return fail(news.error());
+        if (*news) return IdleStart::mail;  // (idling still: the next poll ends it)
+    }
+    return started;
+}
+
+bool ImapSession::idling() const { return impl_->idle.has_value(); }
+
+int ImapSession::idle_socket() const { return impl_->raw ? static_cast<int>(impl_->raw->socket()) : -1; }
+
+Result<bool> ImapSession::idle_check() {
+    auto& d = *impl_;
+    if (!d.idle) return true;
+    for (;;) {  // everything there is, TLS records held back included
+        auto bytes = d.raw->receive(false);
+        if (!bytes) {
+            d.drop_raw();
+            return fail("IDLE: " + bytes.error());
+        }
+        if (bytes->empty()) break;
+        if (!d.idle->feed(*bytes)) {
+            auto why = d.idle->error();
+            d.drop_raw();
+            return fail("IDLE: malformed answer: " + why);
+        }
+    }
+    if (d.idle->done()) {  // a completion nobody asked for: the server ended the IDLE
+        d.drop_raw();
+        return true;
+    }
+    return d.idle->mail() || d.idle->closed();
+}
+
+Result<bool> ImapSession::idle_end() {
+    auto& d = *impl_;
+    if (!d.idle) return true;
+    if (d.idle->closed() || d.idle->done()) {  // nothing left to end: start afresh
+        d.drop_raw();
+        return true;
+    }
+    auto ended = [&]() -> Result<bool> {
+        if (auto ok = d.raw->send_line("DONE"); !ok) return ok;
+        while (!d.idle->done()) {
+            auto bytes = d.raw->receive(true);
+            if (!bytes) return fail(bytes.error());
+            if (!d.idle->feed(*bytes)) return fail("malformed answer: " + d.idle->error());
+        }
+        if (!d.idle->completed_ok()) return fail(d.idle->error());
+        return true;
+    }();
+    if (!ended) {
+        d.drop_raw();
+        return fail("IDLE: " + ended.error());
+    }
+    d.idle.reset();
+    return true;
 }
 
 }  // namespace casemail::imap

@@ -37,6 +37,11 @@ struct MessageSize {
     std::uint64_t bytes = 0;  // RFC822.SIZE
 };
 
+// How an IDLE began: the server is idling, or the fetch connection had already heard of mail
+// the last poll may have missed (a poll is due before idling), or the server does not offer
+// IDLE (the mailbox is polled every poll_interval).
+enum class IdleStart { idling, mail, unsupported };
+
 class ImapSession {
 public:
     // `stop` (may be null) aborts a transfer in progress when it becomes true.
@@ -62,6 +67,18 @@ public:
     Result<bool> has_capability(std::string_view capability);
     // Runs `command` with `folder` selected (or none when empty); the raw untagged lines.
     Result<std::string> command(std::string_view folder, const std::string& command);
+
+    // IMAP IDLE (RFC 2177) on the fetch connection, between polls. idle_begin starts it in
+    // `folder` (opening and selecting as needed), given the UIDNEXT the last poll searched below;
+    // while idling, idle_socket() becomes readable when the server says something and
+    // idle_check() reads it without waiting (true: mail arrived or the server ended the IDLE,
+    // so a poll is due); idle_end() sends DONE and reads its completion. Any failure drops the
+    // fetch connection (the next use opens a new one); the session itself stays usable.
+    Result<IdleStart> idle_begin(std::string_view folder, std::uint32_t uidvalidity, protocol::imap::Uid uidnext);
+    bool idling() const;
+    int idle_socket() const;
+    Result<bool> idle_check();
+    Result<bool> idle_end();
 
 private:
     struct Impl;

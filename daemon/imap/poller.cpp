@@ -60,6 +60,7 @@ Result<bool> ImapMailbox::prepare() {
     if (!caps) return fail(caps.error());
     has_move_ = protocol::imap::has_capability(*caps, "MOVE");
     has_uidplus_ = protocol::imap::has_capability(*caps, "UIDPLUS");
+    has_idle_ = protocol::imap::has_capability(*caps, "IDLE");
     if (config_.after_processing == protocol::imap::AfterProcessing::move) {
         auto ok = session_.ensure_folder(config_.move_to);
         if (!ok) return fail(fmt::format("cannot create folder '{}': {}", config_.move_to, ok.error()));
@@ -71,8 +72,17 @@ Result<bool> ImapMailbox::prepare() {
 Result<protocol::imap::FolderStatus> ImapMailbox::status() {
     if (auto ok = prepare(); !ok) return fail(ok.error());
     auto status = session_.status(config_.folder);
-    if (status) uidvalidity_ = status->uidvalidity;
+    if (status) {
+        uidvalidity_ = status->uidvalidity;
+        uidnext_ = status->uidnext;
+    }
     return status;
+}
+
+Result<IdleStart> ImapMailbox::idle_begin() {
+    if (!prepared_ || uidvalidity_ == 0) return fail("IDLE: no poll before it");
+    if (!has_idle_) return IdleStart::unsupported;
+    return session_.idle_begin(config_.folder, uidvalidity_, uidnext_);
 }
 
 Result<std::vector<protocol::imap::Uid>> ImapMailbox::search_from(protocol::imap::Uid first, protocol::imap::Uid uidnext) {

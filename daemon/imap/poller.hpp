@@ -53,14 +53,18 @@ public:
     Result<std::vector<MessageSize>> sizes(const std::vector<protocol::imap::Uid>& uids) override;
     Result<std::vector<FetchedMessage>> fetch(const std::vector<protocol::imap::Uid>& uids, std::size_t max_bytes) override;
     Result<bool> mark_processed(const std::vector<protocol::imap::Uid>& uids) override;
+    // After a poll: IDLE in the folder until the next (ImapSession::idle_begin), when the
+    // server offers it.
+    Result<IdleStart> idle_begin();
 
 private:
     Result<bool> prepare();
     ImapSession& session_;
     MailboxFolders config_;
     bool prepared_ = false;
-    bool has_move_ = false, has_uidplus_ = false;
+    bool has_move_ = false, has_uidplus_ = false, has_idle_ = false;
     std::uint32_t uidvalidity_ = 0;  // from status(): the fetch connection checks it
+    protocol::imap::Uid uidnext_ = 0;  // from status(): the poll searched below it
 };
 
 struct PollSettings {

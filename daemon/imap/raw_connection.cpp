@@ -4,7 +4,6 @@
 
 #include <fmt/format.h>
 
-#include <array>
 #include <cerrno>
 
 namespace casemail::imap {
@@ -64,22 +63,33 @@ Result<bool> RawConnection::send_all(std::string_view bytes) {
     return true;
 }
 
-Result<bool> RawConnection::run(const std::string& tag, const std::string& command,
-                                protocol::imap::FetchReader& reader) {
-    if (auto ok = send_all(tag + " " + command + "\r\n"); !ok) return ok;
-    std::array<char, 64 * 1024> chunk{};
-    while (!reader.done()) {
+Result<bool> RawConnection::send_line(std::string_view line) { return send_all(std::string(line) + "\r\n"); }
+
+Result<std::string_view> RawConnection::receive(bool block) {
+    for (;;) {
         std::size_t n = 0;
-        CURLcode rc = curl_easy_recv(curl_.get(), chunk.data(), chunk.size(), &n);
+        CURLcode rc = curl_easy_recv(curl_.get(), chunk_.data(), chunk_.size(), &n);
         if (rc == CURLE_AGAIN) {  // (with TLS, a readable socket may still hold no whole record)
-            if (auto ok = wait(true); !ok) return ok;
+            if (!block) return std::string_view();
+            if (auto ok = wait(true); !ok) return fail(ok.error());
             continue;
         }
         if (rc != CURLE_OK) return fail(fmt::format("receive: {}", curl_easy_strerror(rc)));
-        if (n == 0) return fail("the server closed the connection mid-answer");
-        if (!reader.feed(std::string_view(chunk.data(), n))) return fail("malformed answer: " + reader.error());
+        if (n == 0) return fail("the server closed the connection");
+        return std::string_view(chunk_.data(), n);
+    }
+}
+
+Result<bool> RawConnection::run(const std::string& tag, const std::string& command,
+                                protocol::imap::FetchReader& reader) {
+    if (auto ok = send_all(tag + " " + command + "\r\n"); !ok) return ok;
+    while (!reader.done()) {
+        auto bytes = receive(true);
+        if (!bytes) return fail(bytes.error());
+        if (!reader.feed(*bytes)) return fail("malformed answer: " + reader.error());
     }
     if (!reader.completed_ok()) return fail(reader.error());
+    if (reader.exists_seen() && !selected_.empty()) mail_announced_ = true;
     return true;
 }
 
@@ -94,6 +104,8 @@ Result<bool> RawConnection::select(std::string_view folder, std::uint32_t uidval
         return fail(fmt::format("SELECT: UIDVALIDITY is {}, not {}: the folder was renumbered",
                                 reader.uidvalidity().value_or(0), uidvalidity));
     selected_ = std::string(folder);
+    selected_uidnext_ = reader.uidnext();
+    mail_announced_ = false;
     return true;
 }
 

@@ -11,8 +11,11 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "daemon/common/curl.hpp"
 #include "daemon/protocol/imap_fetch.hpp"
@@ -36,6 +39,21 @@ public:
     // a NO/BAD, a malformed or cut answer, a stall, or shutdown.
     Result<bool> run(const std::string& tag, const std::string& command, protocol::imap::FetchReader& reader);
 
+    // For IDLE: one line out ("tag IDLE", "DONE"), and the next bytes in: waiting for them
+    // (`block`, bounded by the stall timeout) or only those already there (an empty view when
+    // none). The view lives until the next call. The server closing the connection fails.
+    Result<bool> send_line(std::string_view line);
+    Result<std::string_view> receive(bool block);
+    // Readable when the server has said something (TLS may hold bytes back: receive(false)
+    // until it answers nothing, before waiting on the socket).
+    curl_socket_t socket() const { return socket_; }
+
+    // The UIDNEXT the folder had when this connection selected it, and whether the server has
+    // announced new mail ("* n EXISTS") to it in an answer since: the IMAP client's cue that
+    // a poll may have missed a message that arrived while it ran. Reading it clears it.
+    std::optional<protocol::imap::Uid> selected_uidnext() const { return selected_uidnext_; }
+    bool take_mail_announced() { return std::exchange(mail_announced_, false); }
+
 private:
     Result<bool> send_all(std::string_view bytes);
     Result<bool> wait(bool for_reading);
@@ -47,6 +65,9 @@ private:
     curl_socket_t socket_ = CURL_SOCKET_BAD;
     unsigned tag_ = 0;
     std::string selected_;
+    std::optional<protocol::imap::Uid> selected_uidnext_;
+    bool mail_announced_ = false;
+    std::vector<char> chunk_ = std::vector<char>(64 * 1024);
 };
 
 }  // namespace casemail::imap

@@ -182,8 +182,10 @@ bool FetchReader::finish_response() {
         auto seq = number(rest.substr(0, space));
         auto after = space == std::string_view::npos ? std::string_view() : rest.substr(space + 1);
         if (seq && after.size() >= 7 && mime::iequals_ascii(after.substr(0, 7), "FETCH (")) result = parse_fetch(after.substr(7));
+        else if (seq && mime::iequals_ascii(after, "EXISTS")) exists_seen_ = true;
         else if (rest.starts_with("OK [UIDVALIDITY ")) uidvalidity_from(rest.substr(16));
-        // Other untagged answers (EXISTS, RECENT, OK ...) say nothing about what we fetch.
+        else if (rest.starts_with("OK [UIDNEXT ")) uidnext_from(rest.substr(12));
+        // Other untagged answers (RECENT, EXPUNGE, OK ...) say nothing about what we fetch.
     } else if (t.starts_with(tag_ + " ")) {
         auto status = t.substr(tag_.size() + 1);
         done_ = true;
@@ -200,6 +202,11 @@ bool FetchReader::finish_response() {
 void FetchReader::uidvalidity_from(std::string_view rest) {
     auto n = number(rest.substr(0, rest.find(']')));
     if (n && *n > 0 && *n <= 0xffffffffu) uidvalidity_ = static_cast<std::uint32_t>(*n);
+}
+
+void FetchReader::uidnext_from(std::string_view rest) {
+    auto n = number(rest.substr(0, rest.find(']')));
+    if (n && *n > 0 && *n <= 0xffffffffu) uidnext_ = static_cast<Uid>(*n);
 }
 
 bool FetchReader::parse_fetch(std::string_view attributes) {

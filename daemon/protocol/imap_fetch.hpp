@@ -56,6 +56,11 @@ public:
     std::vector<FetchItem>& items() { return items_; }
     // "* OK [UIDVALIDITY n]", when the answer held one (the answer to SELECT does).
     std::optional<std::uint32_t> uidvalidity() const { return uidvalidity_; }
+    // "* OK [UIDNEXT n]" (SELECT's answer), and whether any "* n EXISTS" came: the server
+    // telling this connection of new mail (with a FETCH, of mail that arrived since its last
+    // command; the IMAP client then looks again before it idles).
+    std::optional<Uid> uidnext() const { return uidnext_; }
+    bool exists_seen() const { return exists_seen_; }
 
 private:
     bool fail(std::string why);
@@ -64,6 +69,7 @@ private:
     bool finish_response();
     bool parse_fetch(std::string_view attributes);
     void uidvalidity_from(std::string_view rest);
+    void uidnext_from(std::string_view rest);
 
     std::string tag_;
     FetchLimits limits_;
@@ -77,6 +83,8 @@ private:
     std::vector<FetchItem> items_;
     std::vector<std::uint64_t> literal_sizes_;
     std::optional<std::uint32_t> uidvalidity_;
+    std::optional<Uid> uidnext_;
+    bool exists_seen_ = false;
 };
 
 }  // namespace casemail::protocol::imap

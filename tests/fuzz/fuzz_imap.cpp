@@ -1,5 +1,6 @@
 // Fuzz target for the IMAP response parsers: what a server (or anything in its place) may
-// answer. The first byte picks SEARCH/STATUS/CAPABILITY or the batched FETCH reader.
+// answer. The first byte picks SEARCH/STATUS/CAPABILITY, the batched FETCH reader or the IDLE
+// reader.
 // Invariants: SEARCH results are sorted, unique and inside the requested window; the FETCH
 // reader keeps no body over its limit and marks exactly the cut ones truncated.
 #include <cstdint>
@@ -7,6 +8,7 @@
 
 #include "daemon/protocol/imap.hpp"
 #include "daemon/protocol/imap_fetch.hpp"
+#include "daemon/protocol/imap_idle.hpp"
 #include "tests/fuzz/fuzz_check.hpp"
 
 namespace {
@@ -44,12 +46,26 @@ void imap_fetch(std::string_view input) {
     if (reader.completed_ok()) require(reader.error().empty(), "completed OK with an error");
 }
 
+// The IDLE reader, fed in two pieces: a failure has a reason and stays; completion is final.
+void imap_idle(std::string_view input) {
+    using namespace casemail::protocol::imap;
+    IdleReader reader("C1", 128);
+    auto [first, second] = split_by_first_byte(input);
+    if (reader.feed(first)) reader.feed(second);
+    if (reader.failed()) {
+        require(!reader.error().empty(), "failed without a reason");
+        require(!reader.feed("* 1 EXISTS\r\n"), "fed after failing");
+    }
+    if (reader.completed_ok()) require(!reader.feed("x"), "data accepted after the completion");
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     if (size == 0) return 0;
     std::string_view input(reinterpret_cast<const char*>(data) + 1, size - 1);
-    if (data[0] % 2 == 0) imap(input);
-    else imap_fetch(input);
+    if (data[0] % 3 == 0) imap(input);
+    else if (data[0] % 3 == 1) imap_fetch(input);
+    else imap_idle(input);
     return 0;
 }

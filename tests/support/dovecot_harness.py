@@ -62,10 +62,11 @@ def free_port():
 
 
 class Dovecot:
-    def __init__(self, root, users, tls=None, oauth2_tokens=None):
+    def __init__(self, root, users, tls=None, oauth2_tokens=None, extra_conf=""):
         """users: {name: password}; tls: (cert, key) PEM files to offer STARTTLS (and require it);
         oauth2_tokens: {bearer token: user} accepted by XOAUTH2/OAUTHBEARER, checked by Dovecot
-        against an OAuth2 introspection endpoint this harness serves on 127.0.0.1."""
+        against an OAuth2 introspection endpoint this harness serves on 127.0.0.1; extra_conf:
+        more dovecot.conf lines (such as imap_capability, to play an older server)."""
         self.root = os.path.join(root, "dovecot")
         self.users = dict(users)
         self.port = free_port()
@@ -140,6 +141,7 @@ service anvil {{
 namespace inbox {{
   inbox = yes
 }}
+{extra_conf}
 """)
 
     def start(self):
@@ -166,10 +168,10 @@ namespace inbox {{
                 self.proc.kill()
                 self.proc.wait()
 
-    def log(self):
+    def log(self, tail=3000):
         try:
             with open(os.path.join(self.root, "dovecot.log")) as f:
-                return f.read()[-3000:]
+                return f.read()[-tail:] if tail else f.read()
         except OSError:
             return "(no log)"
 
