@@ -259,8 +259,11 @@ void set_failure_log(std::function<void(const std::string&)> log) {
     failure_log() = log ? std::move(log) : [](const std::string&) {};
 }
 
+// After some errors (SQLITE_FULL, SQLITE_IOERR, SQLITE_NOMEM) SQLite has already rolled the
+// transaction back by itself (sqlite.org/lang_transaction.html, "Response To Errors Within A
+// Transaction"): a ROLLBACK then fails and is not worth a log line. The full-store test saw it.
 Transaction::~Transaction() {
-    if (done_) return;
+    if (done_ || !db_.in_transaction()) return;
     try {
         db_.exec("ROLLBACK");
     } catch (const std::exception& e) {
@@ -280,7 +283,7 @@ Savepoint::Savepoint(Database& db, std::string name) : db_(db), name_(std::move(
 }
 
 Savepoint::~Savepoint() {
-    if (done_) return;
+    if (done_ || !db_.in_transaction()) return;  // (the whole transaction is gone, as above)
     try {
         db_.cached("ROLLBACK TO " + name_)->run();
         db_.cached("RELEASE " + name_)->run();
