@@ -1,7 +1,10 @@
 #include "store/health.hpp"
 
+#include <fcntl.h>
 #include <sys/statvfs.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <filesystem>
 
 namespace casemail::store {
@@ -11,6 +14,17 @@ std::int64_t count(Store& store, const std::string& sql) {
     auto st = store.db().cached(sql);
     st->step();
     return st->int64(0);
+}
+
+// ext4 turned read-only by an error ("emergency_ro") still reports a read-write mount to
+// statvfs: only trying to write tells. An unnamed file (O_TMPFILE) is made and dropped.
+bool refuses_new_files(const std::filesystem::path& dir) {
+    int fd = ::open(dir.empty() ? "." : dir.c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
+    if (fd >= 0) {
+        ::close(fd);
+        return false;
+    }
+    return errno == EROFS;
 }
 
 }  // namespace
@@ -38,7 +52,9 @@ HealthFacts read_health(Store& store) {
     if (::statvfs(path.c_str(), &fs) == 0) {
         h.disk_free_bytes = static_cast<std::int64_t>(fs.f_bavail) * static_cast<std::int64_t>(fs.f_frsize);
         h.disk_total_bytes = static_cast<std::int64_t>(fs.f_blocks) * static_cast<std::int64_t>(fs.f_frsize);
+        h.read_only = (fs.f_flag & ST_RDONLY) != 0;
     }
+    if (!h.read_only) h.read_only = refuses_new_files(std::filesystem::path(path).parent_path());
     return h;
 }
 

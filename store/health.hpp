@@ -22,6 +22,7 @@ struct HealthFacts {
     std::int64_t review_parties = 0, review_emails = 0;
     std::int64_t store_bytes = 0;                     // the file and its WAL
     std::int64_t disk_free_bytes = 0, disk_total_bytes = 0;  // of the store's file system
+    bool read_only = false;  // the store's file system is mounted read-only (ext4 after an error)
 };
 HealthFacts read_health(Store& store);
 

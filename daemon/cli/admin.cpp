@@ -62,7 +62,8 @@ nlohmann::json daemon_json(const store::HealthFacts& h) {
             {"review_items", h.review_parties + h.review_emails},
             {"store_bytes", h.store_bytes},
             {"disk_free_bytes", h.disk_free_bytes},
-            {"disk_total_bytes", h.disk_total_bytes}};
+            {"disk_total_bytes", h.disk_total_bytes},
+            {"store_read_only", h.read_only}};
 }
 
 // The mailboxes, the daemon's backlogs and the alarms they raise now. --check: one line and the

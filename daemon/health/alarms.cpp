@@ -114,6 +114,10 @@ std::vector<Alarm> evaluate_alarms(const store::HealthFacts& f, const AlarmRules
                            fmt::format("{:.1f}% free under the store ({} MB free; the store is {} MB)", percent,
                                        f.disk_free_bytes >> 20, f.store_bytes >> 20)});
     }
+    if (f.read_only)  // (casemaild cannot record this alarm: `casemail status --check` sees it)
+        out.push_back({"store-read-only", Severity::critical,
+                       "the store's file system is read-only: nothing can be committed (mail waits on the IMAP "
+                       "servers, the relay answers 451)"});
     return out;
 }
 

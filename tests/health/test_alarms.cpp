@@ -71,6 +71,9 @@ TEST_CASE("alarms: each rule at its threshold and past it") {
                                    "review-backlog=WARNING", "disk-space=WARNING"});
     f.disk_free_bytes = 19;
     CHECK(health::worst(health::evaluate_alarms(f, rules, now)) == Severity::critical);
+    f = {};
+    f.read_only = true;
+    CHECK(names(health::evaluate_alarms(f, rules, now)) == std::vector<std::string>{"store-read-only=CRITICAL"});
 }
 
 TEST_CASE("alarms: the watch records a change once, mails it, repeats after the interval, and clears") {
