@@ -26,7 +26,7 @@ std::string agent_reply() {
 void run(const char* label, bool note) {
     using namespace casemail;
     matching::OutboundCase c;
-    c.ref = {7, "311-000007-QX4Z", matching::CaseStatus::active, std::nullopt, 12};
+    c.ref = {7, "311-000007-QX4Z", matching::CaseStatus::active, std::nullopt, 12, std::nullopt};
     c.customer = matching::Recipient{"Raj Patel", "family@example.net"};
     c.queue_mailbox = "311PublicWorks@city.example";
     c.queue_display_name = "Public Works 311";

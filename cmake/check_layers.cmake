@@ -17,10 +17,11 @@ set(rules
   "daemon/relay|daemon/relay,daemon/protocol,daemon/common,store,matching,mime|sqlite3.h,curl/"
   "daemon/outbox|daemon/outbox,daemon/common,store,matching,templates,mime|sqlite3.h,boost/asio"
   "daemon/sla|daemon/sla,store,matching,mime|sqlite3.h,curl/,boost/asio"
+  "daemon/workorder|daemon/workorder,daemon/config,store,matching,mime|sqlite3.h,curl/,boost/asio"
   "daemon/health|daemon/health,daemon/config,store,matching,mime|sqlite3.h,curl/,boost/asio"
   "daemon/metrics|daemon/metrics,daemon/common|sqlite3.h,curl/"
   "daemon/casemaild|daemon,store,matching,templates,mime|sqlite3.h,curl/"
-  "daemon/cli|daemon/cli,daemon/config,daemon/health,daemon/inbound,daemon/relay/accept.hpp,daemon/outbox/acknowledgement.hpp,daemon/common/login.hpp,store,matching,templates,mime|sqlite3.h,curl/,boost/asio,crypt.h"
+  "daemon/cli|daemon/cli,daemon/config,daemon/health,daemon/workorder,daemon/inbound,daemon/relay/accept.hpp,daemon/outbox/acknowledgement.hpp,daemon/common/login.hpp,store,matching,templates,mime|sqlite3.h,curl/,boost/asio,crypt.h"
 )
 # Headers of these folders may not include these modules (what their .cpp files may use).
 set(header_rules

@@ -195,7 +195,11 @@ bool plan_existing_case(const Correlation& correlation, const IngestRules& rules
     plan.linked_case = c;
     plan.reason = "linked by " + correlation.method;
     plan.evidence = correlation.evidence;
-    if (c.status == CaseStatus::resolved) {
+    if (c.work_order_system) {  // linked for history; its owner is told through the review list
+        plan.flag_needs_review = true;
+        plan.reason += "; case is with the work-order system " + *c.work_order_system;
+        plan.review_reason = fmt::format("mail on case {} while its work order is with {}", c.token, *c.work_order_system);
+    } else if (c.status == CaseStatus::resolved) {
         if (rules.on_resolved == OnResolved::reactivate) {
             plan.reactivate = true;
             plan.reason += "; resolved case reactivated";

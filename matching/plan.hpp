@@ -25,6 +25,7 @@ struct CaseRef {
     CaseStatus status = CaseStatus::active;
     std::optional<TimePoint> resolved_at;
     Id customer_contact_id = 0;
+    std::optional<std::string> work_order_system;  // handed there, not resolved yet
 };
 
 // An active contact: not archived, not merged into another.

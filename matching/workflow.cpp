@@ -8,6 +8,9 @@ namespace casemail::matching {
 namespace {
 
 std::string not_active(const CaseFacts& c, const char* what) {
+    if (c.status == CaseStatus::active && c.work_order_system)
+        return fmt::format("case {} is with the work-order system {}: {} (it is resolved from there)", c.token,
+                           *c.work_order_system, what);
     if (c.status == CaseStatus::active) return {};
     return fmt::format("case {} is {}: {}", c.token, name(c.status),
                        c.status == CaseStatus::resolved ? std::string("reactivate it first") : std::string(what));
@@ -42,6 +45,18 @@ std::string move_refusal(const CaseFacts& c, Id queue_id) {
     return {};
 }
 
+std::string resolve_refusal(const CaseFacts& c) {
+    if (!c.work_order_system) return {};
+    return fmt::format("case {} is with the work-order system {}: it is resolved when the work order is", c.token,
+                       *c.work_order_system);
+}
+
+std::string work_order_refusal(const CaseFacts& c) {
+    if (c.work_order_system)
+        return fmt::format("case {} is already with the work-order system {}", c.token, *c.work_order_system);
+    return not_active(c, "it cannot be handed to a work-order system");
+}
+
 std::string child_link_refusal(const CaseFacts& parent, const CaseFacts& child) {
     if (parent.id == child.id) return "a case cannot be its own parent";
     if (child.parent_id) {
@@ -54,6 +69,8 @@ std::string child_link_refusal(const CaseFacts& parent, const CaseFacts& child) 
         return fmt::format("{} has children of its own: a child cannot have children", child.token);
     if (parent.status != CaseStatus::active || child.status != CaseStatus::active)
         return "both cases must be active to be linked";
+    if (parent.work_order_system || child.work_order_system)
+        return "a case with a work-order system cannot be linked: it changes there";
     return {};
 }
 

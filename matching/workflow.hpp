@@ -21,6 +21,9 @@ struct CaseFacts {
     std::optional<Id> queue_id;
     std::optional<Id> parent_id;
     int child_count = 0;
+    // Handed to the city's work-order system, not yet resolved there: read-only here, as a
+    // resolved case is, until that system's update resolves it.
+    std::optional<std::string> work_order_system;
 };
 
 // A user name as agents type it: letters, digits and . _ - @ + (an account, not a display name).
@@ -33,6 +36,11 @@ std::string assign_refusal(const CaseFacts& c, const std::string& user);
 std::string release_refusal(const CaseFacts& c);
 // Sending a case to another team's queue (it becomes unassigned there).
 std::string move_refusal(const CaseFacts& c, Id queue_id);
+
+// Resolving a case here: not while a work-order system has it (its update resolves it).
+std::string resolve_refusal(const CaseFacts& c);
+// Handing a case to a work-order system: it must be active and not with one already.
+std::string work_order_refusal(const CaseFacts& c);
 
 // Making `child` a child of `parent`. One level only: a child cannot have children, so a case
 // is never its own ancestor.

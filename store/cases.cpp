@@ -189,10 +189,19 @@ void Store::reactivate_case(const std::string& token, const std::string& actor) 
     sp.release();
 }
 
+std::optional<std::string> Store::open_work_order_system(Id case_id) {
+    auto st = db().cached("SELECT system FROM work_order WHERE case_id = ?1 AND open = 1");
+    st->bind(1, case_id);
+    if (!st->step()) return std::nullopt;
+    return st->text(0);
+}
+
 void Store::edit_case(const std::string& token, const CaseEdit& edit, const std::string& actor) {
     auto c = require_case(token);
     if (c.status == matching::CaseStatus::resolved)
         throw Refused(fmt::format("case {} is resolved: reactivate it before editing", c.token));
+    if (auto system = open_work_order_system(c.id))
+        throw Refused(fmt::format("case {} is with the work-order system {}: it changes there", c.token, *system));
     std::vector<std::string> changed;
     auto note = [&](const char* field, const auto& value) {
         if (value) changed.push_back(fmt::format("{}={}", field, *value));

@@ -18,6 +18,7 @@ matching::CaseRef read_case_ref(Statement& st) {
     c.status = read_state<matching::CaseStatus>(st, 2);
     if (auto r = st.opt_text(3)) c.resolved_at = parse_time(*r);
     c.customer_contact_id = st.int64(4);
+    c.work_order_system = st.opt_text(5);
     return c;
 }
 
@@ -28,7 +29,9 @@ public:
 
     std::optional<matching::CaseRef> case_by_token(const std::string& token) override {
         auto st = db_.cached(
-            R"(SELECT id, token, status, resolved_at, customer_contact_id FROM "case" WHERE token = ?1)");
+            R"(SELECT id, token, status, resolved_at, customer_contact_id,
+                      (SELECT system FROM work_order WHERE case_id = "case".id AND open = 1)
+               FROM "case" WHERE token = ?1)");
         st->bind(1, token);
         if (!st->step()) return std::nullopt;
         return read_case_ref(*st);
@@ -36,7 +39,8 @@ public:
 
     std::vector<std::optional<matching::CaseRef>> cases_by_message_id(const std::string& message_id) override {
         auto st = db_.cached(
-            R"(SELECT c.id, c.token, c.status, c.resolved_at, c.customer_contact_id
+            R"(SELECT c.id, c.token, c.status, c.resolved_at, c.customer_contact_id,
+                      (SELECT system FROM work_order WHERE case_id = c.id AND open = 1)
                FROM (SELECT DISTINCT case_id FROM email WHERE message_id = ?1 LIMIT 3) e
                LEFT JOIN "case" c ON c.id = e.case_id)");
         st->bind(1, message_id);

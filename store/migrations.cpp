@@ -460,6 +460,49 @@ constexpr std::string_view migration_16 = R"sql(
 ALTER TABLE mailbox_state ADD COLUMN token_expires_at TEXT;
 )sql";
 
+// The 311 guide's work-order step: a case handed to the city's asset system is read-only here
+// until that system's update resolves it. One row per case (a case resolved there and
+// reactivated here may be handed over again: the row is replaced, the events keep the history).
+constexpr std::string_view migration_17 = R"sql(
+CREATE TABLE work_order (
+    case_id      INTEGER PRIMARY KEY REFERENCES "case"(id),
+    system       TEXT    NOT NULL,
+    document     TEXT    NOT NULL,  -- the file written to the system's outgoing spool
+    submitted_at TEXT    NOT NULL,
+    submitted_by TEXT    NOT NULL,
+    open         INTEGER NOT NULL DEFAULT 1 CHECK (open IN (0, 1)),
+    status       TEXT    NOT NULL DEFAULT 'submitted',  -- the other system's word for it
+    external_id  TEXT,
+    url          TEXT,
+    updated_at   TEXT
+);
+CREATE INDEX work_order_open ON work_order(system, open);
+
+-- Each update file applied once, known by its SHA-256 (a crash between the commit and moving
+-- the file aside must not apply it twice).
+CREATE TABLE work_order_update (
+    sha256     TEXT    PRIMARY KEY,
+    case_id    INTEGER NOT NULL REFERENCES "case"(id),
+    system     TEXT    NOT NULL,
+    file       TEXT    NOT NULL,
+    applied_at TEXT    NOT NULL
+) WITHOUT ROWID;
+
+CREATE TRIGGER case_external_read_only BEFORE UPDATE ON "case"
+WHEN EXISTS (SELECT 1 FROM work_order WHERE case_id = OLD.id AND open = 1) AND (
+       NEW.status IS NOT OLD.status
+    OR NEW.title IS NOT OLD.title OR NEW.description IS NOT OLD.description
+    OR NEW.customer_contact_id IS NOT OLD.customer_contact_id
+    OR NEW.property_account_id IS NOT OLD.property_account_id
+    OR NEW.business_account_id IS NOT OLD.business_account_id
+    OR NEW.request_type IS NOT OLD.request_type OR NEW.category IS NOT OLD.category
+    OR NEW.priority IS NOT OLD.priority OR NEW.queue_id IS NOT OLD.queue_id
+    OR NEW.owner IS NOT OLD.owner OR NEW.anonymous IS NOT OLD.anonymous
+    OR NEW.wants_updates IS NOT OLD.wants_updates OR NEW.confidential IS NOT OLD.confidential
+    OR NEW.resolution IS NOT OLD.resolution OR NEW.parent_case_id IS NOT OLD.parent_case_id)
+BEGIN SELECT RAISE(ABORT, 'case is with a work-order system: it changes there'); END;
+)sql";
+
 }  // namespace
 
 const std::vector<Migration>& migrations() {
@@ -481,6 +524,7 @@ const std::vector<Migration>& migrations() {
         {14, "SLA clocks: first response, holds, alerts; outbox alert mail", migration_14},
         {15, "health: mailboxes failing since and last mail; alarms", migration_15},
         {16, "mailboxes: OAuth2 access token expiry", migration_16},
+        {17, "work orders: cases handed to the city's work-order system, and its updates", migration_17},
     };
     return all;
 }

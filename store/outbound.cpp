@@ -24,7 +24,7 @@ CaseContext case_context(Store& store, Id case_id) {
     ctx.customer = store.find_contact(ctx.record.customer_contact_id);
     if (ctx.record.queue_id) ctx.queue = store.find_queue_by_id(*ctx.record.queue_id);
     auto& oc = ctx.outbound;
-    oc.ref = {ctx.record.id, ctx.record.token, ctx.record.status, std::nullopt, ctx.record.customer_contact_id};
+    oc.ref = {ctx.record.id, ctx.record.token, ctx.record.status, std::nullopt, ctx.record.customer_contact_id, std::nullopt};
     oc.anonymous = ctx.record.anonymous;
     oc.wants_updates = ctx.record.wants_updates;
     oc.confidential = ctx.record.confidential;

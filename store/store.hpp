@@ -228,6 +228,8 @@ public:
     CaseRecord create_case(const NewCase& c, const std::string& actor);
     std::optional<CaseRecord> find_case(const std::string& token);
     std::optional<CaseRecord> find_case(Id id);
+    // The work-order system holding the case (store/workorder.hpp), when one does.
+    std::optional<std::string> open_work_order_system(Id case_id);
     CaseRecord require_case(const std::string& token);  // Refused when unknown
     std::vector<CaseRecord> list_cases(const CaseFilter& filter = {});
     void resolve_case(const std::string& token, const std::string& resolution,

@@ -19,12 +19,14 @@ matching::CaseFacts read_facts(Statement& st) {
     f.queue_id = st.opt_int64(4);
     f.parent_id = st.opt_int64(5);
     f.child_count = static_cast<int>(st.int64(6));
+    f.work_order_system = st.opt_text(7);
     return f;
 }
 
 constexpr const char* facts_columns =
     R"(SELECT c.id, c.token, c.status, c.owner, c.queue_id, c.parent_case_id,
-              (SELECT count(*) FROM "case" k WHERE k.parent_case_id = c.id) FROM "case" c )";
+              (SELECT count(*) FROM "case" k WHERE k.parent_case_id = c.id),
+              (SELECT w.system FROM work_order w WHERE w.case_id = c.id AND w.open = 1) FROM "case" c )";
 
 void refuse_unless(const std::string& refusal) {
     if (!refusal.empty()) throw Refused(refusal);
@@ -127,10 +129,14 @@ std::vector<std::string> resolve_case(Store& store, const std::string& token, co
     auto type = matching::resolution_type(resolution.type, types);
     if (!type) throw Refused(fmt::format("unknown resolution type '{}' (configured: {})", resolution.type, fmt::join(types, ", ")));
     auto parent = case_facts(store, token);
+    refuse_unless(matching::resolve_refusal(parent));
     refuse_unless(matching::open_activities_refusal(parent.token, open_outbox(store, parent.id), resolution.force));
     auto children = children_of(store, parent.id);
     auto plan = matching::plan_parent_resolution(parent, children, policy);
     refuse_unless(plan.refusal);
+    for (const auto& child : children)
+        if (std::find(plan.close_children.begin(), plan.close_children.end(), child.id) != plan.close_children.end())
+            refuse_unless(matching::resolve_refusal(child));
     store.resolve_case(parent.token, resolution.text, actor);
     set_resolution_details(store, parent.id, *type, resolution.minutes_spent);
     std::vector<std::string> closed;

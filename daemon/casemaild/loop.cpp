@@ -29,6 +29,7 @@ int Daemon::run() {
     if (workers_.empty() && options_.once) once_polled();
     if (!options_.once) start_outbox();
     if (!options_.once) schedule_sla_watch(std::chrono::seconds(0));
+    if (!options_.once) schedule_workorder_sync(std::chrono::seconds(0));
     if (!options_.once) schedule_alarm_watch(config_->alerts.check_interval);  // after a first poll
     ctx_.run();
     pool_.join();
@@ -64,6 +65,7 @@ void Daemon::shutdown(const std::string& why) {
     outbox_timer_.cancel();
     sla_timer_.cancel();
     alarm_timer_.cancel();
+    workorder_timer_.cancel();
     if (relay_) relay_->stop();
     if (metrics_) metrics_->stop();
     signals_.cancel();

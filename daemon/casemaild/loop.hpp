@@ -4,7 +4,7 @@
 // own store connection, so a slow server or a commit never blocks the loop. The member
 // functions are split by job: loop.cpp (start, signals, reload, stop), mailboxes.cpp (IMAP
 // polling), relay_outbox.cpp (the relay's messages, outbox runs), sla.cpp (the SLA watch),
-// alarms.cpp (the alarm watch).
+// alarms.cpp (the alarm watch), workorders.cpp (the work-order systems' updates).
 #pragma once
 
 #include <boost/asio/io_context.hpp>
@@ -71,7 +71,7 @@ class Daemon {
 public:
     Daemon(DaemonOptions options, std::shared_ptr<const Config> config)
         : options_(std::move(options)), config_(std::move(config)), signals_(ctx_, SIGTERM, SIGINT, SIGHUP),
-          watchdog_(ctx_), outbox_timer_(ctx_), sla_timer_(ctx_), alarm_timer_(ctx_), pool_(config_->mailboxes.size() + 2), parse_pool_(2),
+          watchdog_(ctx_), outbox_timer_(ctx_), sla_timer_(ctx_), alarm_timer_(ctx_), workorder_timer_(ctx_), pool_(config_->mailboxes.size() + 2), parse_pool_(2),
           writer_(std::make_unique<store::Writer>([cfg = config_] { return open_store(*cfg); }, writer_options(*config_))),
           rng_(std::random_device{}()) {}
 
@@ -116,6 +116,9 @@ private:
     // Every [alerts] check_interval: alarms raised and cleared (logged once, mailed to [alerts] to).
     void schedule_alarm_watch(std::chrono::seconds delay);
     void alarms_watched(const std::vector<health::AlarmChange>& changes, const std::optional<std::string>& error);
+    // Every [daemon] workorder_sync_interval: the [[workorder]] inbox directories.
+    void schedule_workorder_sync(std::chrono::seconds delay);
+    void sync_workorder(const config::WorkorderConfig& w, const Config& cfg);
 
     DaemonOptions options_;
     std::shared_ptr<const Config> config_;
@@ -125,6 +128,7 @@ private:
     asio::steady_timer outbox_timer_;
     asio::steady_timer sla_timer_;
     asio::steady_timer alarm_timer_;
+    asio::steady_timer workorder_timer_;
     asio::thread_pool pool_;        // IMAP polls and outbox runs (they block on their servers)
     asio::thread_pool parse_pool_;  // parsing the relay's messages, never behind a slow server
     std::unique_ptr<store::Writer> writer_;  // the one write connection; commits in groups

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <filesystem>
+
 #include "daemon/common/log.hpp"
 #include "daemon/relay/smtp_server.hpp"
 #include "mime/address.hpp"
@@ -51,6 +53,15 @@ Result<bool> check_requirements(const Config& cfg) {
     if (cfg.relay.enabled && !cfg.relay.users_file.empty())
         if (auto users = relay::load_users_file(cfg.relay.users_file); !users)
             errors += fmt::format("{}{}: key 'relay.users_file': {}", errors.empty() ? "" : "\n", cfg.source, users.error());
+    for (std::size_t i = 0; i < cfg.workorders.size(); ++i) {
+        const auto& w = cfg.workorders[i];
+        for (auto [key, dir] : {std::pair{"outbox_dir", &w.outbox_dir}, {"inbox_dir", &w.inbox_dir}}) {
+            std::error_code ec;
+            if (!std::filesystem::is_directory(*dir, ec))
+                errors += fmt::format("{}{}:{}: key 'workorder[{}].{}': '{}' is not a directory", errors.empty() ? "" : "\n",
+                                      cfg.source, w.line, i + 1, key, *dir);
+        }
+    }
     if (!errors.empty()) return fail(errors);
     return true;
 }

@@ -11,6 +11,7 @@
 #include <memory>
 
 #include "daemon/cli/context.hpp"
+#include "daemon/cli/workorder.hpp"
 #include "daemon/cli/json_views.hpp"
 #include "daemon/cli/sla.hpp"
 #include "mime/printable.hpp"
@@ -149,6 +150,7 @@ int case_show(Context& ctx, const CaseOptions& o) {
         auto sla = store::sla_case(s, c.id);
         j["first_response_at"] = nullptr;
         if (sla && sla->times.first_response) j["first_response_at"] = store::format_time(*sla->times.first_response);
+        j["work_order"] = work_order_json(store::work_order(s, c.id));
         j["holds"] = json_array(holds, [](const store::CaseHold& h) {
             return nlohmann::json{{"held_at", h.held_at}, {"held_by", h.held_by}, {"reason", h.reason},
                                   {"resumed_at", h.resumed_at ? nlohmann::json(*h.resumed_at) : nullptr}};
@@ -157,6 +159,7 @@ int case_show(Context& ctx, const CaseOptions& o) {
         return exit_ok;
     }
     print_case_human(c, emails, attachments, events);
+    print_work_order_human(store::work_order(s, c.id));
     print_notes_human(notes);
     print_sla_human(ctx, clocks, holds);
     return exit_ok;

@@ -44,6 +44,7 @@ int run_cli(int argc, char** argv) {
     add_outbound_commands(table);
     add_workflow_commands(table);
     add_sla_commands(table);
+    add_workorder_commands(table);
     try {
         app.parse(argc, argv);
     } catch (const CLI::CallForHelp& e) {

@@ -89,6 +89,7 @@ void add_inbound_commands(CommandTable& t);   // ingest, parse, quarantine, unre
 void add_outbound_commands(CommandTable& t);  // outbound, outbox, template
 void add_workflow_commands(CommandTable& t);  // case assign/release/resolve/link-child, queue show (after case, queue)
 void add_sla_commands(CommandTable& t);       // case ack/hold/resume (after case)
+void add_workorder_commands(CommandTable& t); // case submit-workorder, workorder sync|list (after case)
 
 // Reads a whole file, or standard input for "-". Raw bytes, no newline translation.
 std::string read_input(const std::string& path);

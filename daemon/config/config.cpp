@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "daemon/config/table.hpp"
+#include "matching/workflow.hpp"
 #include "mime/address.hpp"
 #include "mime/printable.hpp"
 
@@ -194,6 +195,27 @@ void read_slas(const toml::node& node, const std::string& config_path, Config& c
     }
 }
 
+void read_workorders(const toml::node& node, const std::string& config_path, Config& cfg, Errors& errors) {
+    const auto* arr = node.as_array();
+    if (!arr || !arr->is_array_of_tables()) {
+        errors.add(&node, "workorder", "must be [[workorder]] tables");
+        return;
+    }
+    for (const auto& item : *arr) {
+        const auto& t = *item.as_table();
+        WorkorderConfig w;
+        w.line = static_cast<int>(t.source().begin.line);
+        std::string key = fmt::format("workorder[{}]", cfg.workorders.size() + 1);
+        read_section(t, "workorder", key, Target{cfg, nullptr, nullptr, nullptr, &w}, config_path, errors);
+        for (const char* required : {"name", "outbox_dir", "inbox_dir"})
+            if (!t.get(required)) errors.add(&t, key + "." + required, "is required");
+        for (const auto& other : cfg.workorders)
+            if (!w.name.empty() && other.name == w.name)
+                errors.add(t.get("name"), key + ".name", fmt::format("'{}' is already configured at line {}", w.name, other.line));
+        cfg.workorders.push_back(std::move(w));
+    }
+}
+
 void read_mailboxes(const toml::node& node, const std::string& config_path, Config& cfg, Errors& errors) {
     const auto* arr = node.as_array();
     if (!arr || !arr->is_array_of_tables()) {
@@ -213,6 +235,12 @@ void read_mailboxes(const toml::node& node, const std::string& config_path, Conf
 
 // Rules that tie several keys of one section together.
 void check_sections(const toml::table& root, const Config& cfg, Errors& errors) {
+    if (const auto* arr = root.get_as<toml::array>("workorder"))
+        for (std::size_t i = 0; i < cfg.workorders.size() && i < arr->size(); ++i)
+            if (const auto& type = cfg.workorders[i].resolution_type;
+                !type.empty() && !matching::resolution_type(type, cfg.resolution_types))
+                errors.add(arr->get(i), fmt::format("workorder[{}].resolution_type", i + 1),
+                           fmt::format("'{}' is not one of cases.resolution_types", type));
     if (const auto* relay = root.get_as<toml::table>("relay"))
         if (cfg.relay.tls_cert.empty() != cfg.relay.tls_key.empty())
             errors.add(relay, "relay", "tls_cert and tls_key go together");
@@ -276,6 +304,8 @@ Result<Config> parse_config(std::string_view text, const std::string& path) {
             read_routes(node, path, cfg, errors);
         } else if (section == "sla") {
             read_slas(node, path, cfg, errors);
+        } else if (section == "workorder") {
+            read_workorders(node, path, cfg, errors);
         } else if (!is_section(section)) {
             errors.add(&node, section, "unknown key");
         } else if (const auto* t = node.as_table()) {

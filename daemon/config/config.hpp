@@ -102,6 +102,15 @@ struct UpstreamConfig {
     std::chrono::seconds poll_interval{10};
 };
 
+// [[workorder]]: a work-order system casemail hands cases to through two spool directories.
+struct WorkorderConfig {
+    int line = 0;
+    std::string name;             // "nexgen": `case submit-workorder --system`, the timeline
+    std::string outbox_dir;       // where case documents are written for it
+    std::string inbox_dir;        // where it drops status updates
+    std::string resolution_type;  // of the cases its updates resolve; "" = the first configured
+};
+
 struct Config {
     std::string source;  // file it came from, "" for defaults
     std::string store_path = "casemail.db";
@@ -142,6 +151,8 @@ struct Config {
     std::set<date::local_days> holidays;
     std::vector<matching::sla::SlaPolicy> slas;  // [[sla]], in order: the first that matches a case
     std::chrono::seconds sla_check_interval{60};
+    std::vector<WorkorderConfig> workorders;  // [[workorder]]
+    std::chrono::seconds workorder_sync_interval{300};
     RelayConfig relay;
     UpstreamConfig upstream;
     AlertsConfig alerts;

@@ -479,6 +479,38 @@ const std::vector<Setting>& table() {
              t.cfg.commit_group_wait_us = static_cast<int>(number(v));
              return ok();
          }},
+        {"daemon", "workorder_sync_interval", Type::duration, "\"5m\"", 1, 0,
+         "how often casemaild reads the [[workorder]] inbox directories",
+         [](Target& t, const Value& v) {
+             t.cfg.workorder_sync_interval = duration(v);
+             return ok();
+         }},
+        {"workorder", "name", Type::string, "(required)", 0, 0,
+         "the work-order system's name (letters, digits, - and _), as `case submit-workorder --system` takes it",
+         [](Target& t, const Value& v) {
+             t.workorder->name = text(v);
+             for (unsigned char c : text(v))
+                 if (!std::isalnum(c) && c != '-' && c != '_') return std::string("must be letters, digits, - and _");
+             return not_empty(text(v));
+         }},
+        {"workorder", "outbox_dir", Type::path, "(required)", 0, 0,
+         "directory the case documents are written to (atomically) for the system to pick up",
+         [](Target& t, const Value& v) {
+             t.workorder->outbox_dir = text(v);
+             return ok();
+         }},
+        {"workorder", "inbox_dir", Type::path, "(required)", 0, 0,
+         "directory the system drops status updates in; applied ones move to processed/, bad ones to rejected/",
+         [](Target& t, const Value& v) {
+             t.workorder->inbox_dir = text(v);
+             return ok();
+         }},
+        {"workorder", "resolution_type", Type::string, "(the first of cases.resolution_types)", 0, 0,
+         "the resolution type of the cases its updates resolve",
+         [](Target& t, const Value& v) {
+             t.workorder->resolution_type = text(v);
+             return not_empty(text(v));
+         }},
         {"daemon", "sla_check_interval", Type::duration, "\"1m\"", 1, 0,
          "how often casemaild checks SLA clocks for warnings and breaches",
          [](Target& t, const Value& v) {

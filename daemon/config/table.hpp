@@ -18,12 +18,14 @@ using Value = std::variant<std::string, bool, std::int64_t, Seconds, std::vector
 
 enum class Type { string, path, boolean, integer, duration, list };
 
-// Where a setting's value goes: the config, or the [[mailbox]], [[route]] or [[sla]] being read.
+// Where a setting's value goes: the config, or the [[mailbox]], [[route]], [[sla]] or
+// [[workorder]] being read.
 struct Target {
     Config& cfg;
     MailboxConfig* mailbox;
     matching::RouteRule* route = nullptr;
     matching::sla::SlaPolicy* sla = nullptr;
+    WorkorderConfig* workorder = nullptr;
 };
 
 // Stores a value of the setting's type, already inside its bounds (relative paths already
@@ -31,7 +33,7 @@ struct Target {
 using Apply = std::string (*)(Target&, const Value&);
 
 struct Setting {
-    std::string_view section;  // "mailbox", "route" and "sla" stand for every [[mailbox]], [[route]], [[sla]]
+    std::string_view section;  // "mailbox", "route", "sla", "workorder": every [[...]] of that name
     std::string_view name;
     Type type;
     std::string_view default_text;

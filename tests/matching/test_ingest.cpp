@@ -89,9 +89,10 @@ public:
     }
 
     Id add_case(const std::string& token, CaseStatus status = CaseStatus::active,
-                std::optional<TimePoint> resolved_at = std::nullopt, Id customer = 1) {
+                std::optional<TimePoint> resolved_at = std::nullopt, Id customer = 1,
+                std::optional<std::string> work_order_system = std::nullopt) {
         Id id = static_cast<Id>(cases.size()) + 100;
-        cases.push_back({id, token, status, resolved_at, customer});
+        cases.push_back({id, token, status, resolved_at, customer, work_order_system});
         return id;
     }
 };
@@ -269,6 +270,20 @@ TEST_CASE("rule 3: correlation order and conflicts") {
         m.attachments.push_back(fwd);
         CHECK(plan(m, f).action == Action::created);
     }
+}
+
+TEST_CASE("mail on a case with the work-order system: linked for history and flagged for its owner") {
+    FakeLookups f;
+    auto c = f.add_case("311-000001-AAAA", CaseStatus::active, std::nullopt, 1, std::string("nexgen"));
+    IngestRules r;
+    r.on_resolved = OnResolved::reactivate;  // (nothing to reactivate: the case is active)
+    auto p = plan(mail("ann@example.org", "RE: [311-000001-AAAA] still broken"), f, r);
+    CHECK(p.action == Action::linked);
+    CHECK(p.linked_case->id == c);
+    CHECK(p.flag_needs_review);
+    CHECK_FALSE(p.reactivate);
+    CHECK(p.review_reason == "mail on case 311-000001-AAAA while its work order is with nexgen");
+    CHECK(p.reason.find("with the work-order system nexgen") != std::string::npos);
 }
 
 TEST_CASE("rule 4: resolved cases and the window") {

@@ -11,7 +11,7 @@ namespace {
 
 OutboundCase family_case() {
     OutboundCase c;
-    c.ref = {7, "311-000007-QX4Z", CaseStatus::active, std::nullopt, 12};
+    c.ref = {7, "311-000007-QX4Z", CaseStatus::active, std::nullopt, 12, std::nullopt};
     c.customer = Recipient{"Raj Patel", "family@example.net"};
     c.queue_mailbox = "311PublicWorks@city.example";
     c.queue_display_name = "Public Works 311";
