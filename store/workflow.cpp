@@ -188,4 +188,11 @@ std::vector<Note> case_notes(Store& store, Id case_id) {
     return out;
 }
 
+std::string note_attachment(Store& store, Id note_id, int index) {
+    auto st = store.db().cached("SELECT data FROM note_attachment WHERE note_id = ?1 AND position = ?2");
+    st->bind_all(note_id, index);
+    if (!st->step()) throw Refused(fmt::format("note {} has no attachment {}", note_id, index));
+    return st->blob(0);
+}
+
 }  // namespace casemail::store

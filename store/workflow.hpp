@@ -54,5 +54,7 @@ struct Note {
 Id add_note(Store& store, const std::string& token, const std::string& text, const std::vector<NoteFile>& files,
             const std::string& actor);
 std::vector<Note> case_notes(Store& store, Id case_id);
+// The bytes of attachment `index` (1-based) of a note. Refused when there is none.
+std::string note_attachment(Store& store, Id note_id, int index);
 
 }  // namespace casemail::store

@@ -101,17 +101,6 @@ int case_list(Context& ctx, const CaseOptions& o) {
     });
 }
 
-nlohmann::json notes_json(const std::vector<store::Note>& notes) {
-    auto out = nlohmann::json::array();
-    for (const auto& n : notes) {
-        auto files = nlohmann::json::array();
-        for (const auto& f : n.files)
-            files.push_back({{"index", f.index}, {"filename", f.filename}, {"size", f.size}, {"sha256", f.sha256}});
-        out.push_back({{"id", n.id}, {"at", n.at}, {"author", n.author}, {"text", n.text}, {"attachments", files}});
-    }
-    return out;
-}
-
 void print_notes_human(const std::vector<store::Note>& notes) {
     if (notes.empty()) return;
     std::cout << "\n  notes:\n";
@@ -163,24 +152,6 @@ int case_show(Context& ctx, const CaseOptions& o) {
     print_notes_human(notes);
     print_sla_human(ctx, clocks, holds);
     return exit_ok;
-}
-
-// Writes `data` to a new file, readable by its owner only (attachments carry residents'
-// documents); an existing file is never overwritten.
-void write_new_file(const std::string& path, const std::string& data) {
-    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (fd < 0) throw BadRequest(fmt::format("cannot create '{}': {}", path, std::strerror(errno)));
-    int err = 0;
-    for (std::size_t done = 0; done < data.size() && !err;) {
-        ssize_t n = ::write(fd, data.data() + done, data.size() - done);
-        if (n >= 0) done += static_cast<std::size_t>(n);
-        else if (errno != EINTR) err = errno;
-    }
-    if (!err && ::fsync(fd) != 0) err = errno;
-    if (::close(fd) != 0 && !err) err = errno;
-    if (!err) return;
-    ::unlink(path.c_str());  // no half-written attachment left behind
-    throw BadRequest(fmt::format("cannot write '{}': {}", path, std::strerror(err)));
 }
 
 int attachment_get(Context& ctx, const AttachmentOptions& o) {

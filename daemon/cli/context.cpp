@@ -1,5 +1,6 @@
 #include "daemon/cli/context.hpp"
 
+#include <fcntl.h>
 #include <pwd.h>
 #include <unistd.h>
 
@@ -126,6 +127,24 @@ void print(const nlohmann::json& j) { std::cout << dump(j) << '\n'; }
 void require_address(const std::string& address, const char* what) {
     if (!mime::valid_addr_spec(mime::normalize_address(address)))
         throw BadRequest(fmt::format("invalid {} address '{}'", what, mime::printable(address)));
+}
+
+// Writes `data` to a new file, readable by its owner only (attachments carry residents'
+// documents); an existing file is never overwritten.
+void write_new_file(const std::string& path, const std::string& data) {
+    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0) throw BadRequest(fmt::format("cannot create '{}': {}", path, std::strerror(errno)));
+    int err = 0;
+    for (std::size_t done = 0; done < data.size() && !err;) {
+        ssize_t n = ::write(fd, data.data() + done, data.size() - done);
+        if (n >= 0) done += static_cast<std::size_t>(n);
+        else if (errno != EINTR) err = errno;
+    }
+    if (!err && ::fsync(fd) != 0) err = errno;
+    if (::close(fd) != 0 && !err) err = errno;
+    if (!err) return;
+    ::unlink(path.c_str());  // no half-written attachment left behind
+    throw BadRequest(fmt::format("cannot write '{}': {}", path, std::strerror(err)));
 }
 
 }  // namespace casemail::cli

@@ -90,6 +90,7 @@ void add_outbound_commands(CommandTable& t);  // outbound, outbox, template
 void add_workflow_commands(CommandTable& t);  // case assign/release/resolve/link-child, queue show (after case, queue)
 void add_sla_commands(CommandTable& t);       // case ack/hold/resume (after case)
 void add_workorder_commands(CommandTable& t); // case submit-workorder, workorder sync|list (after case)
+void add_export_commands(CommandTable& t);    // case export (after case)
 
 // Reads a whole file, or standard input for "-". Raw bytes, no newline translation.
 std::string read_input(const std::string& path);
@@ -112,6 +113,9 @@ int print_list(Context& ctx, const std::vector<T>& items, J to_json, L line) {
     return exit_ok;
 }
 void require_address(const std::string& address, const char* what);
+// Writes `data` to a new file (never over an existing one), mode 0600, synced; BadRequest
+// naming the path when it cannot.
+void write_new_file(const std::string& path, const std::string& data);
 
 // Runs one change to the store in a transaction, then says what happened (`done`).
 template <typename Change>

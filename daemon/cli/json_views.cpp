@@ -114,6 +114,17 @@ nlohmann::json case_detail_json(const store::CaseRecord& c, const std::vector<st
     return j;
 }
 
+nlohmann::json notes_json(const std::vector<store::Note>& notes) {
+    auto out = nlohmann::json::array();
+    for (const auto& n : notes) {
+        auto files = nlohmann::json::array();
+        for (const auto& f : n.files)
+            files.push_back({{"index", f.index}, {"filename", f.filename}, {"size", f.size}, {"sha256", f.sha256}});
+        out.push_back({{"id", n.id}, {"at", n.at}, {"author", n.author}, {"text", n.text}, {"attachments", files}});
+    }
+    return out;
+}
+
 nlohmann::json parsed_message_json(const mime::ParsedMessage& m) {
     auto addresses = [](const std::vector<mime::Address>& list) {
         auto arr = nlohmann::json::array();

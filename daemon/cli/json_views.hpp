@@ -13,6 +13,7 @@
 #include "store/mailbox_state.hpp"
 #include "store/outbox.hpp"
 #include "store/store.hpp"
+#include "store/workflow.hpp"
 
 namespace casemail::cli {
 
@@ -22,6 +23,8 @@ nlohmann::json case_summary_json(const store::CaseRecord& c);
 using EmailAttachments = std::map<store::Id, std::vector<store::StoredAttachment>>;
 nlohmann::json case_detail_json(const store::CaseRecord& c, const std::vector<store::EmailRecord>& emails,
                                 const EmailAttachments& attachments, const std::vector<store::Event>& events);
+// A case's notes, with their attachments' metadata (case show, case export).
+nlohmann::json notes_json(const std::vector<store::Note>& notes);
 // One stored attachment; "content" is reference | blob | blocked.
 nlohmann::json stored_attachment_json(const store::StoredAttachment& a);
 std::string_view content_name(store::AttachmentContent c);
