@@ -84,6 +84,8 @@ bool Statement::is_null(int column) const {
 
 std::int64_t Statement::int64(int column) const { return sqlite3_column_int64(stmt_.get(), column); }
 
+double Statement::real(int column) const { return sqlite3_column_double(stmt_.get(), column); }
+
 std::string Statement::text(int column) const {
     auto p = sqlite3_column_text(stmt_.get(), column);
     int n = sqlite3_column_bytes(stmt_.get(), column);

@@ -77,6 +77,7 @@ public:
 
     bool is_null(int column) const;
     std::int64_t int64(int column) const;
+    double real(int column) const;
     std::string text(int column) const;
     std::optional<std::string> opt_text(int column) const;
     std::optional<std::int64_t> opt_int64(int column) const;

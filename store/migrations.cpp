@@ -503,6 +503,42 @@ WHEN EXISTS (SELECT 1 FROM work_order WHERE case_id = OLD.id AND open = 1) AND (
 BEGIN SELECT RAISE(ABORT, 'case is with a work-order system: it changes there'); END;
 )sql";
 
+// Knowledge articles (the guide's knowledge base): Markdown text, searched with SQLite FTS5
+// (bm25 ranking, Porter stemming so "potholes" finds "pothole"); the index follows the table
+// through triggers. Internal articles are for agents only: never mailed to a citizen.
+constexpr std::string_view migration_18 = R"sql(
+CREATE TABLE kb_article (
+    id         INTEGER PRIMARY KEY,
+    title      TEXT    NOT NULL,
+    body       TEXT    NOT NULL,
+    category   TEXT,
+    internal   INTEGER NOT NULL DEFAULT 0 CHECK (internal IN (0, 1)),
+    created_at TEXT    NOT NULL,
+    created_by TEXT    NOT NULL
+);
+CREATE VIRTUAL TABLE kb_search USING fts5(title, body, content = 'kb_article', content_rowid = 'id',
+                                          tokenize = 'porter unicode61');
+CREATE TRIGGER kb_article_indexed AFTER INSERT ON kb_article BEGIN
+    INSERT INTO kb_search(rowid, title, body) VALUES (NEW.id, NEW.title, NEW.body);
+END;
+CREATE TRIGGER kb_article_unindexed AFTER DELETE ON kb_article BEGIN
+    INSERT INTO kb_search(kb_search, rowid, title, body) VALUES ('delete', OLD.id, OLD.title, OLD.body);
+END;
+CREATE TRIGGER kb_article_reindexed AFTER UPDATE ON kb_article BEGIN
+    INSERT INTO kb_search(kb_search, rowid, title, body) VALUES ('delete', OLD.id, OLD.title, OLD.body);
+    INSERT INTO kb_search(rowid, title, body) VALUES (NEW.id, NEW.title, NEW.body);
+END;
+
+CREATE TABLE case_kb (
+    case_id    INTEGER NOT NULL REFERENCES "case"(id),
+    article_id INTEGER NOT NULL REFERENCES kb_article(id),
+    linked_at  TEXT    NOT NULL,
+    linked_by  TEXT    NOT NULL,
+    sent       INTEGER NOT NULL DEFAULT 0 CHECK (sent IN (0, 1)),  -- mailed to the customer
+    PRIMARY KEY (case_id, article_id)
+) WITHOUT ROWID;
+)sql";
+
 }  // namespace
 
 const std::vector<Migration>& migrations() {
@@ -525,6 +561,7 @@ const std::vector<Migration>& migrations() {
         {15, "health: mailboxes failing since and last mail; alarms", migration_15},
         {16, "mailboxes: OAuth2 access token expiry", migration_16},
         {17, "work orders: cases handed to the city's work-order system, and its updates", migration_17},
+        {18, "knowledge articles with full-text search; the articles that helped a case", migration_18},
     };
     return all;
 }

@@ -12,6 +12,7 @@
 
 #include "daemon/cli/context.hpp"
 #include "daemon/cli/workorder.hpp"
+#include "store/kb.hpp"
 #include "daemon/cli/json_views.hpp"
 #include "daemon/cli/sla.hpp"
 #include "mime/printable.hpp"
@@ -140,6 +141,9 @@ int case_show(Context& ctx, const CaseOptions& o) {
         j["first_response_at"] = nullptr;
         if (sla && sla->times.first_response) j["first_response_at"] = store::format_time(*sla->times.first_response);
         j["work_order"] = work_order_json(store::work_order(s, c.id));
+        j["articles"] = json_array(store::case_articles(s, c.id), [](const store::KbArticle& a) {
+            return nlohmann::json{{"id", a.id}, {"title", a.title}};
+        });
         j["holds"] = json_array(holds, [](const store::CaseHold& h) {
             return nlohmann::json{{"held_at", h.held_at}, {"held_by", h.held_by}, {"reason", h.reason},
                                   {"resumed_at", h.resumed_at ? nlohmann::json(*h.resumed_at) : nullptr}};

@@ -46,6 +46,7 @@ int run_cli(int argc, char** argv) {
     add_sla_commands(table);
     add_workorder_commands(table);
     add_export_commands(table);
+    add_kb_commands(table);
     try {
         app.parse(argc, argv);
     } catch (const CLI::CallForHelp& e) {
