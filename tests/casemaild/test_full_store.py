@@ -62,11 +62,15 @@ class StoreTestCase(CasemailTestCase):
     def fill(self):
         """Fills the store's file system to the last byte."""
         chunk = b"\0" * 65536
-        with open(os.path.join(self.store_dir, "filler"), "wb") as f:
+        with open(os.path.join(self.store_dir, "filler"), "wb", buffering=0) as f:  # (no buffer to flush at close)
             try:
                 while True:
                     f.write(chunk)
-                    f.flush()
+            except OSError:
+                pass
+            try:
+                while True:
+                    f.write(b"\0")  # the last bytes a 64 KB write could not take
             except OSError:
                 pass
 
