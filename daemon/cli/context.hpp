@@ -92,6 +92,7 @@ void add_sla_commands(CommandTable& t);       // case ack/hold/resume (after cas
 void add_workorder_commands(CommandTable& t); // case submit-workorder, workorder sync|list (after case)
 void add_export_commands(CommandTable& t);    // case export (after case)
 void add_kb_commands(CommandTable& t);        // kb, case link-kb|send-kb (after case)
+void add_report_commands(CommandTable& t);    // report
 
 // Reads a whole file, or standard input for "-". Raw bytes, no newline translation.
 std::string read_input(const std::string& path);
