@@ -41,4 +41,32 @@ std::vector<matching::ReportCase> report_cases(Store& store, const std::string& 
     return out;
 }
 
+std::vector<matching::Open311Case> open311_cases(Store& store, const std::optional<std::string>& since) {
+    auto st = store.db().cached(
+        R"(SELECT c.token, c.status, c.origin, c.created_at, c.updated_at, c.category, c.resolution_type, q.name,
+                  p.civic_address, c.confidential, c.anonymous, c.priority, c.request_type
+             FROM "case" c LEFT JOIN queue q ON q.id = c.queue_id LEFT JOIN account p ON p.id = c.property_account_id
+            WHERE ?1 IS NULL OR c.updated_at >= ?1 ORDER BY c.updated_at, c.id)");
+    st->bind(1, since);
+    std::vector<matching::Open311Case> out;
+    while (st->step()) {
+        matching::Open311Case c;
+        c.token = st->text(0);
+        c.status = st->text(1);
+        c.origin = st->text(2);
+        c.created_at = st->text(3);
+        c.updated_at = st->text(4);
+        c.category = st->opt_text(5);
+        c.resolution_type = st->opt_text(6);
+        c.queue = st->opt_text(7);
+        c.place_address = st->opt_text(8);
+        c.confidential = st->int64(9) != 0;
+        c.anonymous = st->int64(10) != 0;
+        c.priority = st->text(11);
+        c.request_type = st->opt_text(12);
+        out.push_back(std::move(c));
+    }
+    return out;
+}
+
 }  // namespace casemail::store

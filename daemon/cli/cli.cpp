@@ -48,6 +48,7 @@ int run_cli(int argc, char** argv) {
     add_export_commands(table);
     add_kb_commands(table);
     add_report_commands(table);
+    add_open311_commands(table);
     try {
         app.parse(argc, argv);
     } catch (const CLI::CallForHelp& e) {

@@ -93,6 +93,7 @@ void add_workorder_commands(CommandTable& t); // case submit-workorder, workorde
 void add_export_commands(CommandTable& t);    // case export (after case)
 void add_kb_commands(CommandTable& t);        // kb, case link-kb|send-kb (after case)
 void add_report_commands(CommandTable& t);    // report
+void add_open311_commands(CommandTable& t);   // export open311
 
 // Reads a whole file, or standard input for "-". Raw bytes, no newline translation.
 std::string read_input(const std::string& path);

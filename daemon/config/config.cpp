@@ -216,6 +216,28 @@ void read_workorders(const toml::node& node, const std::string& config_path, Con
     }
 }
 
+void read_open311_services(const toml::node& node, const std::string& config_path, Config& cfg, Errors& errors) {
+    const auto* arr = node.as_array();
+    if (!arr || !arr->is_array_of_tables()) {
+        errors.add(&node, "open311_service", "must be [[open311_service]] tables");
+        return;
+    }
+    for (const auto& item : *arr) {
+        const auto& t = *item.as_table();
+        Open311Service s;
+        s.line = static_cast<int>(t.source().begin.line);
+        std::string key = fmt::format("open311_service[{}]", cfg.open311_services.size() + 1);
+        read_section(t, "open311_service", key, Target{cfg, nullptr, nullptr, nullptr, nullptr, &s}, config_path, errors);
+        for (const char* required : {"category", "code", "name"})
+            if (!t.get(required)) errors.add(&t, key + "." + required, "is required");
+        for (const auto& other : cfg.open311_services)
+            if (!s.category.empty() && other.category == s.category)
+                errors.add(t.get("category"), key + ".category",
+                           fmt::format("'{}' is already published at line {}", s.category, other.line));
+        cfg.open311_services.push_back(std::move(s));
+    }
+}
+
 void read_mailboxes(const toml::node& node, const std::string& config_path, Config& cfg, Errors& errors) {
     const auto* arr = node.as_array();
     if (!arr || !arr->is_array_of_tables()) {
@@ -306,6 +328,8 @@ Result<Config> parse_config(std::string_view text, const std::string& path) {
             read_slas(node, path, cfg, errors);
         } else if (section == "workorder") {
             read_workorders(node, path, cfg, errors);
+        } else if (section == "open311_service") {
+            read_open311_services(node, path, cfg, errors);
         } else if (!is_section(section)) {
             errors.add(&node, section, "unknown key");
         } else if (const auto* t = node.as_table()) {

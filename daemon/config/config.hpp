@@ -22,6 +22,7 @@
 #include "matching/ingest.hpp"
 #include "matching/outbound.hpp"
 #include "matching/sla.hpp"
+#include "matching/open311.hpp"
 #include "matching/workflow.hpp"
 #include "mime/message.hpp"
 #include "mime/result.hpp"
@@ -111,6 +112,9 @@ struct WorkorderConfig {
     std::string resolution_type;  // of the cases its updates resolve; "" = the first configured
 };
 
+// [[open311_service]]: how a case category is published in the Open311 export.
+using Open311Service = matching::Open311Service;
+
 struct Config {
     std::string source;  // file it came from, "" for defaults
     std::string store_path = "casemail.db";
@@ -152,6 +156,7 @@ struct Config {
     std::vector<matching::sla::SlaPolicy> slas;  // [[sla]], in order: the first that matches a case
     std::chrono::seconds sla_check_interval{60};
     std::vector<WorkorderConfig> workorders;  // [[workorder]]
+    std::vector<Open311Service> open311_services;  // [[open311_service]]
     std::chrono::seconds workorder_sync_interval{300};
     RelayConfig relay;
     UpstreamConfig upstream;

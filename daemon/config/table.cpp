@@ -511,6 +511,22 @@ const std::vector<Setting>& table() {
              t.workorder->resolution_type = text(v);
              return not_empty(text(v));
          }},
+        {"open311_service", "category", Type::string, "(required)", 0, 0,
+         "the case category published as this service (cases of other categories: service_code \"other\")",
+         [](Target& t, const Value& v) {
+             t.service->category = text(v);
+             return not_empty(text(v));
+         }},
+        {"open311_service", "code", Type::string, "(required)", 0, 0, "its GeoReport v2 service_code",
+         [](Target& t, const Value& v) {
+             t.service->code = text(v);
+             return not_empty(text(v));
+         }},
+        {"open311_service", "name", Type::string, "(required)", 0, 0, "its GeoReport v2 service_name",
+         [](Target& t, const Value& v) {
+             t.service->name = text(v);
+             return not_empty(text(v));
+         }},
         {"daemon", "sla_check_interval", Type::duration, "\"1m\"", 1, 0,
          "how often casemaild checks SLA clocks for warnings and breaches",
          [](Target& t, const Value& v) {

@@ -18,14 +18,15 @@ using Value = std::variant<std::string, bool, std::int64_t, Seconds, std::vector
 
 enum class Type { string, path, boolean, integer, duration, list };
 
-// Where a setting's value goes: the config, or the [[mailbox]], [[route]], [[sla]] or
-// [[workorder]] being read.
+// Where a setting's value goes: the config, or the [[mailbox]], [[route]], [[sla]],
+// [[workorder]] or [[open311_service]] being read.
 struct Target {
     Config& cfg;
     MailboxConfig* mailbox;
     matching::RouteRule* route = nullptr;
     matching::sla::SlaPolicy* sla = nullptr;
     WorkorderConfig* workorder = nullptr;
+    Open311Service* service = nullptr;
 };
 
 // Stores a value of the setting's type, already inside its bounds (relative paths already

@@ -73,12 +73,12 @@ class InitTest(CasemailTestCase):
         keys = [s["key"] for s in self.ok_json("settings", db=False)]
         self.assertEqual(len(keys), len(set(keys)))
         with open(os.path.join(root, "README.md")) as f:
-            readme = set(re.findall(r"^\| `([a-z_]+\.[a-z_0-9]+)` \|", f.read(), re.M))
+            readme = set(re.findall(r"^\| `([a-z_0-9]+\.[a-z_0-9]+)` \|", f.read(), re.M))
         self.assertEqual(readme, set(keys), "README's configuration table is not `casemail settings --markdown`")
         example, section = set(), None
         with open(os.path.join(root, "examples", "casemail.toml")) as f:
             for line in f:
-                if m := re.match(r"^\[\[?([a-z_]+)\]\]?\s*$", line):
+                if m := re.match(r"^\[\[?([a-z_0-9]+)\]\]?\s*$", line):
                     section = m.group(1)
                 elif section and (m := re.match(r"^#?\s*([a-z_0-9]+)\s*=", line.strip())):
                     example.add(f"{section}.{m.group(1)}")  # set or shown commented out
