@@ -12,7 +12,6 @@
 
 #include "daemon/cli/context.hpp"
 #include "daemon/cli/workorder.hpp"
-#include "store/kb.hpp"
 #include "daemon/cli/json_views.hpp"
 #include "daemon/cli/sla.hpp"
 #include "mime/printable.hpp"
@@ -125,25 +124,16 @@ void print_sla_human(Context& ctx, const CaseClocks& clocks, const std::vector<s
 
 int case_show(Context& ctx, const CaseOptions& o) {
     auto& s = ctx.store();
-    auto c = s.require_case(o.token);
-    auto emails = s.case_emails(c.id);
-    auto events = s.case_events(c.id);
-    EmailAttachments attachments;
-    for (const auto& e : emails) attachments[e.id] = store::email_attachments(s, e.id);
-    auto notes = store::case_notes(s, c.id);
+    auto v = read_case_view(s, o.token);
+    const auto& c = v.record;
     auto clocks = clocks_of(ctx, c.id);
     auto holds = store::case_holds(s, c.id);
     if (ctx.json()) {
-        auto j = case_detail_json(c, emails, attachments, events);
-        j["notes"] = notes_json(notes);
+        auto j = case_view_json(s, v);
         j["sla"] = clocks_json(clocks);
         auto sla = store::sla_case(s, c.id);
         j["first_response_at"] = nullptr;
         if (sla && sla->times.first_response) j["first_response_at"] = store::format_time(*sla->times.first_response);
-        j["work_order"] = work_order_json(store::work_order(s, c.id));
-        j["articles"] = json_array(store::case_articles(s, c.id), [](const store::KbArticle& a) {
-            return nlohmann::json{{"id", a.id}, {"title", a.title}};
-        });
         j["holds"] = json_array(holds, [](const store::CaseHold& h) {
             return nlohmann::json{{"held_at", h.held_at}, {"held_by", h.held_by}, {"reason", h.reason},
                                   {"resumed_at", h.resumed_at ? nlohmann::json(*h.resumed_at) : nullptr}};
@@ -151,9 +141,9 @@ int case_show(Context& ctx, const CaseOptions& o) {
         print(j);
         return exit_ok;
     }
-    print_case_human(c, emails, attachments, events);
+    print_case_human(c, v.emails, v.attachments, v.events);
     print_work_order_human(store::work_order(s, c.id));
-    print_notes_human(notes);
+    print_notes_human(v.notes);
     print_sla_human(ctx, clocks, holds);
     return exit_ok;
 }

@@ -15,13 +15,11 @@
 
 #include "daemon/cli/context.hpp"
 #include "daemon/cli/json_views.hpp"
-#include "daemon/cli/workorder.hpp"
 #include "mime/digest.hpp"
 #include "mime/strings.hpp"
 #include "store/attachments.hpp"
 #include "store/ingest.hpp"
 #include "store/workflow.hpp"
-#include "store/workorder.hpp"
 
 namespace casemail::cli {
 namespace {
@@ -86,15 +84,9 @@ void add_emails(Context& ctx, const std::vector<store::EmailRecord>& emails, boo
 
 Export build(Context& ctx, const ExportOptions& o) {
     auto& s = ctx.store();
-    auto c = s.require_case(o.token);
-    auto emails = s.case_emails(c.id);
-    auto events = s.case_events(c.id);
-    EmailAttachments attachments;
-    for (const auto& e : emails) attachments[e.id] = store::email_attachments(s, e.id);
-    auto notes = store::case_notes(s, c.id);
-    auto j = case_detail_json(c, emails, attachments, events);
-    j["notes"] = notes_json(notes);
-    j["work_order"] = work_order_json(store::work_order(s, c.id));
+    auto v = read_case_view(s, o.token);
+    const auto& c = v.record;
+    auto j = case_view_json(s, v);
     auto customer = s.find_contact(c.customer_contact_id);
     j["customer"] = customer ? nlohmann::json{{"name", customer->name}, {"email", customer->email}} : nlohmann::json(nullptr);
     auto audit = j["events"];
@@ -108,8 +100,8 @@ Export build(Context& ctx, const ExportOptions& o) {
     Export out;
     out.files["case.json"] = j.dump(2) + "\n";
     out.files["audit.json"] = audit.dump(2) + "\n";
-    add_emails(ctx, emails, o.redact, out);
-    for (const auto& n : notes)
+    add_emails(ctx, v.emails, o.redact, out);
+    for (const auto& n : v.notes)
         for (const auto& f : n.files)
             out.files[fmt::format("notes/{}-{}-{}", n.id, f.index, safe_name(f.filename))] =
                 store::note_attachment(s, n.id, f.index);

@@ -1,5 +1,9 @@
 #include "daemon/cli/json_views.hpp"
 
+#include "daemon/cli/context.hpp"
+#include "daemon/cli/workorder.hpp"
+#include "store/kb.hpp"
+
 namespace casemail::cli {
 namespace {
 
@@ -111,6 +115,26 @@ nlohmann::json case_detail_json(const store::CaseRecord& c, const std::vector<st
         vj.push_back({{"at", ev.at}, {"actor", ev.actor}, {"kind", ev.kind},
                       {"detail", ev.detail}, {"contact_id", opt(ev.contact_id)},
                       {"email_id", opt(ev.email_id)}});
+    return j;
+}
+
+CaseView read_case_view(store::Store& s, const std::string& token) {
+    CaseView v;
+    v.record = s.require_case(token);
+    v.emails = s.case_emails(v.record.id);
+    v.events = s.case_events(v.record.id);
+    for (const auto& e : v.emails) v.attachments[e.id] = store::email_attachments(s, e.id);
+    v.notes = store::case_notes(s, v.record.id);
+    return v;
+}
+
+nlohmann::json case_view_json(store::Store& s, const CaseView& v) {
+    auto j = case_detail_json(v.record, v.emails, v.attachments, v.events);
+    j["notes"] = notes_json(v.notes);
+    j["work_order"] = work_order_json(store::work_order(s, v.record.id));
+    j["articles"] = json_array(store::case_articles(s, v.record.id), [](const store::KbArticle& a) {
+        return nlohmann::json{{"id", a.id}, {"title", a.title}};
+    });
     return j;
 }
 

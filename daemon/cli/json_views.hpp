@@ -23,6 +23,18 @@ nlohmann::json case_summary_json(const store::CaseRecord& c);
 using EmailAttachments = std::map<store::Id, std::vector<store::StoredAttachment>>;
 nlohmann::json case_detail_json(const store::CaseRecord& c, const std::vector<store::EmailRecord>& emails,
                                 const EmailAttachments& attachments, const std::vector<store::Event>& events);
+// A case with everything `case show` and `case export` print of it.
+struct CaseView {
+    store::CaseRecord record;
+    std::vector<store::EmailRecord> emails;
+    std::vector<store::Event> events;
+    EmailAttachments attachments;
+    std::vector<store::Note> notes;
+};
+CaseView read_case_view(store::Store& s, const std::string& token);  // Refused for an unknown token
+// case_detail_json with the notes, the work order and the knowledge articles linked.
+nlohmann::json case_view_json(store::Store& s, const CaseView& v);
+
 // A case's notes, with their attachments' metadata (case show, case export).
 nlohmann::json notes_json(const std::vector<store::Note>& notes);
 // One stored attachment; "content" is reference | blob | blocked.
