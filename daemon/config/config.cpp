@@ -153,18 +153,32 @@ void check_mailbox(const toml::table& t, const std::string& key, const MailboxCo
                        fmt::format("{} is already configured at line {}", m.address, other.line));
 }
 
-void read_routes(const toml::node& node, const std::string& config_path, Config& cfg, Errors& errors) {
+// Every [[name]] table of `node` read as one T by the section's settings (through `slot`, the
+// Target member that points at the T being read), then checked by `check(table, key, t)`.
+template <class T, class Check>
+void read_tables(const toml::node& node, std::string_view name, const std::string& config_path, Config& cfg,
+                 Errors& errors, std::vector<T>& into, T* Target::*slot, Check check) {
     const auto* arr = node.as_array();
     if (!arr || !arr->is_array_of_tables()) {
-        errors.add(&node, "route", "must be [[route]] tables");
+        errors.add(&node, std::string(name), fmt::format("must be [[{}]] tables", name));
         return;
     }
     for (const auto& item : *arr) {
         const auto& t = *item.as_table();
-        matching::RouteRule r;
-        r.line = static_cast<int>(t.source().begin.line);
-        std::string key = fmt::format("route[{}]", cfg.routes.size() + 1);
-        read_section(t, "route", key, Target{cfg, nullptr, &r}, config_path, errors);
+        T value;
+        value.line = static_cast<int>(t.source().begin.line);
+        std::string key = fmt::format("{}[{}]", name, into.size() + 1);
+        Target target{cfg, nullptr};
+        target.*slot = &value;
+        read_section(t, name, key, target, config_path, errors);
+        check(t, key, value);
+        into.push_back(std::move(value));
+    }
+}
+
+void read_routes(const toml::node& node, const std::string& config_path, Config& cfg, Errors& errors) {
+    read_tables(node, "route", config_path, cfg, errors, cfg.routes, &Target::route,
+                [&](const toml::table& t, const std::string& key, const matching::RouteRule& r) {
         if (!t.get("name")) errors.add(&t, key + ".name", "is required");
         if (!r.no_case && r.queue.empty() && r.category.empty() && r.request_type.empty() && r.priority.empty())
             errors.add(&t, key, "needs an action: no_case, queue, category, request_type or priority");
@@ -172,87 +186,49 @@ void read_routes(const toml::node& node, const std::string& config_path, Config&
             errors.add(&t, key, "no_case makes no case: it takes no queue, category, request_type or priority");
         if ((t.get("subject") && t.get("subject_regex")) || (t.get("body") && t.get("body_regex")))
             errors.add(&t, key, "give words or a regular expression, not both");
-        cfg.routes.push_back(std::move(r));
-    }
+    });
 }
 
 void read_slas(const toml::node& node, const std::string& config_path, Config& cfg, Errors& errors) {
-    const auto* arr = node.as_array();
-    if (!arr || !arr->is_array_of_tables()) {
+    if (!node.is_array_of_tables()) {
         errors.add(&node, "sla", "must be [[sla]] tables (the calendar is [business_hours])");
         return;
     }
-    for (const auto& item : *arr) {
-        const auto& t = *item.as_table();
-        matching::sla::SlaPolicy p;
-        p.line = static_cast<int>(t.source().begin.line);
-        std::string key = fmt::format("sla[{}]", cfg.slas.size() + 1);
-        p.name = key;
-        read_section(t, "sla", key, Target{cfg, nullptr, nullptr, &p}, config_path, errors);
-        if (!p.first_response && !p.resolve_within)
-            errors.add(&t, key, "needs first_response, resolve_within or both");
-        cfg.slas.push_back(std::move(p));
-    }
+    read_tables(node, "sla", config_path, cfg, errors, cfg.slas, &Target::sla,
+                [&](const toml::table& t, const std::string& key, matching::sla::SlaPolicy& p) {
+        if (p.name.empty()) p.name = key;
+        if (!p.first_response && !p.resolve_within) errors.add(&t, key, "needs first_response, resolve_within or both");
+    });
+}
+
+// Required keys, and a value of `field` that must not repeat across the tables.
+template <class T>
+auto required_and_unique(Errors& errors, const std::vector<T>& earlier, std::initializer_list<const char*> required,
+                         std::string T::*field, const char* field_name) {
+    return [&errors, &earlier, required, field, field_name](const toml::table& t, const std::string& key, const T& value) {
+        for (const char* r : required)
+            if (!t.get(r)) errors.add(&t, key + "." + r, "is required");
+        for (const auto& other : earlier)
+            if (!(value.*field).empty() && other.*field == value.*field)
+                errors.add(t.get(field_name), key + "." + field_name,
+                           fmt::format("'{}' is already configured at line {}", value.*field, other.line));
+    };
 }
 
 void read_workorders(const toml::node& node, const std::string& config_path, Config& cfg, Errors& errors) {
-    const auto* arr = node.as_array();
-    if (!arr || !arr->is_array_of_tables()) {
-        errors.add(&node, "workorder", "must be [[workorder]] tables");
-        return;
-    }
-    for (const auto& item : *arr) {
-        const auto& t = *item.as_table();
-        WorkorderConfig w;
-        w.line = static_cast<int>(t.source().begin.line);
-        std::string key = fmt::format("workorder[{}]", cfg.workorders.size() + 1);
-        read_section(t, "workorder", key, Target{cfg, nullptr, nullptr, nullptr, &w}, config_path, errors);
-        for (const char* required : {"name", "outbox_dir", "inbox_dir"})
-            if (!t.get(required)) errors.add(&t, key + "." + required, "is required");
-        for (const auto& other : cfg.workorders)
-            if (!w.name.empty() && other.name == w.name)
-                errors.add(t.get("name"), key + ".name", fmt::format("'{}' is already configured at line {}", w.name, other.line));
-        cfg.workorders.push_back(std::move(w));
-    }
+    read_tables(node, "workorder", config_path, cfg, errors, cfg.workorders, &Target::workorder,
+                required_and_unique(errors, cfg.workorders, {"name", "outbox_dir", "inbox_dir"}, &WorkorderConfig::name, "name"));
 }
 
 void read_open311_services(const toml::node& node, const std::string& config_path, Config& cfg, Errors& errors) {
-    const auto* arr = node.as_array();
-    if (!arr || !arr->is_array_of_tables()) {
-        errors.add(&node, "open311_service", "must be [[open311_service]] tables");
-        return;
-    }
-    for (const auto& item : *arr) {
-        const auto& t = *item.as_table();
-        Open311Service s;
-        s.line = static_cast<int>(t.source().begin.line);
-        std::string key = fmt::format("open311_service[{}]", cfg.open311_services.size() + 1);
-        read_section(t, "open311_service", key, Target{cfg, nullptr, nullptr, nullptr, nullptr, &s}, config_path, errors);
-        for (const char* required : {"category", "code", "name"})
-            if (!t.get(required)) errors.add(&t, key + "." + required, "is required");
-        for (const auto& other : cfg.open311_services)
-            if (!s.category.empty() && other.category == s.category)
-                errors.add(t.get("category"), key + ".category",
-                           fmt::format("'{}' is already published at line {}", s.category, other.line));
-        cfg.open311_services.push_back(std::move(s));
-    }
+    read_tables(node, "open311_service", config_path, cfg, errors, cfg.open311_services, &Target::service,
+                required_and_unique(errors, cfg.open311_services, {"category", "code", "name"}, &Open311Service::category,
+                                    "category"));
 }
 
 void read_mailboxes(const toml::node& node, const std::string& config_path, Config& cfg, Errors& errors) {
-    const auto* arr = node.as_array();
-    if (!arr || !arr->is_array_of_tables()) {
-        errors.add(&node, "mailbox", "must be [[mailbox]] tables");
-        return;
-    }
-    for (const auto& item : *arr) {
-        const auto& t = *item.as_table();
-        MailboxConfig m;
-        m.line = static_cast<int>(t.source().begin.line);
-        std::string key = fmt::format("mailbox[{}]", cfg.mailboxes.size() + 1);
-        read_section(t, "mailbox", key, Target{cfg, &m}, config_path, errors);
-        check_mailbox(t, key, m, cfg, errors);
-        cfg.mailboxes.push_back(std::move(m));
-    }
+    read_tables(node, "mailbox", config_path, cfg, errors, cfg.mailboxes, &Target::mailbox,
+                [&](const toml::table& t, const std::string& key, const MailboxConfig& m) { check_mailbox(t, key, m, cfg, errors); });
 }
 
 // Rules that tie several keys of one section together.

@@ -293,3 +293,27 @@ TEST_CASE("config: OAuth2 clients of mailboxes and the upstream are checked") {
     REQUIRE_FALSE(login);  // the secret file is read (checked) at each connection
     CHECK(login.error().find("oauth2_client_secret_file '/etc/casemail/secret' cannot be read") != std::string::npos);
 }
+
+TEST_CASE("config: [[workorder]] and [[open311_service]]: required keys, no repeats, a known resolution type") {
+    auto cfg = config::parse_config(
+        "[[workorder]]\nname = \"nexgen\"\noutbox_dir = \"out\"\ninbox_dir = \"in\"\n"
+        "[[open311_service]]\ncategory = \"Streets\"\ncode = \"POTHOLE\"\nname = \"Pothole\"\n",
+        "/etc/casemail/casemail.toml");
+    REQUIRE_MESSAGE(cfg, cfg.error());
+    REQUIRE(cfg->workorders.size() == 1);
+    CHECK(cfg->workorders[0].outbox_dir == "/etc/casemail/out");  // relative to the config file
+    CHECK(cfg->workorders[0].line == 1);
+    CHECK(cfg->open311_services[0].code == "POTHOLE");
+    auto bad = config::parse_config(
+        "[[workorder]]\nname = \"nexgen\"\noutbox_dir = \"out\"\ninbox_dir = \"in\"\nresolution_type = \"Magic\"\n"
+        "[[workorder]]\nname = \"nexgen\"\noutbox_dir = \"out\"\n"
+        "[[open311_service]]\ncategory = \"Streets\"\n",
+        "c.toml");
+    REQUIRE_FALSE(bad);
+    CHECK(bad.error().find("c.toml:1: key 'workorder[1].resolution_type': 'Magic' is not one of cases.resolution_types") !=
+          std::string::npos);
+    CHECK(bad.error().find("c.toml:7: key 'workorder[2].name': 'nexgen' is already configured at line 1") != std::string::npos);
+    CHECK(bad.error().find("key 'workorder[2].inbox_dir': is required") != std::string::npos);
+    CHECK(bad.error().find("key 'open311_service[1].code': is required") != std::string::npos);
+    CHECK(bad.error().find("key 'open311_service[1].name': is required") != std::string::npos);
+}
