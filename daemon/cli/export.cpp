@@ -94,6 +94,10 @@ Export build(Context& ctx, const ExportOptions& o) {
     if (o.redact && customer) {
         j["customer"] = "[redacted]";
         j["customer_id"] = nullptr;
+        for (auto& e : j["emails"])  // the customer's own display names, however they wrote them
+            for (auto& p : e["parties"])
+                if (mime::to_lower_ascii(p["address"].get<std::string>()) == mime::to_lower_ascii(customer->email))
+                    p["name"] = "[redacted]";
         redact(j, *customer);
         redact(audit, *customer);
     }

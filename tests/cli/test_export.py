@@ -36,7 +36,7 @@ class ExportTest(CasemailTestCase):
         with open(path, "wb") as f:
             f.write(self.first)
         self.token = json.loads(self.ok("ingest", "--mailbox", PW, path, "--json").out.splitlines()[0])["case"]
-        self.second = (f"From: ann.lee@example.org\r\nTo: {PW}\r\nSubject: RE: [{self.token}] any news?\r\n"
+        self.second = (f"From: \"A. L.\" <ann.lee@example.org>\r\nTo: {PW}\r\nSubject: RE: [{self.token}] any news?\r\n"
                        f"Message-ID: <x2@example.org>\r\n\r\nStill down.\r\n").encode()
         path = os.path.join(self.dir, "second.eml")
         with open(path, "wb") as f:
@@ -95,6 +95,7 @@ class ExportTest(CasemailTestCase):
                 text += f.read()
         self.assertNotIn("ann.lee@example.org", text.lower())
         self.assertNotIn("ann lee", text.lower())
+        self.assertNotIn("A. L.", text)  # a display name of the customer's own, not her contact name
         self.assertIn("[redacted]", text)
         with open(os.path.join(out, "MANIFEST.sha256")) as f:
             self.assertIn("# emails/: left out of this redacted copy", f.read())
