@@ -46,7 +46,11 @@ std::optional<std::chrono::system_clock::time_point> parse_time(const std::strin
     std::istringstream in(iso);
     in >> std::get_time(&tm, "%Y-%m-%dT%H:%M:%SZ");
     if (in.fail()) return std::nullopt;
-    return std::chrono::system_clock::from_time_t(timegm(&tm));
+    // system_clock counts nanoseconds in 64 bits: it ends in 2262. A year past 2199 (a typo,
+    // or input meant to overflow) is refused rather than wrapped (UBSan found "2999-01-01").
+    auto t = timegm(&tm);
+    if (t < 0 || t >= 7258118400) return std::nullopt;  // 1970-01-01 .. 2199-12-31
+    return std::chrono::system_clock::from_time_t(t);
 }
 
 Store::Store(Database db, StoreOptions options) : db_(std::move(db)), options_(std::move(options)) {}

@@ -272,6 +272,10 @@ TEST_CASE("time format round-trips") {
     REQUIRE(t);
     CHECK(format_time(*t) == "2026-11-22T10:35:07Z");
     CHECK_FALSE(parse_time("yesterday"));
+    CHECK(format_time(*parse_time("2199-12-31T23:59:59Z")) == "2199-12-31T23:59:59Z");
+    CHECK_FALSE(parse_time("2200-01-01T00:00:00Z"));  // past what we accept (system_clock ends in 2262)
+    CHECK_FALSE(parse_time("2999-01-01T00:00:00Z"));  // would overflow the nanoseconds
+    CHECK_FALSE(parse_time("1969-12-31T23:59:59Z"));
 }
 
 TEST_CASE("a rollback that fails in a destructor is logged, not swallowed; one SQLite already did is not tried") {
