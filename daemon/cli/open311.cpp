@@ -1,6 +1,7 @@
 // casemail export open311: the cases as Open311 GeoReport v2 service requests, JSON or XML as
 // the spec gives them (matching/open311.hpp decides what is published). With --out the file is
-// replaced atomically (temporary file, fsync, rename), so a web server never serves half of it.
+// replaced atomically (workorder::prepare_file: temporary file, fsync, rename, fsync of the
+// directory), so a web server never serves half of it.
 #include <fmt/format.h>
 
 #include <cstdio>
@@ -8,6 +9,7 @@
 #include <iostream>
 
 #include "daemon/cli/context.hpp"
+#include "daemon/workorder/spool.hpp"
 #include "matching/open311.hpp"
 #include "matching/sla.hpp"
 #include "store/report.hpp"
@@ -88,14 +90,11 @@ int export_open311(Context& ctx, const Open311Options& o) {
         std::cout << text;
         return exit_ok;
     }
-    auto temp = o.out + ".tmp";
-    std::filesystem::remove(temp);
-    write_new_file(temp, text);
-    std::error_code ec;
-    std::filesystem::permissions(temp, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write |
-                                           std::filesystem::perms::group_read | std::filesystem::perms::others_read, ec);
-    std::filesystem::rename(temp, o.out, ec);
-    if (ec) throw BadRequest(fmt::format("cannot write '{}': {}", o.out, ec.message()));
+    std::filesystem::path out(o.out);
+    auto dir = out.parent_path().empty() ? std::filesystem::path(".") : out.parent_path();
+    auto pending = workorder::prepare_file(dir, out.filename().string(), text);
+    if (!pending) throw BadRequest(fmt::format("cannot write '{}': {}", o.out, pending.error()));
+    if (auto ok = pending->publish(); !ok) throw BadRequest(fmt::format("cannot write '{}': {}", o.out, ok.error()));
     std::cerr << fmt::format("{} service requests written to {}\n", requests.size(), o.out);
     return exit_ok;
 }

@@ -36,7 +36,8 @@ private:
     bool published_ = false;
 };
 
-// `text` in dir/name.tmp, synced; publish() renames it to dir/name and syncs the directory.
+// `text` in dir/.name.tmp, synced; publish() renames it to dir/name (replacing what was there)
+// and syncs the directory. (The Open311 export's file is written the same way.)
 Result<PendingFile> prepare_file(const std::filesystem::path& dir, const std::string& name, std::string_view text);
 
 struct SpoolReport {
