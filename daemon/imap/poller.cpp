@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <future>
+#include <utility>
 
 #include "daemon/common/log.hpp"
 #include "daemon/common/metrics.hpp"
@@ -186,26 +187,36 @@ private:
         }
         report_.backlog = static_cast<std::int64_t>(uids->size());
         // A pipeline: while the writer stores batch N, the server marks batch N-1 (committed)
-        // processed and sends batch N+1. Each mark still follows its batch's commit.
+        // processed, and batch N+1 is fetched and parsed here. Each mark still follows its
+        // batch's commit; the journal entries of a marked batch are cleared in the group that
+        // stores the next one, so no extra commit stands between two batches.
         std::size_t next = 0;
-        std::vector<Fetched> committed;  // stored, logged, not yet marked on the server
+        std::vector<Fetched> committed;      // stored, logged, not yet marked on the server
+        std::vector<std::int64_t> marked;    // marked on the server, still in the journal
         auto batch = fetch_batch(*uids, next);
+        auto items = parse_batch(batch);
         while (!batch.empty()) {
             auto submitted = std::chrono::steady_clock::now();
-            Storing storing(submit_batch(batch));
-            bool marked = committed.empty() || acknowledge(processed_uids(committed));
+            Storing cleared(clear_journal(std::exchange(marked, {})));
+            Storing storing(writer_.submit_each(std::move(items)));
+            bool ok = committed.empty() || mark_on_server(processed_uids(committed), marked);
             std::vector<Fetched> following;
-            if (marked && !report_.error && !report_.interrupted && next < uids->size()) following = fetch_batch(*uids, next);
+            if (ok && !report_.error && !report_.interrupted && next < uids->size()) {
+                following = fetch_batch(*uids, next);
+                items = parse_batch(following);
+            }
             auto outcome = storing.wait();
             common::metrics().observe("casemail_commit_seconds", {{"mailbox", settings_.mailbox}},
                                       std::chrono::duration<double>(std::chrono::steady_clock::now() - submitted).count());
             settle_batch(batch, outcome);
+            rethrow_first(cleared.wait());
             committed = std::move(batch);
-            if (!marked) return;  // the journal keeps the stored batch for the next poll
+            if (!ok) return;  // the journal keeps the stored batch for the next poll
             batch = std::move(following);
             if (report_.error) batch.clear();
         }
-        if (!committed.empty()) acknowledge(processed_uids(committed));
+        if (!committed.empty()) mark_on_server(processed_uids(committed), marked);
+        rethrow_first(clear_journal(std::move(marked)).get());
     }
 
     // A batch fetched first, holding no lock: a slow server must not keep the store's write
@@ -252,11 +263,11 @@ private:
         return {};
     }
 
-    // Then the batch parsed here and stored by the writer, one item per message (a small
-    // savepoint each), with its UID in the acknowledgement journal and the cursor past it. A
-    // store error on one message stops the batch there: the messages after it are not stored
-    // (the cursor must never pass a message that was not), the ones before it stand.
-    std::future<std::vector<std::exception_ptr>> submit_batch(std::vector<Fetched>& batch) {
+    // Then the batch parsed here, into one writer item per message (a small savepoint each)
+    // that stores it, its UID in the acknowledgement journal and the cursor past it. A store
+    // error on one message stops the batch there: the messages after it are not stored (the
+    // cursor must never pass a message that was not), the ones before it stand.
+    std::vector<store::Writer::Work> parse_batch(std::vector<Fetched>& batch) {
         auto failed = std::make_shared<bool>(false);  // touched on the writer thread only
         std::vector<store::Writer::Work> items;
         for (auto& f : batch) {
@@ -276,7 +287,7 @@ private:
                 }
             });
         }
-        return writer_.submit_each(std::move(items));
+        return items;
     }
 
     // Committed: the batch is cut at its first failure, counted, and now it may be said.
@@ -327,14 +338,41 @@ private:
 
     // Marks `uids` processed on the server, then clears them from the journal.
     bool acknowledge(const std::vector<std::int64_t>& uids) {
+        std::vector<std::int64_t> marked;
+        if (!mark_on_server(uids, marked)) return false;
+        rethrow_first(clear_journal(marked).get());
+        return true;
+    }
+
+    // Marks `uids` processed on the server; on success they join `marked`.
+    bool mark_on_server(const std::vector<std::int64_t>& uids, std::vector<std::int64_t>& marked) {
         if (uids.empty()) return true;
         if (auto ok = server_.mark_processed(as_uids(uids)); !ok) {
             report_.error = report_.error.value_or(ok.error());
             return false;
         }
-        writer_.run([&](store::Store& s) { store::clear_pending_acks(s, settings_.mailbox, uidvalidity_, uids); });
         report_.acknowledged += uids.size();
+        marked.insert(marked.end(), uids.begin(), uids.end());
         return true;
+    }
+
+    // Journal entries of marked UIDs, removed by the writer (an empty list: nothing submitted).
+    std::future<std::vector<std::exception_ptr>> clear_journal(std::vector<std::int64_t> uids) {
+        if (uids.empty()) {
+            std::promise<std::vector<std::exception_ptr>> none;
+            none.set_value({});
+            return none.get_future();
+        }
+        std::vector<store::Writer::Work> items;
+        items.push_back([this, uids = std::move(uids)](store::Store& s) {
+            store::clear_pending_acks(s, settings_.mailbox, uidvalidity_, uids);
+        });
+        return writer_.submit_each(std::move(items));
+    }
+
+    static void rethrow_first(const std::vector<std::exception_ptr>& outcome) {
+        for (const auto& e : outcome)
+            if (e) std::rethrow_exception(e);
     }
 
     // The outcome, for `casemail status`.
