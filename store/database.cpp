@@ -110,7 +110,23 @@ std::string Statement::blob(int column) const {
 
 void Database::Closer::operator()(sqlite3* db) const noexcept { sqlite3_close_v2(db); }
 
+namespace {
+
+// Process-wide SQLite settings, made once before its first connection. Memory statistics
+// off: with them on, every allocation inside SQLite takes one global mutex (6% of the store
+// writer's time in an IMAP drain). Nothing here reads them.
+void configure_sqlite() {
+    static const int initialised = [] {
+        sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);  // refused (harmless) if SQLite already started
+        return sqlite3_initialize();
+    }();
+    if (initialised != SQLITE_OK) throw Error(initialised, "cannot initialise SQLite");
+}
+
+}  // namespace
+
 Database Database::open(const std::string& path, const OpenOptions& options) {
+    configure_sqlite();
     if (path != ":memory:" && !path.starts_with("file:")) {
         auto dir = std::filesystem::path(path).parent_path();
         std::error_code ec;
