@@ -15,14 +15,25 @@ namespace casemail::store {
 namespace {
 
 // The columns read_case() expects, in order.
-constexpr const char* case_columns = R"sql(
+// The email count only where a listing shows it: counting is a scan of the case's emails, and
+// the relay and ingest read a case for every message (a case with thousands of emails made
+// each reply to it slower than the last).
+std::string case_select_sql(bool with_email_count) {
+    return fmt::format(R"sql(SELECT
     c.id, c.token, c.title, c.description, c.status, c.origin, c.priority,
     c.customer_contact_id, c.property_account_id, c.business_account_id, c.queue_id,
     c.parent_case_id, q.name, c.request_type, c.category, c.owner, c.anonymous,
     c.wants_updates, c.confidential, c.needs_review, c.acknowledged_at, c.resolved_at,
     c.resolution, c.created_at, c.updated_at,
-    (SELECT count(*) FROM email e WHERE e.case_id = c.id), c.resolution_type, c.time_spent_minutes, c.route_rule
-  FROM "case" c LEFT JOIN queue q ON q.id = c.queue_id )sql";
+    {}, c.resolution_type, c.time_spent_minutes, c.route_rule
+  FROM "case" c LEFT JOIN queue q ON q.id = c.queue_id )sql",
+                       with_email_count ? "(SELECT count(*) FROM email e WHERE e.case_id = c.id)" : "NULL");
+}
+
+const std::string& case_select(bool with_email_count) {
+    static const std::string with = case_select_sql(true), without = case_select_sql(false);
+    return with_email_count ? with : without;
+}
 
 }  // namespace
 
@@ -101,7 +112,7 @@ CaseRecord Store::read_case(Statement& st) {
     r.resolution = st.opt_text(22);
     r.created_at = st.text(23);
     r.updated_at = st.text(24);
-    r.email_count = st.int64(25);
+    r.email_count = st.opt_int64(25);
     r.resolution_type = st.opt_text(26);
     r.time_spent_minutes = st.opt_int64(27);
     r.route_rule = st.opt_text(28);
@@ -114,14 +125,14 @@ std::optional<CaseRecord> Store::find_case(const std::string& token) {
     if (!parts) return std::nullopt;
     auto canonical = fmt::format("{}-{:0{}}-{}", parts->prefix, parts->sequence,
                                  matching::token_min_digits, parts->suffix);
-    auto st = db_.cached(std::string("SELECT ") + case_columns + "WHERE c.token = ?1");
+    auto st = db_.cached(case_select(false) + "WHERE c.token = ?1");
     st->bind(1, canonical);
     if (!st->step()) return std::nullopt;
     return read_case(*st);
 }
 
 std::optional<CaseRecord> Store::find_case(Id id) {
-    auto st = db_.cached(std::string("SELECT ") + case_columns + "WHERE c.id = ?1");
+    auto st = db_.cached(case_select(false) + "WHERE c.id = ?1");
     st->bind(1, id);
     if (!st->step()) return std::nullopt;
     return read_case(*st);
@@ -140,7 +151,7 @@ std::vector<CaseRecord> Store::list_cases(const CaseFilter& filter) {
         if (!q) throw Refused(fmt::format("no queue named '{}'", *filter.queue));
         queue_id = q->id;
     }
-    auto st = db_.cached(std::string("SELECT ") + case_columns +
+    auto st = db_.cached(case_select(true) +
                           "WHERE (?1 IS NULL OR c.queue_id = ?1) AND (?2 IS NULL OR c.status = ?2) "
                           "AND (?3 IS NULL OR c.owner = ?3) AND (?4 = 0 OR (c.owner IS NULL AND c.status = 'active')) "
                           "ORDER BY CASE WHEN ?4 = 1 THEN c.created_at END, c.id");

@@ -109,7 +109,7 @@ struct CaseRecord {
     bool anonymous = false, wants_updates = true, confidential = false, needs_review = false;
     std::optional<std::string> acknowledged_at, resolved_at, resolution;
     std::string created_at, updated_at;
-    std::int64_t email_count = 0;
+    std::optional<std::int64_t> email_count;  // filled by list_cases() only
     std::optional<std::string> resolution_type;
     std::optional<std::int64_t> time_spent_minutes;
     std::optional<std::string> route_rule;  // the routing rule that routed it

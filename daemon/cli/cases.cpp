@@ -97,7 +97,7 @@ int case_list(Context& ctx, const CaseOptions& o) {
     }
     return print_list(ctx, cases, case_summary_json, [](const store::CaseRecord& c) {
         return fmt::format("{:<18} {:<9} {:<20} {:>3} mail  {}", c.token, matching::name(c.status),
-                           c.queue_name.value_or("-"), c.email_count, c.title);
+                           c.queue_name.value_or("-"), c.email_count.value_or(0), c.title);
     });
 }
 

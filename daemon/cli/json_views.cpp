@@ -35,7 +35,7 @@ nlohmann::json case_summary_json(const store::CaseRecord& c) {
     return {{"token", c.token},           {"title", c.title},
             {"status", matching::name(c.status)}, {"queue", opt(c.queue_name)},
             {"customer_id", c.customer_contact_id}, {"created_at", c.created_at},
-            {"email_count", c.email_count}, {"needs_review", c.needs_review}};
+            {"email_count", c.email_count.value_or(0)}, {"needs_review", c.needs_review}};
 }
 
 std::string_view content_name(store::AttachmentContent c) {
