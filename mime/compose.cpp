@@ -143,16 +143,17 @@ std::string base64_lines(std::string_view data) {
 std::string normalize_crlf(std::string_view text) {
     std::string out;
     out.reserve(text.size() + text.size() / 40 + 2);
-    for (std::size_t i = 0; i < text.size(); ++i) {
-        char c = text[i];
-        if (c == '\r') {
-            out += "\r\n";
-            if (i + 1 < text.size() && text[i + 1] == '\n') ++i;
-        } else if (c == '\n') {
-            out += "\r\n";
-        } else {
-            out += c;
+    // Whole runs between line ends are copied at once: the relay's writer normalises every
+    // rewritten reply, and a byte at a time was 3% of its time.
+    for (std::size_t i = 0; i < text.size();) {
+        std::size_t end = text.find_first_of("\r\n", i);
+        if (end == std::string_view::npos) {
+            out.append(text.substr(i));
+            break;
         }
+        out.append(text.substr(i, end - i));
+        out += "\r\n";
+        i = end + (text[end] == '\r' && end + 1 < text.size() && text[end + 1] == '\n' ? 2 : 1);
     }
     if (out.size() < 2 || out.compare(out.size() - 2, 2, "\r\n") != 0) out += "\r\n";
     return out;

@@ -58,6 +58,10 @@ TEST_CASE("compose: base64 lines, CRLF, raw split") {
     CHECK(base64_lines("hello") == "aGVsbG8=\r\n");
     CHECK(base64_lines(std::string(100, 'x')).find("\r\n") == 76);
     CHECK(normalize_crlf("a\nb\r\nc\rd") == "a\r\nb\r\nc\r\nd\r\n");
+    CHECK(normalize_crlf("") == "\r\n");
+    CHECK(normalize_crlf("\r\r\n\n\r") == "\r\n\r\n\r\n\r\n");
+    CHECK(normalize_crlf("line\r\n") == "line\r\n");
+    CHECK(normalize_crlf("no end") == "no end\r\n");
     auto parts = split_raw_message("From: a@b\r\nSubject: one\r\n two\r\nTo: c@d\n\nbody\r\nmore\r\n");
     REQUIRE(parts.fields.size() == 3);
     CHECK(parts.fields[1].name == "Subject");
