@@ -545,6 +545,12 @@ constexpr std::string_view migration_19 = R"sql(
 DROP INDEX email_party_unresolved;
 )sql";
 
+// An outgoing message is stored once: as the raw of the email recorded on its case, which
+// the outbox row points to (raw_is_email), instead of a second copy in the row.
+constexpr std::string_view migration_20 = R"sql(
+ALTER TABLE outbox ADD COLUMN raw_is_email INTEGER NOT NULL DEFAULT 0 CHECK (raw_is_email IN (0, 1));
+)sql";
+
 }  // namespace
 
 const std::vector<Migration>& migrations() {
@@ -569,6 +575,7 @@ const std::vector<Migration>& migrations() {
         {17, "work orders: cases handed to the city's work-order system, and its updates", migration_17},
         {18, "knowledge articles with full-text search; the articles that helped a case", migration_18},
         {19, "parties: drop the index that another one's prefix covers", migration_19},
+        {20, "outbox: a message recorded on its case is stored once", migration_20},
     };
     return all;
 }

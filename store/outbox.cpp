@@ -13,7 +13,7 @@ namespace {
 constexpr const char* entry_columns =
     "o.id, o.kind, o.case_id, o.reply_to_email_id, o.email_id, c.token, o.to_address, coalesce(o.envelope_from, ''), "
     "coalesce(o.envelope_to, ''), o.message_id, o.status, o.attempts, o.next_attempt_at, o.last_error, "
-    "o.delivered_at, o.hold_reason, o.raw IS NOT NULL, o.created_at "
+    "o.delivered_at, o.hold_reason, o.raw IS NOT NULL OR o.raw_is_email, o.created_at "
     "FROM outbox o LEFT JOIN \"case\" c ON c.id = o.case_id ";
 
 OutboxEntry read_entry(Statement& st) {
@@ -49,13 +49,15 @@ void set_email_status(Database& db, std::optional<Id> email_id, matching::EmailS
 }  // namespace
 
 Id enqueue_outbox(Store& store, const NewOutboxEntry& e) {
+    if (e.raw_is_email && (!e.email_id || e.raw))
+        throw std::logic_error("enqueue_outbox: raw_is_email needs the recorded email and no raw of its own");
     auto st = store.db().cached(
         "INSERT INTO outbox(kind, case_id, reply_to_email_id, email_id, to_address, to_address_norm, envelope_from, "
-        "envelope_to, message_id, status, hold_reason, raw, next_attempt_at, created_at) "
-        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13)");
+        "envelope_to, message_id, status, hold_reason, raw, raw_is_email, next_attempt_at, created_at) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?14)");
     st->bind_all(matching::name(e.kind), e.case_id, e.reply_to_email_id, e.email_id, e.to_address, mime::normalize_address(e.to_address),
                  e.envelope_from, mime::join(e.envelope_to, "\n"), e.message_id, matching::name(e.status), e.hold_reason,
-                 e.raw ? std::optional(as_blob(*e.raw)) : std::nullopt,
+                 e.raw ? std::optional(as_blob(*e.raw)) : std::nullopt, e.raw_is_email,
                  store.now_text());
     st->run();
     return store.db().last_insert_rowid();
@@ -83,7 +85,9 @@ OutboxEntry require_outbox(Store& store, Id id) {
 }
 
 std::string outbox_raw(Store& store, Id id) {
-    auto st = store.db().cached("SELECT coalesce(raw, x'') FROM outbox WHERE id = ?1");
+    auto st = store.db().cached(
+        "SELECT CASE WHEN o.raw_is_email THEN r.raw ELSE coalesce(o.raw, x'') END "
+        "FROM outbox o LEFT JOIN email_raw r ON r.email_id = o.email_id WHERE o.id = ?1");
     st->bind(1, id);
     if (!st->step()) return {};
     return st->blob(0);
@@ -99,11 +103,12 @@ std::vector<OutboxEntry> due_outbox(Store& store, std::chrono::system_clock::tim
     return out;
 }
 
-void set_outbox_rendered(Store& store, Id id, const std::string& raw, const std::string& envelope_from,
-                         const std::vector<std::string>& envelope_to, const std::string& message_id, Id email_id) {
+void set_outbox_rendered(Store& store, Id id, const std::string& envelope_from, const std::vector<std::string>& envelope_to,
+                         const std::string& message_id, Id email_id) {
     auto st = store.db().cached(
-        "UPDATE outbox SET raw = ?2, envelope_from = ?3, envelope_to = ?4, message_id = ?5, email_id = ?6 WHERE id = ?1");
-    st->bind_all(id, as_blob(raw), envelope_from, mime::join(envelope_to, "\n"), message_id, email_id);
+        "UPDATE outbox SET raw = NULL, raw_is_email = 1, envelope_from = ?2, envelope_to = ?3, message_id = ?4, "
+        "email_id = ?5 WHERE id = ?1");
+    st->bind_all(id, envelope_from, mime::join(envelope_to, "\n"), message_id, email_id);
     st->run();
 }
 

@@ -27,6 +27,8 @@ struct NewOutboxEntry {
     matching::OutboxStatus status = matching::OutboxStatus::pending;  // or held
     std::optional<std::string> hold_reason;
     std::optional<std::string> raw;  // nullopt: an acknowledgement, rendered at delivery
+    // The message is the raw of its recorded email (email_id), which is stored once, there.
+    bool raw_is_email = false;
 };
 
 struct OutboxEntry {
@@ -41,7 +43,7 @@ struct OutboxEntry {
     matching::OutboxStatus status = matching::OutboxStatus::pending;
     int attempts = 0;
     std::optional<std::string> next_attempt_at, last_error, delivered_at, hold_reason;
-    bool rendered = false;  // raw is present (acks are rendered by the delivery worker)
+    bool rendered = false;  // the message is ready (acks are rendered by the delivery worker)
     std::string created_at;
 };
 
@@ -49,14 +51,15 @@ Id enqueue_outbox(Store& store, const NewOutboxEntry& e);
 std::vector<OutboxEntry> list_outbox(Store& store, std::optional<matching::OutboxStatus> status = std::nullopt);
 std::optional<OutboxEntry> find_outbox(Store& store, Id id);
 OutboxEntry require_outbox(Store& store, Id id);  // Refused when there is no such entry
-std::string outbox_raw(Store& store, Id id);
+std::string outbox_raw(Store& store, Id id);  // the message to send, wherever it is stored
 
 // Pending entries whose next attempt is due at `now`, oldest first.
 std::vector<OutboxEntry> due_outbox(Store& store, std::chrono::system_clock::time_point now, int limit);
 
-// An acknowledgement rendered: its message, envelope and recorded email.
-void set_outbox_rendered(Store& store, Id id, const std::string& raw, const std::string& envelope_from,
-                         const std::vector<std::string>& envelope_to, const std::string& message_id, Id email_id);
+// An acknowledgement rendered (or a held reply rewritten): its envelope and its recorded
+// email, whose raw is the message to send.
+void set_outbox_rendered(Store& store, Id id, const std::string& envelope_from, const std::vector<std::string>& envelope_to,
+                         const std::string& message_id, Id email_id);
 
 // Delivered: the recorded email becomes "sent", and the case's first acknowledgement time is
 // set if it had none.

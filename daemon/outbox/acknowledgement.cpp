@@ -44,7 +44,7 @@ Result<bool> render_acknowledgement(store::Store& store, const store::OutboxEntr
                                                  entry.to_address, parent.message_id, parent.references,
                                                  settings.policy, message_id, store.now());
     auto email_id = store::record_outbound_email(store, ctx, ack, rendered.text);
-    store::set_outbox_rendered(store, entry.id, ack.raw, ack.envelope_from, ack.envelope_to, message_id, email_id);
+    store::set_outbox_rendered(store, entry.id, ack.envelope_from, ack.envelope_to, message_id, email_id);
     return true;
 }
 
@@ -62,7 +62,7 @@ Result<bool> prepare_released_reply(store::Store& store, const store::OutboxEntr
     auto message_id = store::new_message_id(policy.message_id_domain);
     auto r = matching::rewrite_reply(raw, *parsed, entry.envelope_to, ctx.outbound, policy, message_id, store.now());
     auto email_id = store::record_outbound_email(store, ctx, r, parsed->text);
-    store::set_outbox_rendered(store, entry.id, r.raw, r.envelope_from, r.envelope_to, message_id, email_id);
+    store::set_outbox_rendered(store, entry.id, r.envelope_from, r.envelope_to, message_id, email_id);
     store.record_event("casemaild", "reply-released", ctx.record.id, ctx.customer->id, email_id,
                        "held reply rewritten for the customer");
     return true;

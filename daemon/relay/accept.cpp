@@ -72,7 +72,7 @@ RelayVerdict queue(store::Store& store, std::string_view raw, const mime::Parsed
     e.envelope_from = r.envelope_from;
     e.envelope_to = r.envelope_to;
     e.message_id = message_id;
-    e.raw = r.raw;
+    e.raw_is_email = true;  // the recorded email holds the rewritten message: stored once
     RelayVerdict v;
     v.outbox_id = store::enqueue_outbox(store, e);
     v.dropped = r.dropped;

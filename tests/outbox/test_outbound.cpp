@@ -5,6 +5,7 @@
 #include "daemon/outbox/delivery.hpp"
 #include "daemon/relay/accept.hpp"
 #include "daemon/inbound/ingestor.hpp"
+#include "store/ingest.hpp"
 #include "tests/support/temp_store.hpp"
 
 using namespace casemail;
@@ -147,6 +148,10 @@ TEST_CASE("outbound: a family case: the acknowledgement and the reply go to the 
     REQUIRE(emails[2].parties.size() == 2);
     CHECK(emails[2].parties[1].contact_id == customer);
     CHECK(emails[2].linked_contact_ids == std::vector<store::Id>{customer});
+    // Each message sent is stored once: as its recorded email's raw, which the outbox row points to.
+    CHECK(f.count("SELECT count(*) FROM outbox WHERE raw IS NULL AND raw_is_email = 1") == 2);
+    CHECK(f.upstream.sent[0].raw == store::email_raw(f.store, emails[1].id));
+    CHECK(f.upstream.sent[1].raw == store::email_raw(f.store, emails[2].id));
 
     // The citizen answers the reply: In-Reply-To alone finds the case.
     auto back = f.ingest("From: Raj Patel <family@example.net>\r\nTo: " + pw +
@@ -203,6 +208,9 @@ TEST_CASE("outbound: refused cases: 550, or held and released by a person") {
     REQUIRE(f.upstream.sent.size() == 2);
     CHECK(f.upstream.sent[1].to == std::vector<std::string>{"family@example.net"});
     CHECK(mime::parse_message(f.upstream.sent[1].raw)->cc.empty());
+    // The agent's original was kept while held; released, the rewritten message is its recorded email.
+    CHECK(f.upstream.sent[1].raw == store::outbox_raw(f.store, *v.outbox_id));
+    CHECK(f.count("SELECT count(*) FROM outbox WHERE raw IS NOT NULL") == 0);
 
     edit = {};
     edit.wants_updates = false;
