@@ -137,7 +137,9 @@ def main():
     config = os.path.join(root, "casemail.toml")
     dovecot, mailbox = start_dovecot(root, drain) if drain else (None, "")
     with open(config, "w") as f:
-        f.write(f'[store]\npath = "casemail.db"\n[ingest]\nauto_ack = false\n[daemon]\ncommit_group_wait_us = {os.environ.get("WAIT_US", "1000")}\n[relay]\nlisten = "127.0.0.1:{port}"\n{mailbox}')
+        # WAIT_US: the writer's commit_group_wait_us (default: the daemon's own).
+        wait_us = f'commit_group_wait_us = {os.environ["WAIT_US"]}\n' if "WAIT_US" in os.environ else ""
+        f.write(f'[store]\npath = "casemail.db"\n[ingest]\nauto_ack = false\n[daemon]\n{wait_us}[relay]\nlisten = "127.0.0.1:{port}"\n{mailbox}')
     cm = lambda *a: subprocess.run([casemail, "--config", config, *a], check=True, capture_output=True, text=True)
     cm("init")
     cm("queue", "add", "--name", "Public Works", "--mailbox", "311PublicWorks@city.example")

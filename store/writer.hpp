@@ -31,7 +31,10 @@ namespace casemail::store {
 
 struct WriterOptions {
     std::size_t max_group = 256;                // items per transaction
-    std::chrono::microseconds max_wait{1000};  // how long a group waits for more items to come
+    // How long a short group waits for more items. 0: none; what came in during the previous
+    // commit is the next group already, and waiting only delays it (bench_relay: 8 pipelining
+    // connections 1,931-2,031 replies/s with 1 ms, 2,696-2,753 with 0).
+    std::chrono::microseconds max_wait{0};
 };
 
 class Writer {

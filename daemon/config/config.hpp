@@ -139,12 +139,12 @@ struct Config {
     // [limits]
     mime::Limits limits;
     // [daemon]
-    int fetch_batch = 200;                      // messages per IMAP fetch and per server acknowledgement
+    int fetch_batch = 50;                       // messages per IMAP fetch and per server acknowledgement
     std::chrono::seconds max_backoff{15 * 60};  // cap of a failing mailbox's retry delay
     std::chrono::seconds connect_timeout{15};
     std::chrono::seconds stall_timeout{60};
     int commit_group_max = 256;    // store writer: items per transaction
-    int commit_group_wait_us = 1000;  // store writer: how long a group waits for more items
+    int commit_group_wait_us = 0;     // store writer: how long a group waits for more items
     std::vector<MailboxConfig> mailboxes;
     std::vector<matching::RouteRule> routes;  // [[route]], in order
     // [business_hours] and [[sla]]: SLA clocks count business time only. (TOML cannot have a

@@ -445,7 +445,7 @@ const std::vector<Setting>& table() {
              t.cfg.limits.max_header_bytes = static_cast<std::size_t>(number(v));
              return ok();
          }},
-        {"daemon", "fetch_batch", Type::integer, "200", 1, 10000,
+        {"daemon", "fetch_batch", Type::integer, "50", 1, 10000,
          "casemaild: messages per IMAP fetch and per server acknowledgement (also bounded by 64 MB a batch)",
          [](Target& t, const Value& v) {
              t.cfg.fetch_batch = static_cast<int>(number(v));
@@ -473,7 +473,7 @@ const std::vector<Setting>& table() {
              t.cfg.commit_group_max = static_cast<int>(number(v));
              return ok();
          }},
-        {"daemon", "commit_group_wait_us", Type::integer, "1000", 0, 1000000,
+        {"daemon", "commit_group_wait_us", Type::integer, "0", 0, 1000000,
          "microseconds a short group waits for more work before it commits (0: never waits)",
          [](Target& t, const Value& v) {
              t.cfg.commit_group_wait_us = static_cast<int>(number(v));

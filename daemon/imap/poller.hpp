@@ -70,7 +70,7 @@ private:
 struct PollSettings {
     std::string mailbox;  // address, as in the queue
     std::string folder;
-    std::size_t batch = 200;               // messages per fetch, per submission to the writer and per acknowledgement
+    std::size_t batch = 50;                // messages per fetch, per submission to the writer and per acknowledgement
     std::size_t batch_bytes = 64u << 20;   // fetched bytes held in memory before they are stored
     std::size_t max_message_bytes = 40u << 20;
 };
