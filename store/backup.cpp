@@ -67,6 +67,13 @@ CheckReport check_store(Database& db, std::int64_t sample) {
     while (keys.step())
         r.problems.push_back(fmt::format("foreign key: {} row {} points at a missing {}", keys.text(0), keys.int64(1),
                                          keys.text(2)));
+    // An outbox row whose message is its recorded email's raw must find it (migration 20).
+    auto unsendable = db.prepare(
+        "SELECT o.id FROM outbox o WHERE o.raw_is_email = 1 "
+        "AND NOT EXISTS (SELECT 1 FROM email_raw r WHERE r.email_id = o.email_id) ORDER BY o.id");
+    while (unsendable.step())
+        r.problems.push_back(fmt::format("outbox {}: its message is its recorded email's, which has no raw message",
+                                         unsendable.int64(0)));
     auto total = db.prepare("SELECT count(*) FROM email_raw");
     total.step();
     r.messages_total = total.int64(0);

@@ -1,10 +1,12 @@
 // Agents' replies and acknowledgements on real SQLite, delivered to a fake upstream: what is
 // accepted, refused or held; what is recorded on the case; retries, failures, threading.
 #include <doctest/doctest.h>
+#include <fmt/format.h>
 
 #include "daemon/outbox/delivery.hpp"
 #include "daemon/relay/accept.hpp"
 #include "daemon/inbound/ingestor.hpp"
+#include "store/backup.hpp"
 #include "store/ingest.hpp"
 #include "tests/support/temp_store.hpp"
 
@@ -152,6 +154,7 @@ TEST_CASE("outbound: a family case: the acknowledgement and the reply go to the 
     CHECK(f.count("SELECT count(*) FROM outbox WHERE raw IS NULL AND raw_is_email = 1") == 2);
     CHECK(f.upstream.sent[0].raw == store::email_raw(f.store, emails[1].id));
     CHECK(f.upstream.sent[1].raw == store::email_raw(f.store, emails[2].id));
+    CHECK(store::check_store(f.store.db(), 0).problems.empty());
 
     // The citizen answers the reply: In-Reply-To alone finds the case.
     auto back = f.ingest("From: Raj Patel <family@example.net>\r\nTo: " + pw +
@@ -160,6 +163,12 @@ TEST_CASE("outbound: a family case: the acknowledgement and the reply go to the 
     CHECK(back.action == casemail::matching::EmailStatus::linked);
     CHECK(back.case_token == token);
     CHECK(back.customer_id == customer);
+
+    // `casemail check` finds an outbox row whose recorded email lost its raw message.
+    f.store.db().exec(fmt::format("DELETE FROM email_raw WHERE email_id = {}", emails[2].id));
+    auto problems = store::check_store(f.store.db(), 0).problems;
+    REQUIRE(problems.size() == 1);
+    CHECK(problems[0].find("its message is its recorded email's, which has no raw message") != std::string::npos);
 }
 
 TEST_CASE("outbound: mail without a case is refused, or passed through when configured") {
