@@ -30,6 +30,7 @@
 #include "mime/digest.hpp"
 #include "mime/message.hpp"
 #include "daemon/inbound/ingestor.hpp"
+#include "store/checkpointer.hpp"
 #include "store/writer.hpp"
 
 using namespace casemail;
@@ -229,7 +230,8 @@ double run(const std::filesystem::path& db, int messages, int existing_cases, in
 
 // The floor under any ingest pipeline with this data model: the same messages, only what must
 // be stored whatever else happens (the raw message, once; attachments are references into
-// it), into a bare table of a store opened with the daemon's settings, `per_group` messages
+// it), into a bare table of a store opened with the daemon's settings (checkpoints beside
+// the writer included), `per_group` messages
 // per commit. No parsing, no case, party or event rows. `with_blobs`: the model before
 // attachments by reference, which also stored each decoded attachment.
 double storage_floor(const std::filesystem::path& path, int messages, int per_group, bool with_blobs) {
@@ -238,6 +240,7 @@ double storage_floor(const std::filesystem::path& path, int messages, int per_gr
     if (with_blobs)
         for (const auto& m : batch) parsed.push_back(*mime::parse_message(m));
     auto db = store::Database::open(path.string(), store::OpenOptions{});
+    store::Checkpointer checkpoints(db);  // as the store's writer does
     db.exec("CREATE TABLE raw_message(id INTEGER PRIMARY KEY, raw BLOB NOT NULL, raw_sha256 TEXT NOT NULL UNIQUE)");
     db.exec("CREATE TABLE blob(sha256 TEXT PRIMARY KEY, content BLOB NOT NULL) WITHOUT ROWID");
     auto add_raw = db.prepare("INSERT INTO raw_message(raw, raw_sha256) VALUES (?1, ?2)");

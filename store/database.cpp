@@ -247,6 +247,29 @@ std::optional<std::string> Database::read_blob_range(const char* table, const ch
     return out;
 }
 
+void Database::on_wal_commit(std::function<void(int)> hook) {
+    if (!hook) {
+        sqlite3_wal_autocheckpoint(db_.get(), 1000);  // SQLite's default
+        wal_hook_.reset();
+        return;
+    }
+    wal_hook_ = std::make_unique<std::function<void(int)>>(std::move(hook));
+    sqlite3_wal_hook(
+        db_.get(),
+        [](void* ctx, sqlite3*, const char*, int frames) -> int {
+            (*static_cast<std::function<void(int)>*>(ctx))(frames);
+            return SQLITE_OK;
+        },
+        wal_hook_.get());
+}
+
+bool Database::checkpoint_passive() {
+    int rc = sqlite3_wal_checkpoint_v2(db_.get(), nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+    if (rc == SQLITE_BUSY) return false;
+    if (rc != SQLITE_OK) throw_sqlite(db_.get(), rc, "checkpoint");
+    return true;
+}
+
 std::int64_t Database::last_insert_rowid() const { return sqlite3_last_insert_rowid(db_.get()); }
 int Database::changes() const { return sqlite3_changes(db_.get()); }
 bool Database::in_transaction() const { return sqlite3_get_autocommit(db_.get()) == 0; }
@@ -272,6 +295,8 @@ void rollback_failed(const Database& db, const std::string& what, const char* de
 }
 
 }  // namespace
+
+void log_failure(const std::string& what) { failure_log()(what); }
 
 void set_failure_log(std::function<void(const std::string&)> log) {
     failure_log() = log ? std::move(log) : [](const std::string&) {};

@@ -164,6 +164,14 @@ public:
     // from one read snapshot; returns the pages copied. The copy is not fsynced: the caller is.
     std::int64_t backup_into(const std::string& path);
 
+    // After each commit of this connection, `hook(wal_frames)` runs (the frames now in the WAL)
+    // instead of SQLite's automatic checkpoint, which copies the WAL into the database inside
+    // that COMMIT. See Checkpointer. nullptr: automatic checkpoints again.
+    void on_wal_commit(std::function<void(int)> hook);
+    // One PASSIVE checkpoint: copies what it can of the WAL into the database, waiting for no
+    // reader or writer. False when another connection's checkpoint was running.
+    bool checkpoint_passive();
+
     std::int64_t last_insert_rowid() const;
     int changes() const;
     bool in_transaction() const;
@@ -174,6 +182,7 @@ private:
         void operator()(sqlite3* db) const noexcept;
     };
     Database() = default;
+    std::unique_ptr<std::function<void(int)>> wal_hook_;  // a stable address for SQLite; outlives db_
     std::unique_ptr<sqlite3, Closer> db_;  // declared first: destroyed after the statements
     std::unordered_map<std::string, std::unique_ptr<Statement>> cache_;
     std::string path_;
@@ -183,6 +192,8 @@ private:
 // Where a destructor reports what it could not throw (a failed ROLLBACK): stderr by default;
 // casemaild points it at its log. Not thread-safe: set it once, before any store is used.
 void set_failure_log(std::function<void(const std::string&)> log);
+// Reports through that log what a thread of the store could not throw to anyone.
+void log_failure(const std::string& what);
 
 // BEGIN IMMEDIATE ... COMMIT; rolls back in the destructor unless commit() ran (a failed
 // rollback is logged, see set_failure_log).

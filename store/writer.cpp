@@ -130,17 +130,25 @@ bool Writer::commit_group(Store& store, std::deque<Item>& group) {
 void Writer::loop(std::function<Store()> open) {
     ::pthread_setname_np(::pthread_self(), "store-writer");  // for top -H, perf and gdb
     std::optional<Store> store;
+    std::optional<Checkpointer> checkpointer;  // declared after the store: it goes first
     for (;;) {
         auto group = take_group();
         if (group.empty()) return;
         try {
-            if (!store) store.emplace(open());
+            if (!store) {
+                store.emplace(open());
+                checkpointer.emplace(store->db(), options_.checkpoint);
+            }
         } catch (...) {  // cannot open the store: these items fail, the next group tries again
             auto error = std::current_exception();
             for (auto& item : group) complete(item.done, error);
+            store.reset();
             continue;
         }
-        if (!commit_group(*store, group)) store.reset();
+        if (!commit_group(*store, group)) {
+            checkpointer.reset();
+            store.reset();
+        }
     }
 }
 

@@ -25,6 +25,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "store/checkpointer.hpp"
 #include "store/store.hpp"
 
 namespace casemail::store {
@@ -35,6 +36,8 @@ struct WriterOptions {
     // commit is the next group already, and waiting only delays it (bench_relay: 8 pipelining
     // connections 1,931-2,031 replies/s with 1 ms, 2,696-2,753 with 0).
     std::chrono::microseconds max_wait{0};
+    // The WAL is copied into the database beside the writer, not inside its commits.
+    CheckpointOptions checkpoint;
 };
 
 class Writer {

@@ -77,7 +77,10 @@ outbox::RenderSettings render_settings(const Config& cfg) {
 }
 
 store::WriterOptions writer_options(const Config& cfg) {
-    return {static_cast<std::size_t>(cfg.commit_group_max), std::chrono::microseconds(cfg.commit_group_wait_us)};
+    store::WriterOptions w;
+    w.max_group = static_cast<std::size_t>(cfg.commit_group_max);
+    w.max_wait = std::chrono::microseconds(cfg.commit_group_wait_us);
+    return w;
 }
 
 outbox::DeliverySettings delivery_settings(const Config& cfg) {

@@ -32,7 +32,7 @@ Id add_queue(Store& s, int n) {
 
 TEST_CASE("writer: work is durable when it completes, grouped by count") {
     Fixture f;
-    Writer w([&] { return Store::open(f.path); }, {4, std::chrono::milliseconds(200)});
+    Writer w([&] { return Store::open(f.path); }, {4, std::chrono::milliseconds(200), {}});
     std::vector<std::future<Id>> done;
     for (int i = 0; i < 10; ++i) done.push_back(std::async(std::launch::async, [&, i] { return w.run([i](Store& s) { return add_queue(s, i); }); }));
     for (auto& d : done) CHECK(d.get() > 0);
@@ -44,7 +44,7 @@ TEST_CASE("writer: work is durable when it completes, grouped by count") {
 
 TEST_CASE("writer: an item that throws rolls back alone; the rest of its group commits, in order") {
     Fixture f;
-    Writer w([&] { return Store::open(f.path); }, {64, std::chrono::milliseconds(50)});
+    Writer w([&] { return Store::open(f.path); }, {64, std::chrono::milliseconds(50), {}});
     std::mutex mu;
     std::vector<int> completed;
     std::vector<std::exception_ptr> errors(3);

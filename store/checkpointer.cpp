@@ -1,0 +1,91 @@
+#include "store/checkpointer.hpp"
+
+#include <pthread.h>
+
+#include <optional>
+
+#include <fmt/format.h>
+
+namespace casemail::store {
+
+Checkpointer::Checkpointer(Database& writer, CheckpointOptions options)
+    : writer_(writer), options_(options), path_(writer.path()) {
+    thread_ = std::thread([this] { loop(); });
+    writer_.on_wal_commit([this](int frames) { committed(frames); });
+}
+
+Checkpointer::~Checkpointer() {
+    writer_.on_wal_commit(nullptr);
+    {
+        std::lock_guard lock(mu_);
+        stopping_ = true;
+    }
+    wake_.notify_all();
+    thread_.join();
+}
+
+std::size_t Checkpointer::background_runs() const {
+    std::lock_guard lock(mu_);
+    return background_runs_;
+}
+
+std::size_t Checkpointer::inline_runs() const {
+    std::lock_guard lock(mu_);
+    return inline_runs_;
+}
+
+// Runs inside SQLite's COMMIT (its WAL hook), after the commit is durable: nothing may throw.
+void Checkpointer::committed(int wal_frames) {
+    if (wal_frames >= options_.inline_frames) {
+        try {
+            // Busy: the background checkpoint is copying; the next commit tries again.
+            if (writer_.checkpoint_passive()) {
+                std::lock_guard lock(mu_);
+                ++inline_runs_;
+            }
+        } catch (const std::exception& e) {
+            log_failure(fmt::format("checkpoint of '{}' by the writer failed: {}", path_, e.what()));
+        }
+        return;
+    }
+    if (wal_frames < options_.background_frames) return;
+    {
+        std::lock_guard lock(mu_);
+        wanted_ = true;
+    }
+    wake_.notify_one();
+}
+
+void Checkpointer::checkpoint_once(std::optional<Database>& connection) {
+    try {
+        if (!connection) {
+            OpenOptions small;
+            small.create = false;
+            small.cache_kib = 1024;  // a checkpoint copies frames; it does not use the page cache
+            connection.emplace(Database::open(path_, small));
+        }
+        if (connection->checkpoint_passive()) {
+            std::lock_guard lock(mu_);
+            ++background_runs_;
+        }
+    } catch (const std::exception& e) {  // the writer's inline checkpoints still bound the WAL
+        log_failure(fmt::format("background checkpoint of '{}' failed: {}", path_, e.what()));
+        connection.reset();
+    }
+}
+
+void Checkpointer::loop() {
+    ::pthread_setname_np(::pthread_self(), "store-checkpoint");
+    std::optional<Database> connection;
+    for (;;) {
+        {
+            std::unique_lock lock(mu_);
+            wake_.wait(lock, [&] { return stopping_ || wanted_; });
+            if (stopping_) return;
+            wanted_ = false;
+        }
+        checkpoint_once(connection);
+    }
+}
+
+}  // namespace casemail::store
