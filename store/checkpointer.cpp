@@ -48,7 +48,12 @@ void Checkpointer::committed(int wal_frames) {
         }
         return;
     }
-    if (wal_frames < options_.background_frames) return;
+    // One background checkpoint per background_frames new frames, as SQLite's own cadence:
+    // the WAL only starts over after the writer's inline checkpoint, and asking after every
+    // commit past the threshold cost an fsync of the database per commit.
+    if (wal_frames < requested_at_) requested_at_ = 0;  // the WAL started over
+    if (wal_frames - requested_at_ < options_.background_frames) return;
+    requested_at_ = wal_frames;
     {
         std::lock_guard lock(mu_);
         wanted_ = true;

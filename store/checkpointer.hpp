@@ -2,8 +2,8 @@
 // database inside the COMMIT that crossed its threshold, so every thousandth page the writer
 // (and every IMAP batch and relay 250 waiting on its group) stalls for the copy and its fsync:
 // 15% of the writer's time in bench_ingest at 1,000,000 cases. Here a thread of its own, on a
-// connection of its own, runs PASSIVE checkpoints (they wait for nobody) when the writer's
-// commits have put `background_frames` in the WAL.
+// connection of its own, runs a PASSIVE checkpoint (it waits for nobody) each time the
+// writer's commits have added `background_frames` to the WAL.
 //
 // A WAL is reused from its start only once a checkpoint has copied all of it and no commit came
 // after; a writer that never pauses would grow it without bound. So at `inline_frames` the
@@ -48,6 +48,7 @@ private:
     Database& writer_;
     CheckpointOptions options_;
     std::string path_;
+    int requested_at_ = 0;  // WAL frames at the last background request (the writer's thread only)
     mutable std::mutex mu_;
     std::condition_variable wake_;
     bool wanted_ = false, stopping_ = false;
