@@ -21,6 +21,7 @@ void complete(const Writer::Done& done, std::exception_ptr outcome) noexcept {
 
 Writer::Writer(std::function<Store()> open, WriterOptions options) : options_(options) {
     if (options_.max_group == 0) options_.max_group = 1;
+    if (options_.max_bulk == 0) options_.max_bulk = 1;
     thread_ = std::thread([this, open = std::move(open)] { loop(open); });
 }
 
@@ -33,10 +34,10 @@ Writer::~Writer() {
     if (thread_.joinable()) thread_.join();
 }
 
-void Writer::submit(Work work, Done done) {
+void Writer::submit(Work work, Done done, Lane lane) {
     {
         std::lock_guard lock(mu_);
-        queue_.push_back({std::move(work), std::move(done)});
+        (lane == Lane::urgent ? urgent_ : queue_).push_back({std::move(work), std::move(done)});
     }
     wake_.notify_one();
 }
@@ -81,19 +82,25 @@ std::size_t Writer::items() const {
     return items_;
 }
 
-// The next group: everything queued, up to max_group, after waiting at most max_wait for the
-// queue to grow while it is short. Empty only when stopping with nothing left.
+// The next group: the urgent items queued, then bulk ones (at most max_bulk), up to max_group,
+// after waiting at most max_wait for the queues to grow while they are short. Empty only when
+// stopping with nothing left.
 std::deque<Writer::Item> Writer::take_group() {
     std::unique_lock lock(mu_);
-    wake_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
-    if (queue_.empty()) return {};
-    if (queue_.size() < options_.max_group && options_.max_wait.count() > 0 && !stopping_)
-        wake_.wait_for(lock, options_.max_wait, [&] { return stopping_ || queue_.size() >= options_.max_group; });
+    auto queued = [&] { return urgent_.size() + queue_.size(); };
+    wake_.wait(lock, [&] { return stopping_ || queued() > 0; });
+    if (queued() == 0) return {};
+    if (queued() < options_.max_group && options_.max_wait.count() > 0 && !stopping_)
+        wake_.wait_for(lock, options_.max_wait, [&] { return stopping_ || queued() >= options_.max_group; });
     std::deque<Item> group;
-    while (!queue_.empty() && group.size() < options_.max_group) {
-        group.push_back(std::move(queue_.front()));
-        queue_.pop_front();
-    }
+    auto take = [&](std::deque<Item>& from, std::size_t most) {
+        for (std::size_t n = 0; n < most && !from.empty() && group.size() < options_.max_group; ++n) {
+            group.push_back(std::move(from.front()));
+            from.pop_front();
+        }
+    };
+    take(urgent_, options_.max_group);
+    take(queue_, options_.max_bulk);
     return group;
 }
 

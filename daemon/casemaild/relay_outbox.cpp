@@ -82,7 +82,8 @@ void Daemon::relay_message(const protocol::smtp::Envelope& env, std::string data
             },
             [this, prepared, verdict, env, client, bytes, reply = std::move(reply), received](std::exception_ptr error) {
                 relayed(env, client, bytes, *verdict, error, reply, received);
-            });
+            },
+            store::Lane::urgent);  // an agent's client waits for the 250
     });
 }
 

@@ -24,6 +24,13 @@ struct Fixture {
     }
 };
 
+WriterOptions grouped(std::size_t max_group, std::chrono::microseconds max_wait) {
+    WriterOptions o;
+    o.max_group = max_group;
+    o.max_wait = max_wait;
+    return o;
+}
+
 Id add_queue(Store& s, int n) {
     return s.add_queue("Q" + std::to_string(n), "q" + std::to_string(n) + "@city.example");
 }
@@ -32,7 +39,7 @@ Id add_queue(Store& s, int n) {
 
 TEST_CASE("writer: work is durable when it completes, grouped by count") {
     Fixture f;
-    Writer w([&] { return Store::open(f.path); }, {4, std::chrono::milliseconds(200), {}});
+    Writer w([&] { return Store::open(f.path); }, grouped(4, std::chrono::milliseconds(200)));
     std::vector<std::future<Id>> done;
     for (int i = 0; i < 10; ++i) done.push_back(std::async(std::launch::async, [&, i] { return w.run([i](Store& s) { return add_queue(s, i); }); }));
     for (auto& d : done) CHECK(d.get() > 0);
@@ -44,7 +51,7 @@ TEST_CASE("writer: work is durable when it completes, grouped by count") {
 
 TEST_CASE("writer: an item that throws rolls back alone; the rest of its group commits, in order") {
     Fixture f;
-    Writer w([&] { return Store::open(f.path); }, {64, std::chrono::milliseconds(50), {}});
+    Writer w([&] { return Store::open(f.path); }, grouped(64, std::chrono::milliseconds(50)));
     std::mutex mu;
     std::vector<int> completed;
     std::vector<std::exception_ptr> errors(3);
@@ -87,4 +94,41 @@ TEST_CASE("writer: run() returns the value or throws the item's exception; a sto
         return Store::open(f.tmp.file("missing/store.db"), o);
     });
     CHECK_THROWS_WITH(broken.run([](Store&) {}), doctest::Contains("does not exist"));
+}
+
+TEST_CASE("writer: an urgent item goes into the next group ahead of queued bulk work; bulk fills at most max_bulk a group") {
+    Fixture f;
+    WriterOptions options;
+    options.max_bulk = 10;
+    Writer w([&] { return Store::open(f.path); }, options);
+    std::promise<void> started, gate;
+    auto opened = gate.get_future().share();
+    w.submit(
+        [&started, opened](Store&) {
+            started.set_value();
+            opened.wait();  // holds the writer in its first group while the rest is queued
+        },
+        [](std::exception_ptr) {});
+    started.get_future().wait();
+    std::mutex mu;
+    std::vector<std::string> order;
+    std::promise<void> all;
+    std::atomic<int> left{31};
+    auto done = [&](std::string name) {
+        return [&, name](std::exception_ptr e) {
+            CHECK_FALSE(e);
+            std::lock_guard lock(mu);
+            order.push_back(name);
+            if (--left == 0) all.set_value();
+        };
+    };
+    for (int i = 0; i < 30; ++i) w.submit([i](Store& s) { add_queue(s, i); }, done("b" + std::to_string(i)));
+    w.submit([](Store& s) { add_queue(s, 100); }, done("u"), Lane::urgent);
+    gate.set_value();
+    all.get_future().get();
+    std::vector<std::string> expected{"u"};
+    for (int i = 0; i < 30; ++i) expected.push_back("b" + std::to_string(i));
+    CHECK(order == expected);  // the reply first, then the bulk lane in submission order
+    CHECK(w.groups() == 4);    // the held one, then u + b0-b9, b10-b19, b20-b29
+    CHECK(f.count("SELECT count(*) FROM queue") == 31);
 }
