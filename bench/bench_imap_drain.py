@@ -8,6 +8,7 @@ durability settings (WAL, synchronous=FULL, commits in groups, UID MOVE after co
 for reference, `casemail ingest` of the same messages from files into a fresh store: what IMAP
 adds is the difference. Both stores are made (`casemail init`) before the clock starts.
 CASEMAIL_BENCH_WRAP: a command casemaild runs under (a profiler), e.g. "perf record -g -o FILE".
+CASEMAIL_BENCH_FETCH_BATCH: casemaild's [daemon] fetch_batch (messages per UID FETCH; default 50).
 """
 import os
 import resource
@@ -45,7 +46,9 @@ def main():
             f.write("pw\n")
         config = os.path.join(root, "casemail.toml")
         with open(config, "w") as f:
-            f.write(f'[store]\npath = "casemail.db"\n[ingest]\nauto_ack = false\n[[mailbox]]\n'
+            batch = os.environ.get("CASEMAIL_BENCH_FETCH_BATCH")
+            daemon = f'[daemon]\nfetch_batch = {int(batch)}\n' if batch else ''
+            f.write(f'[store]\npath = "casemail.db"\n{daemon}[ingest]\nauto_ack = false\n[[mailbox]]\n'
                     f'address = "311PublicWorks@city.example"\nqueue = "Public Works"\nurl = "{dovecot.url}"\n'
                     f'user = "works"\npassword_file = "pw"\nallow_plaintext = true\n')
         casemail = os.path.abspath(os.path.join(build, "bin", "casemail"))

@@ -139,7 +139,7 @@ struct Config {
     // [limits]
     mime::Limits limits;
     // [daemon]
-    int fetch_batch = 50;                       // messages per IMAP fetch and per server acknowledgement
+    int fetch_batch = 200;                      // messages per IMAP fetch and per server acknowledgement
     std::chrono::seconds max_backoff{15 * 60};  // cap of a failing mailbox's retry delay
     std::chrono::seconds connect_timeout{15};
     std::chrono::seconds stall_timeout{60};

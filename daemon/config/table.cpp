@@ -445,7 +445,7 @@ const std::vector<Setting>& table() {
              t.cfg.limits.max_header_bytes = static_cast<std::size_t>(number(v));
              return ok();
          }},
-        {"daemon", "fetch_batch", Type::integer, "50", 1, 10000,
+        {"daemon", "fetch_batch", Type::integer, "200", 1, 10000,
          "casemaild: messages per IMAP fetch and per server acknowledgement (also bounded by 64 MB a batch)",
          [](Target& t, const Value& v) {
              t.cfg.fetch_batch = static_cast<int>(number(v));
