@@ -29,8 +29,8 @@ struct CheckpointOptions {
 
 class Checkpointer {
 public:
-    // Checkpoints the store at `path`; `writer` is the write connection, whose commits now
-    // report to this object instead of checkpointing (it must outlive this object).
+    // Checkpoints the store of `writer`, the write connection, whose commits now report to
+    // this object instead of checkpointing themselves (it must outlive this object).
     Checkpointer(Database& writer, CheckpointOptions options = {});
     ~Checkpointer();  // stops the thread; the writer's connection checkpoints automatically again
     Checkpointer(const Checkpointer&) = delete;
