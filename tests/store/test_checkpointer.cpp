@@ -1,6 +1,10 @@
 // Checkpoints beside the writer: the background thread copies the WAL, the writer bounds it.
 #include <doctest/doctest.h>
 
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <chrono>
 #include <filesystem>
 #include <string>
@@ -108,4 +112,46 @@ TEST_CASE("writer: its WAL is checkpointed beside it and stays bounded; every it
     }
     CHECK(largest <= (60 + 8) * frame_bytes + 32);
     CHECK(rows(path) == 400);
+}
+
+TEST_CASE("checkpointer: a writer killed while checkpoints run keeps every item it completed; the store is intact") {
+    casemail::test::TempDir tmp;
+    auto path = tmp.file("store.db");
+    Store::open(path).db().exec("CREATE TABLE blob(n INTEGER PRIMARY KEY, content BLOB NOT NULL)");
+    int report[2];
+    REQUIRE(::pipe(report) == 0);
+    pid_t child = ::fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {  // writes until killed; reports each item once its commit returned
+        ::close(report[0]);
+        WriterOptions options;
+        options.checkpoint = {.background_frames = 30, .inline_frames = 120};
+        Writer w([&] { return Store::open(path); }, options);
+        for (int i = 0;; ++i) {
+            w.run([i](Store& s) {
+                auto st = s.db().cached("INSERT INTO blob(n, content) VALUES (?1, zeroblob(4000))");
+                st->bind(1, i);
+                st->run();
+            });
+            if (::write(report[1], &i, sizeof i) != sizeof i) ::_exit(1);
+        }
+    }
+    ::close(report[1]);
+    int done = -1, n = 0;
+    while (done < 800 && ::read(report[0], &n, sizeof n) == sizeof n) done = n;  // ~2,000 frames: many laps
+    ::kill(child, SIGKILL);
+    int status = 0;
+    ::waitpid(child, &status, 0);
+    while (::read(report[0], &n, sizeof n) == sizeof n) done = n;  // what it reported before it died
+    ::close(report[0]);
+    CHECK(WIFSIGNALED(status));
+    REQUIRE(done >= 800);
+    auto db = Database::open(path);
+    auto check = db.prepare("PRAGMA integrity_check");
+    REQUIRE(check.step());
+    CHECK(check.text(0) == "ok");
+    auto kept = db.prepare("SELECT count(*), coalesce(max(n), -1) FROM blob");
+    kept.step();
+    CHECK(kept.int64(0) == kept.int64(1) + 1);  // no gap
+    CHECK(kept.int64(1) >= done);               // every completed item, perhaps one committed unreported
 }
