@@ -207,7 +207,8 @@ matching::QueueRef queue_for_mailbox(Store& store, const std::string& mailbox) {
 
 std::optional<Id> inbound_email_with_sha256(Store& store, const std::string& raw_sha256, Id exclude) {
     auto st = store.db().cached(
-        "SELECT id FROM email WHERE direction = 'in' AND raw_sha256 = ?1 AND id <> ?2 ORDER BY id LIMIT 1");
+        "SELECT id FROM email WHERE direction = 'in' AND raw_sha256 = ?1 AND message_id IS NULL AND id <> ?2 "
+        "ORDER BY id LIMIT 1");
     st->bind_all(raw_sha256, exclude);
     if (!st->step()) return std::nullopt;
     return st->int64(0);

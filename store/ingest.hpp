@@ -27,7 +27,8 @@ matching::QueueRef queue_for_mailbox(Store& store, const std::string& mailbox);
 
 // ---- a message seen before -------------------------------------------------------------
 
-// An inbound email with exactly these bytes, other than `exclude`.
+// An inbound email without a Message-ID (or not parsed) with exactly these bytes, other than
+// `exclude`. An email with a Message-ID is found again by it (inbound_emails_with_message_id).
 std::optional<Id> inbound_email_with_sha256(Store& store, const std::string& raw_sha256, Id exclude = 0);
 
 // The inbound emails carrying `message_id` (other than `exclude`), oldest first, with their

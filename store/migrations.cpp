@@ -551,6 +551,14 @@ constexpr std::string_view migration_20 = R"sql(
 ALTER TABLE outbox ADD COLUMN raw_is_email INTEGER NOT NULL DEFAULT 0 CHECK (raw_is_email IN (0, 1));
 )sql";
 
+// Identical bytes are looked up only among emails without a Message-ID, which the unique
+// index email_unique_sha256 holds; a message with one is found again by its Message-ID and
+// fingerprint. The index on every email's digest cost each ingested message a random b-tree
+// page (a SHA-256 has no locality), written to the WAL and again by the checkpoint.
+constexpr std::string_view migration_21 = R"sql(
+DROP INDEX IF EXISTS email_sha256;
+)sql";
+
 }  // namespace
 
 const std::vector<Migration>& migrations() {
@@ -576,6 +584,7 @@ const std::vector<Migration>& migrations() {
         {18, "knowledge articles with full-text search; the articles that helped a case", migration_18},
         {19, "parties: drop the index that another one's prefix covers", migration_19},
         {20, "outbox: a message recorded on its case is stored once", migration_20},
+        {21, "emails: identical bytes are a duplicate key only without a Message-ID", migration_21},
     };
     return all;
 }

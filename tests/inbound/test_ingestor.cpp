@@ -65,6 +65,9 @@ TEST_CASE("ingest creates a case with a guest customer and is idempotent") {
     auto again = f.ingest(message("new@example.org", "Pothole", "p1@example.org"));
     CHECK(again.action == casemail::matching::EmailStatus::duplicate);
     CHECK(again.case_token == r.case_token);
+    // Found again by its Message-ID and fingerprint: no index on every email's digest (migration 21).
+    CHECK(again.reason.starts_with("the same message (Message-ID, sender, date, subject and content)"));
+    CHECK(f.count("SELECT count(*) FROM sqlite_master WHERE name = 'email_sha256'") == 0);
     CHECK(f.count("SELECT count(*) FROM \"case\"") == 1);
     CHECK(f.count("SELECT count(*) FROM contact") == 1);
     CHECK(f.count("SELECT count(*) FROM email") == 1);
@@ -72,7 +75,9 @@ TEST_CASE("ingest creates a case with a guest customer and is idempotent") {
     SUBCASE("without a Message-ID, identical bytes are the duplicate key") {
         auto raw = message("x@example.org", "No id", "");
         CHECK(f.ingest(raw).action == casemail::matching::EmailStatus::created);
-        CHECK(f.ingest(raw).action == casemail::matching::EmailStatus::duplicate);
+        auto copy = f.ingest(raw);
+        CHECK(copy.action == casemail::matching::EmailStatus::duplicate);
+        CHECK(copy.reason.starts_with("identical message already ingested"));
         CHECK(f.ingest(raw + " ").action == casemail::matching::EmailStatus::created);  // different bytes: a different message
     }
 }
