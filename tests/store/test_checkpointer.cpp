@@ -20,12 +20,16 @@ namespace {
 
 constexpr std::uintmax_t frame_bytes = 4096 + 24;  // a 4 KB page and its frame header
 
-// One commit of a 4 KB blob: a few WAL frames.
-void commit_blob(Database& db, int n) {
-    Transaction tx(db);
+// A 4 KB row: a few WAL frames once committed.
+void insert_blob(Database& db, int n) {
     auto st = db.cached("INSERT INTO blob(n, content) VALUES (?1, zeroblob(4000))");
     st->bind(1, n);
     st->run();
+}
+
+void commit_blob(Database& db, int n) {
+    Transaction tx(db);
+    insert_blob(db, n);
     tx.commit();
 }
 
@@ -102,11 +106,7 @@ TEST_CASE("writer: its WAL is checkpointed beside it and stays bounded; every it
     {
         Writer w([&] { return Store::open(path); }, options);
         for (int i = 0; i < 400; ++i) {
-            w.run([i](Store& s) {
-                auto st = s.db().cached("INSERT INTO blob(n, content) VALUES (?1, zeroblob(4000))");
-                st->bind(1, i);
-                st->run();
-            });
+            w.run([i](Store& s) { insert_blob(s.db(), i); });
             largest = std::max(largest, std::filesystem::file_size(path + "-wal"));
         }
     }
@@ -128,11 +128,7 @@ TEST_CASE("checkpointer: a writer killed while checkpoints run keeps every item 
         options.checkpoint = {.background_frames = 30, .inline_frames = 120};
         Writer w([&] { return Store::open(path); }, options);
         for (int i = 0;; ++i) {
-            w.run([i](Store& s) {
-                auto st = s.db().cached("INSERT INTO blob(n, content) VALUES (?1, zeroblob(4000))");
-                st->bind(1, i);
-                st->run();
-            });
+            w.run([i](Store& s) { insert_blob(s.db(), i); });
             if (::write(report[1], &i, sizeof i) != sizeof i) ::_exit(1);
         }
     }
