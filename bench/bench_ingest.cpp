@@ -6,7 +6,10 @@
 // storage floor (see storage_floor) and ends with the ratio to it.
 //
 // Usage: bench_ingest [MESSAGES] [--big-cases N] [--batch N] [--parse-threads N] [--normal]
-//        [--storage-floor]   (defaults 5000, 1000000, 50, 3; --storage-floor: only the floor)
+//        [--sync-in-commit] [--storage-floor]   (defaults 5000, 1000000, 50, 3)
+// --normal: synchronous=NORMAL, nothing synced per group (what durability costs);
+// --sync-in-commit: SQLite syncs inside each COMMIT, as before WalSync; --storage-floor: only
+// the floor.
 // CASEMAIL_BENCH_PROFILE=1: the writer's slowest statements; CASEMAIL_BENCH_PAGE_SIZE=N: the
 // page size of the store (the default is OpenOptions::new_page_size).
 #include <algorithm>
@@ -177,8 +180,18 @@ private:
 // The daemon's pipeline: messages parsed on `parse_threads` threads and handed, `per_batch` at
 // a time (an IMAP batch), to the store's writer, which applies them in groups and commits each
 // group once. At most `in_flight` batches wait for their commit, as in the poller's pipeline.
-double run(const std::filesystem::path& db, int messages, int existing_cases, int run_no, int per_batch,
-         int parse_threads, bool normal) {
+struct Args {
+    int messages = 5000;
+    int big = 1000000;
+    int per_batch = 50;      // an IMAP batch
+    int parse_threads = 3;   // the three 311 mailboxes' pollers
+    bool normal = false;     // synchronous=NORMAL, to show what durability costs
+    bool sync_in_commit = false;  // FULL inside COMMIT instead of the writer's WalSync
+    bool floor_only = false;
+};
+
+double run(const std::filesystem::path& db, int existing_cases, int run_no, const Args& args) {
+    const int messages = args.messages, per_batch = args.per_batch, parse_threads = args.parse_threads;
     auto batch = generate(messages, existing_cases, run_no);
     std::size_t bytes = 0;
     for (const auto& m : batch) bytes += m.size();
@@ -188,13 +201,17 @@ double run(const std::filesystem::path& db, int messages, int existing_cases, in
     auto t0 = std::chrono::steady_clock::now();
     auto cpu0 = thread_cpu(RUSAGE_SELF);
     {
-        store::Writer writer([&] {
-            store::StoreOptions options;  // WAL, synchronous=FULL: the daemon's settings
-            if (normal) options.open.durability = store::Durability::normal;
-            auto s = store::Store::open(db.string(), options);
-            s.db().profile_statements(std::getenv("CASEMAIL_BENCH_PROFILE") != nullptr);
-            return s;
-        });
+        store::WriterOptions writer_options;
+        writer_options.sync_beside = !args.sync_in_commit;
+        store::Writer writer(
+            [&] {
+                store::StoreOptions options;  // WAL, synchronous=FULL: the daemon's settings
+                if (args.normal) options.open.durability = store::Durability::normal;
+                auto s = store::Store::open(db.string(), options);
+                s.db().profile_statements(std::getenv("CASEMAIL_BENCH_PROFILE") != nullptr);
+                return s;
+            },
+            writer_options);
         ParsePool pool(batch, parse_threads);
         inbound::IngestOptions ingest;
         std::deque<std::future<std::vector<std::exception_ptr>>> pending;
@@ -273,15 +290,6 @@ double storage_floor(const std::filesystem::path& path, int messages, int per_gr
     return messages / secs;
 }
 
-struct Args {
-    int messages = 5000;
-    int big = 1000000;
-    int per_batch = 50;      // an IMAP batch
-    int parse_threads = 3;   // the three 311 mailboxes' pollers
-    bool normal = false;     // synchronous=NORMAL, to show what durability costs
-    bool floor_only = false;
-};
-
 Args parse_args(int argc, char** argv) {
     Args a;
     for (int i = 1; i < argc; ++i) {
@@ -291,11 +299,12 @@ Args parse_args(int argc, char** argv) {
         else if (arg == "--batch") a.per_batch = std::max(1, value());
         else if (arg == "--parse-threads") a.parse_threads = std::max(1, value());
         else if (arg == "--normal") a.normal = true;
+        else if (arg == "--sync-in-commit") a.sync_in_commit = true;
         else if (arg == "--storage-floor") a.floor_only = true;
         else if (arg[0] != '-') a.messages = std::max(1, std::atoi(arg.c_str()));
         else {
             std::fprintf(stderr, "usage: bench_ingest [MESSAGES] [--big-cases N] [--batch N] [--parse-threads N] "
-                                 "[--normal] [--storage-floor]\n");
+                                 "[--normal] [--sync-in-commit] [--storage-floor]\n");
             std::exit(2);
         }
     }
@@ -319,14 +328,17 @@ int main(int argc, char** argv) {
             auto s = store::Store::open(path.string(), options);
             s.add_queue("Public Works", mailbox);
             std::printf("ingest: mix 70%% 4 KB text / 20%% ~100 KB attachment / 10%% HTML-only, 30%% replies; "
-                        "WAL + synchronous=%s; parsed on %d threads, %d msgs per batch to the store's writer\n",
-                        args.normal ? "NORMAL" : "FULL", args.parse_threads, args.per_batch);
+                        "WAL + %s; parsed on %d threads, %d msgs per batch to the store's writer\n",
+                        args.normal ? "synchronous=NORMAL (not durable)"
+                        : args.sync_in_commit ? "synchronous=FULL (synced in each COMMIT)"
+                                              : "each group synced beside the writer (WalSync)",
+                        args.parse_threads, args.per_batch);
             auto t0 = std::chrono::steady_clock::now();
             prefill(s, 100000, 100000);
             std::printf("  (prefill 100,000 contacts + 100,000 cases: %.1f s)\n",
                         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
         }
-        run(path, args.messages, 100000, 1, args.per_batch, args.parse_threads, args.normal);
+        run(path, 100000, 1, args);
         {
             auto s = store::Store::open(path.string());
             auto t0 = std::chrono::steady_clock::now();
@@ -334,7 +346,7 @@ int main(int argc, char** argv) {
             std::printf("  (grow to %d cases: %.1f s)\n", args.big,
                         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
         }
-        double rate = run(path, args.messages, args.big, 2, args.per_batch, args.parse_threads, args.normal);
+        double rate = run(path, args.big, 2, args);
         std::printf("at %d cases: %.0f msgs/s = %.0f%% of the storage floor (%.0f msgs/s)\n", args.big, rate,
                     100 * rate / floor, floor);
     }

@@ -34,7 +34,8 @@ std::size_t Checkpointer::inline_runs() const {
     return inline_runs_;
 }
 
-// Runs inside SQLite's COMMIT (its WAL hook), after the commit is durable: nothing may throw.
+// Runs inside SQLite's COMMIT (its WAL hook), once the group's frames are in the WAL (synced
+// already with FULL; with WalSync a checkpoint syncs the WAL before copying it): nothing may throw.
 void Checkpointer::committed(int wal_frames) {
     if (wal_frames >= options_.inline_frames) {
         try {

@@ -270,6 +270,11 @@ bool Database::checkpoint_passive() {
     return true;
 }
 
+std::string Database::wal_path() const {
+    const char* wal = sqlite3_filename_wal(sqlite3_db_filename(db_.get(), "main"));
+    return wal ? wal : "";
+}
+
 std::int64_t Database::last_insert_rowid() const { return sqlite3_last_insert_rowid(db_.get()); }
 int Database::changes() const { return sqlite3_changes(db_.get()); }
 bool Database::in_transaction() const { return sqlite3_get_autocommit(db_.get()) == 0; }

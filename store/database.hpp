@@ -171,6 +171,8 @@ public:
     // One PASSIVE checkpoint: copies what it can of the WAL into the database, waiting for no
     // reader or writer. False when another connection's checkpoint was running.
     bool checkpoint_passive();
+    // The file this connection's commits append to in WAL mode (SQLite's name for it).
+    std::string wal_path() const;
 
     std::int64_t last_insert_rowid() const;
     int changes() const;

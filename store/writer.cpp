@@ -104,9 +104,10 @@ std::deque<Writer::Item> Writer::take_group() {
     return group;
 }
 
-// One transaction for the group, one savepoint per item; each item completes after the commit.
-// False when the transaction itself failed (the connection is then opened anew).
-bool Writer::commit_group(Store& store, std::deque<Item>& group) {
+// One transaction for the group, one savepoint per item; each item completes after the commit
+// (and with `sync`, after the sync that follows it). False when the transaction itself failed
+// (the connection is then opened anew).
+bool Writer::commit_group(Store& store, std::deque<Item>& group, WalSync* sync) {
     std::vector<std::exception_ptr> outcome(group.size());
     bool committed = true;
     try {
@@ -130,14 +131,38 @@ bool Writer::commit_group(Store& store, std::deque<Item>& group) {
         ++groups_;
         items_ += group.size();
     }
-    for (std::size_t i = 0; i < group.size(); ++i) complete(group[i].done, outcome[i]);
+    std::vector<Done> done;
+    done.reserve(group.size());
+    for (auto& item : group) done.push_back(std::move(item.done));
+    auto finish = [done = std::move(done), outcome = std::move(outcome)](std::exception_ptr sync_error) {
+        for (std::size_t i = 0; i < done.size(); ++i) complete(done[i], outcome[i] ? outcome[i] : sync_error);
+    };
+    if (sync) sync->committed(std::move(finish));  // in commit order, behind earlier groups
+    else finish(nullptr);
     return committed;
 }
+
+namespace {
+
+// Whether the writer's connection syncs inside COMMIT (FULL or EXTRA), so that syncing beside
+// it keeps the durability it was opened with. A store opened NORMAL stays as it is.
+bool syncs_each_commit(Database& db) {
+    auto st = db.prepare("PRAGMA synchronous");
+    return st.step() && st.int64(0) >= 2;
+}
+
+}  // namespace
 
 void Writer::loop(std::function<Store()> open) {
     ::pthread_setname_np(::pthread_self(), "store-writer");  // for top -H, perf and gdb
     std::optional<Store> store;
     std::optional<Checkpointer> checkpointer;  // declared after the store: it goes first
+    std::optional<WalSync> sync;               // and this before it: it completes what is pending
+    auto close = [&] {
+        sync.reset();
+        checkpointer.reset();
+        store.reset();
+    };
     for (;;) {
         auto group = take_group();
         if (group.empty()) return;
@@ -145,17 +170,15 @@ void Writer::loop(std::function<Store()> open) {
             if (!store) {
                 store.emplace(open());
                 checkpointer.emplace(store->db(), options_.checkpoint);
+                if (options_.sync_beside && syncs_each_commit(store->db())) sync.emplace(store->db(), options_.sync);
             }
         } catch (...) {  // cannot open the store: these items fail, the next group tries again
             auto error = std::current_exception();
             for (auto& item : group) complete(item.done, error);
-            store.reset();
+            close();
             continue;
         }
-        if (!commit_group(*store, group)) {
-            checkpointer.reset();
-            store.reset();
-        }
+        if (!commit_group(*store, group, sync ? &*sync : nullptr)) close();
     }
 }
 

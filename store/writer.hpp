@@ -2,7 +2,8 @@
 // owns its queue the same way): a single thread owns the write connection; the IMAP pollers,
 // the relay's sessions and the outbox submit work to it. It applies the work in groups, each
 // group in one transaction with one savepoint per item, commits the group once (one fsync for
-// all of it), and only then completes each item. So nobody waits on SQLite's lock, no event
+// all of it, made beside the writer while it applies the next group: see WalSync), and only
+// then completes each item. So nobody waits on SQLite's lock, no event
 // loop waits on an fsync, and no acknowledgement (an IMAP move, an SMTP 250) can go out before
 // its commit.
 //
@@ -32,6 +33,7 @@
 
 #include "store/checkpointer.hpp"
 #include "store/store.hpp"
+#include "store/wal_sync.hpp"
 
 namespace casemail::store {
 
@@ -46,6 +48,11 @@ struct WriterOptions {
     std::chrono::microseconds max_wait{0};
     // The WAL is copied into the database beside the writer, not inside its commits.
     CheckpointOptions checkpoint;
+    // A store opened with synchronous=FULL is made durable beside the writer (WalSync): the
+    // writer applies the next group while the last one's WAL is synced, and completes items
+    // only after that sync. false: SQLite syncs inside COMMIT and the writer waits.
+    bool sync_beside = true;
+    WalSyncOptions sync;
 };
 
 enum class Lane { bulk, urgent };
@@ -55,8 +62,9 @@ public:
     // What the writer does for a submitter: runs on the writer thread inside the group's
     // transaction (its own savepoint around it).
     using Work = std::function<void(Store&)>;
-    // Called on the writer thread once the item is durable (nullptr) or failed: keep it short
-    // (post to the submitter's executor, fulfil a promise).
+    // Called once the item is durable (nullptr) or failed, on the writer's sync thread (on the
+    // writer thread without one): keep it short (post to the submitter's executor, fulfil a
+    // promise). Items complete in the order their groups committed.
     using Done = std::function<void(std::exception_ptr)>;
 
     // `open` makes the write connection, on the writer thread (synchronous=FULL).
@@ -91,7 +99,7 @@ private:
     };
     void loop(std::function<Store()> open);
     std::deque<Item> take_group();
-    bool commit_group(Store& store, std::deque<Item>& group);
+    bool commit_group(Store& store, std::deque<Item>& group, WalSync* sync);
 
     WriterOptions options_;
     mutable std::mutex mu_;

@@ -87,7 +87,8 @@ void Daemon::relay_message(const protocol::smtp::Envelope& env, std::string data
     });
 }
 
-// On the writer thread, after the commit: log, answer, wake the outbox.
+// Once the reply's group is on disk (on the store writer's sync thread): log, answer, wake the
+// outbox.
 void Daemon::relayed(const protocol::smtp::Envelope& env, const std::string& client, std::size_t bytes,
                      const relay::RelayVerdict& v, std::exception_ptr error, const relay::ReplyTo& reply,
                      std::chrono::steady_clock::time_point received) {
