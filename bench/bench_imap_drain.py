@@ -4,7 +4,7 @@
 Usage: bench/bench_imap_drain.py BUILD_DIR [MESSAGES]   (default 5000; needs dovecot-imapd)
 Starts a throwaway Dovecot on 127.0.0.1 (tests/support/dovecot_harness.py), appends MESSAGES
 4 KB citizen mails to one mailbox, then times one `casemaild --once` with the daemon's
-durability settings (WAL, synchronous=FULL, commits in groups, UID MOVE after commit). Then,
+durability settings (WAL, commits in groups synced before UID MOVE). Then,
 for reference, `casemail ingest` of the same messages from files into a fresh store: what IMAP
 adds is the difference. Both stores are made (`casemail init`) before the clock starts.
 CASEMAIL_BENCH_WRAP: a command casemaild runs under (a profiler), e.g. "perf record -g -o FILE".

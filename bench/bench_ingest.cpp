@@ -2,8 +2,8 @@
 // 10% HTML-only; 30% replies to existing cases, half by token and half by In-Reply-To) into a
 // store pre-filled with 100,000 contacts and 100,000 cases, then grown to 1,000,000 cases.
 // The daemon's pipeline: parsed on three threads (one per 311 mailbox), applied by the store's
-// writer in groups, each group one commit with synchronous=FULL. The same run first prints the
-// storage floor (see storage_floor) and ends with the ratio to it.
+// writer in groups, each group one commit whose WAL is synced beside the writer. The same run
+// first prints the storage floor (see storage_floor) and ends with the ratio to it.
 //
 // Usage: bench_ingest [MESSAGES] [--big-cases N] [--batch N] [--parse-threads N] [--normal]
 //        [--sync-in-commit] [--storage-floor]   (defaults 5000, 1000000, 50, 3)

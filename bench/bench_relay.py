@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Relay throughput: agents' replies/s that casemaild accepts over loopback SMTP, each
-committed to the durable outbox (WAL, synchronous=FULL) before its 250.
+committed to the durable outbox (WAL, synced) before its 250.
 
 Usage: bench/bench_relay.py BUILD_DIR [MESSAGES] [CONNECTIONS] [plain|pipelining] [--drain N]
        (default 2000 over 4, plain)
@@ -189,7 +189,7 @@ def main():
         latencies.sort()
         p50, p99 = latencies[len(latencies) // 2], latencies[min(len(latencies) - 1, len(latencies) * 99 // 100)]
         print(f"relay ({mode}): {total} replies over {conns} connections in {secs:.2f} s = {total / secs:.0f} msgs/s "
-              f"({len(msg)} bytes each, committed with synchronous=FULL); 250 after p50 {p50 * 1000:.1f} ms, "
+              f"({len(msg)} bytes each, committed and synced); 250 after p50 {p50 * 1000:.1f} ms, "
               f"p99 {p99 * 1000:.1f} ms; casemaild CPU {cpu / total * 1e6:.0f} us per reply; outbox now holds {queued}")
     finally:
         daemon.terminate()

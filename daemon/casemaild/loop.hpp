@@ -101,7 +101,7 @@ private:
     void once_polled();
     bool start_relay();
     bool start_metrics();
-    // On the loop: store the message durably (one commit, synchronous=FULL) before the reply.
+    // On the loop: store the message durably (its group committed and synced) before the reply.
     void relay_message(const protocol::smtp::Envelope& env, std::string data, const std::string& client,
                        relay::ReplyTo reply);
     void relayed(const protocol::smtp::Envelope& env, const std::string& client, std::size_t bytes,
