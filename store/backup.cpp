@@ -1,13 +1,8 @@
 #include "store/backup.hpp"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <fmt/format.h>
 
-#include <cerrno>
 #include <chrono>
-#include <cstring>
 #include <filesystem>
 
 #include "mime/digest.hpp"
@@ -15,15 +10,6 @@
 
 namespace casemail::store {
 namespace {
-
-void fsync_path(const std::string& path, bool directory) {
-    int fd = ::open(path.c_str(), (directory ? O_RDONLY | O_DIRECTORY : O_RDWR) | O_CLOEXEC);
-    if (fd < 0) throw Error(0, fmt::format("cannot open '{}' to sync it: {}", path, std::strerror(errno)));
-    int rc = ::fsync(fd);
-    int err = errno;
-    ::close(fd);
-    if (rc != 0) throw Error(0, fmt::format("cannot sync '{}': {}", path, std::strerror(err)));
-}
 
 void remove_quietly(const std::string& path) {
     std::error_code ec;

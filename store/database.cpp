@@ -1,8 +1,13 @@
 #include "store/database.hpp"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <climits>
 #include <cstdio>
+#include <cstring>
 #include <functional>
 #include <filesystem>
 #include <fmt/format.h>
@@ -302,6 +307,15 @@ void rollback_failed(const Database& db, const std::string& what, const char* de
 }  // namespace
 
 void log_failure(const std::string& what) { failure_log()(what); }
+
+void fsync_path(const std::string& path, bool directory) {
+    int fd = ::open(path.c_str(), (directory ? O_RDONLY | O_DIRECTORY : O_RDWR) | O_CLOEXEC);
+    if (fd < 0) throw Error(0, fmt::format("cannot open '{}' to sync it: {}", path, std::strerror(errno)));
+    int rc = ::fsync(fd);
+    int err = errno;
+    ::close(fd);
+    if (rc != 0) throw Error(0, fmt::format("cannot sync '{}': {}", path, std::strerror(err)));
+}
 
 void set_failure_log(std::function<void(const std::string&)> log) {
     failure_log() = log ? std::move(log) : [](const std::string&) {};

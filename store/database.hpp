@@ -196,6 +196,8 @@ private:
 void set_failure_log(std::function<void(const std::string&)> log);
 // Reports through that log what a thread of the store could not throw to anyone.
 void log_failure(const std::string& what);
+// fsync of a file or a directory (what makes a new name in it durable); Error with the reason.
+void fsync_path(const std::string& path, bool directory);
 
 // BEGIN IMMEDIATE ... COMMIT; rolls back in the destructor unless commit() ran (a failed
 // rollback is logged, see set_failure_log).

@@ -2,7 +2,6 @@
 
 #include <fcntl.h>
 #include <pthread.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -51,56 +50,51 @@ void WalSync::committed(Completion done) {
     wake_.notify_one();
 }
 
-std::size_t WalSync::syncs() const {
-    std::lock_guard lock(mu_);
-    return syncs_;
-}
+// The WAL file, opened once by the sync thread (SQLite deletes it only when the last connection
+// closes, and the writer's stays open while this object lives) and closed when the thread ends.
+class WalSync::WalFile {
+public:
+    ~WalFile() {
+        if (fd_ >= 0) ::close(fd_);
+    }
+    // Opening it also syncs its directory: a WAL created since the last checkpoint is not on
+    // disk until its directory entry is.
+    int fd(const std::string& path) {
+        if (fd_ >= 0) return fd_;
+        int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+        if (fd < 0) throw sync_error("open", path, errno);
+        fd_ = fd;
+        fsync_path(std::filesystem::absolute(path).parent_path().string(), true);
+        return fd_;
+    }
 
-// The WAL file lives as long as the writer's connection (SQLite deletes it only when the last
-// connection closes), so it is opened once. Its directory is synced then too: a WAL created
-// since the last checkpoint is not on disk until its directory entry is.
-std::exception_ptr WalSync::sync_once() {
+private:
+    int fd_ = -1;
+};
+
+std::exception_ptr WalSync::sync_once(WalFile& wal) {
     try {
-        if (fd_ < 0) {
-            int fd = ::open(wal_path_.c_str(), O_RDONLY | O_CLOEXEC);
-            if (fd < 0) throw sync_error("open", wal_path_, errno);
-            fd_ = fd;
-            auto dir = std::filesystem::absolute(wal_path_).parent_path();
-            int dir_fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-            if (dir_fd < 0) throw sync_error("open the directory", dir.string(), errno);
-            int rc = ::fsync(dir_fd);
-            int err = errno;
-            ::close(dir_fd);
-            if (rc != 0) throw sync_error("sync the directory", dir.string(), err);
-        }
-        if (options_.sync(fd_) != 0) throw sync_error("sync", wal_path_, errno);
-        std::lock_guard lock(mu_);
-        ++syncs_;
+        if (options_.sync(wal.fd(wal_path_)) != 0) throw sync_error("sync", wal_path_, errno);
         return nullptr;
-    } catch (...) {
+    } catch (const std::exception& e) {
+        log_failure(e.what());
         return std::current_exception();
     }
 }
 
 void WalSync::loop() {
     ::pthread_setname_np(::pthread_self(), "store-sync");
+    WalFile wal;
     for (;;) {
         std::deque<Completion> batch;
         {
             std::unique_lock lock(mu_);
             wake_.wait(lock, [&] { return stopping_ || !pending_.empty(); });
-            if (pending_.empty()) break;  // stopping, nothing left
+            if (pending_.empty()) return;  // stopping, nothing left
             batch.swap(pending_);
         }
         // Everything in `batch` was committed before this call starts: one sync covers it.
-        auto outcome = sync_once();
-        if (outcome) {
-            try {
-                std::rethrow_exception(outcome);
-            } catch (const std::exception& e) {
-                log_failure(e.what());
-            }
-        }
+        auto outcome = sync_once(wal);
         for (auto& done : batch) {
             try {
                 done(outcome);
@@ -108,7 +102,6 @@ void WalSync::loop() {
             }
         }
     }
-    if (fd_ >= 0) ::close(fd_);
 }
 
 }  // namespace casemail::store

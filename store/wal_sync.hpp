@@ -14,7 +14,6 @@
 #pragma once
 
 #include <condition_variable>
-#include <cstddef>
 #include <deque>
 #include <exception>
 #include <functional>
@@ -47,21 +46,18 @@ public:
     // On the writer's thread, after each COMMIT: `done` runs after the next sync.
     void committed(Completion done);
 
-    std::size_t syncs() const;  // fdatasync calls so far (for tests and benchmarks)
-
 private:
+    class WalFile;
     void loop();
-    std::exception_ptr sync_once();
+    std::exception_ptr sync_once(WalFile& wal);
 
     Database& writer_;
     WalSyncOptions options_;
     std::string wal_path_;
-    int fd_ = -1;  // the WAL file, opened by the sync thread, closed by it when it stops
-    mutable std::mutex mu_;
+    std::mutex mu_;
     std::condition_variable wake_;
     std::deque<Completion> pending_;
     bool stopping_ = false;
-    std::size_t syncs_ = 0;
     std::thread thread_;
 };
 
