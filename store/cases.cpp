@@ -56,7 +56,7 @@ std::string Store::draw_token() {
     return matching::format_token(options_.token_prefix, seq, suffix);
 }
 
-CaseRecord Store::create_case(const NewCase& c, const std::string& actor) {
+Store::OpenedCase Store::open_case(const NewCase& c, const std::string& actor) {
     if (c.customer_contact_id <= 0) throw Refused("a case needs a customer contact");
     Savepoint sp(db_, "create_case");
     auto token = draw_token();
@@ -80,8 +80,13 @@ CaseRecord Store::create_case(const NewCase& c, const std::string& actor) {
     record_event(actor, "created", id, c.customer_contact_id, std::nullopt,
                  fmt::format("origin={}", c.origin));
     sp.release();
-    auto created = find_case(id);
-    if (!created) throw Error(0, fmt::format("case {} vanished inside its own savepoint", id));
+    return {id, std::move(token)};
+}
+
+CaseRecord Store::create_case(const NewCase& c, const std::string& actor) {
+    auto opened = open_case(c, actor);
+    auto created = find_case(opened.id);
+    if (!created) throw Error(0, fmt::format("case {} vanished after its insert", opened.id));
     return *created;
 }
 

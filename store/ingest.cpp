@@ -160,8 +160,8 @@ AppliedPlan create_planned_case(Store& store, Id email_id, const matching::Inges
     c.request_type = plan.request_type;
     if (plan.priority) c.priority = *plan.priority;
     c.route_rule = plan.route;
-    auto rec = store.create_case(c, actor);
-    return {rec.id, rec.token, customer};
+    auto opened = store.open_case(c, actor);
+    return {opened.id, std::move(opened.token), customer};
 }
 
 AppliedPlan link_planned_case(Store& store, const matching::IngestPlan& plan, const std::string& actor) {

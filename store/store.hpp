@@ -226,6 +226,13 @@ public:
 
     // Cases
     CaseRecord create_case(const NewCase& c, const std::string& actor);
+    // create_case() without reading the new case back: ingest needs only its id and token,
+    // and the read was one more statement per message on the writer.
+    struct OpenedCase {
+        Id id = 0;
+        std::string token;
+    };
+    OpenedCase open_case(const NewCase& c, const std::string& actor);
     std::optional<CaseRecord> find_case(const std::string& token);
     std::optional<CaseRecord> find_case(Id id);
     // The work-order system holding the case (store/workorder.hpp), when one does.

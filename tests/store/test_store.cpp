@@ -87,6 +87,30 @@ TEST_CASE("ten thousand token allocations are unique and well formed") {
     CHECK(suffixes.size() > 9900);
 }
 
+TEST_CASE("open_case returns the id and token create_case would read back, and records the creation") {
+    TempStore t;
+    auto s = Store::open(t.path);
+    auto customer = registered(s, "opened@example.org");
+    NewCase c;
+    c.title = "pothole";
+    c.customer_contact_id = customer;
+    auto first = s.create_case(c, "test");
+    auto opened = s.open_case(c, "ingest");
+    CHECK(opened.id == first.id + 1);
+    auto read = s.find_case(opened.id);
+    REQUIRE(read);
+    CHECK(read->token == opened.token);
+    CHECK(casemail::matching::parse_token(opened.token)->sequence == 2);
+    CHECK(read->customer_contact_id == customer);
+    auto st = s.db().prepare("SELECT actor, kind FROM event WHERE case_id = ?1");
+    st.bind(1, opened.id);
+    REQUIRE(st.step());
+    CHECK(st.text(0) == "ingest");
+    CHECK(st.text(1) == "created");
+    c.customer_contact_id = 0;
+    CHECK_THROWS_AS(s.open_case(c, "ingest"), Refused);
+}
+
 TEST_CASE("a case must have an existing contact as customer") {
     TempStore t;
     auto s = Store::open(t.path);
