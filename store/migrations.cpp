@@ -559,6 +559,18 @@ constexpr std::string_view migration_21 = R"sql(
 DROP INDEX IF EXISTS email_sha256;
 )sql";
 
+// One index answers both questions asked of a Message-ID: which emails carry it (the reply
+// chain, a re-fetched copy) and whether this very message is stored already. The fingerprint
+// hashes the Message-ID with the rest (matching::message_fingerprint), so it repeats only with
+// its Message-ID: unique (message_id, direction, fingerprint) is unique (direction,
+// fingerprint). The two indexes cost each ingested message a random b-tree page more (a
+// fingerprint has no locality): 1.2 of its 14.7 WAL frames in bench_ingest at 1,000,000 cases.
+constexpr std::string_view migration_22 = R"sql(
+CREATE UNIQUE INDEX email_message_id_fingerprint ON email(message_id, direction, fingerprint);
+DROP INDEX email_unique_fingerprint;
+DROP INDEX email_message_id;
+)sql";
+
 }  // namespace
 
 const std::vector<Migration>& migrations() {
@@ -585,6 +597,7 @@ const std::vector<Migration>& migrations() {
         {19, "parties: drop the index that another one's prefix covers", migration_19},
         {20, "outbox: a message recorded on its case is stored once", migration_20},
         {21, "emails: identical bytes are a duplicate key only without a Message-ID", migration_21},
+        {22, "emails: one index for the Message-ID and the fingerprint", migration_22},
     };
     return all;
 }

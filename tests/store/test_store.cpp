@@ -250,6 +250,43 @@ TEST_CASE("emails are unique on direction and fingerprint, or else on sha256; a 
     CHECK_NOTHROW(s.insert_email(anon));
 }
 
+TEST_CASE("migration 22 keeps every email and the duplicate rule with one index for Message-ID and fingerprint") {
+    TempStore t;
+    {
+        auto db = Database::open(t.path);
+        for (const auto& m : migrations()) {
+            if (m.version > 21) break;
+            db.exec(m.sql);
+            if (m.convert) m.convert(db);
+        }
+        db.exec("PRAGMA user_version = 21");
+        db.exec("INSERT INTO email(direction, message_id, fingerprint, raw_sha256, received_at, status) VALUES "
+                "('in', 'a@x', 'f1', 's1', 'now', 'created'), ('in', 'a@x', 'f2', 's2', 'now', 'created'), "
+                "('out', 'a@x', 'f1', 's3', 'now', 'created'), ('in', NULL, NULL, 's4', 'now', 'created')");
+    }
+    auto s = Store::open(t.path);
+    CHECK(s.schema_version() == 22);
+    auto count = [&](const std::string& sql) {
+        auto st = s.db().prepare(sql);
+        st.step();
+        return st.int64(0);
+    };
+    CHECK(count("SELECT count(*) FROM email") == 4);
+    CHECK(count("SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND name IN "
+                "('email_message_id', 'email_unique_fingerprint')") == 0);
+    CHECK(count("SELECT count(*) FROM sqlite_schema WHERE name = 'email_message_id_fingerprint'") == 1);
+    // The same message again (its fingerprint names its Message-ID) is refused; a reuse is not.
+    CHECK_THROWS_AS(s.db().exec("INSERT INTO email(direction, message_id, fingerprint, raw_sha256, received_at, status) "
+                                "VALUES ('in', 'a@x', 'f1', 's5', 'now', 'created')"),
+                    ConstraintError);
+    CHECK_NOTHROW(s.db().exec("INSERT INTO email(direction, message_id, fingerprint, raw_sha256, received_at, status) "
+                              "VALUES ('in', 'a@x', 'f3', 's6', 'now', 'created')"));
+    // Every lookup by Message-ID is served by the new index.
+    auto plan = s.db().prepare("EXPLAIN QUERY PLAN SELECT id FROM email WHERE message_id = 'a@x'");
+    REQUIRE(plan.step());
+    CHECK(plan.text(3).find("email_message_id_fingerprint") != std::string::npos);
+}
+
 TEST_CASE("case emails list parties and history links") {
     TempStore t;
     auto s = Store::open(t.path);
