@@ -265,7 +265,7 @@ TEST_CASE("migration 22 keeps every email and the duplicate rule with one index 
                 "('out', 'a@x', 'f1', 's3', 'now', 'created'), ('in', NULL, NULL, 's4', 'now', 'created')");
     }
     auto s = Store::open(t.path);
-    CHECK(s.schema_version() == 22);
+    CHECK(s.schema_version() == migrations().back().version);
     auto count = [&](const std::string& sql) {
         auto st = s.db().prepare(sql);
         st.step();
@@ -285,6 +285,17 @@ TEST_CASE("migration 22 keeps every email and the duplicate rule with one index 
     auto plan = s.db().prepare("EXPLAIN QUERY PLAN SELECT id FROM email WHERE message_id = 'a@x'");
     REQUIRE(plan.step());
     CHECK(plan.text(3).find("email_message_id_fingerprint") != std::string::npos);
+}
+
+TEST_CASE("migration 23: the audit log is indexed by case only, and a case's history still uses it") {
+    TempStore t;
+    auto s = Store::open(t.path);
+    auto st = s.db().prepare("SELECT group_concat(name) FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'event'");
+    st.step();
+    CHECK(st.text(0) == "event_case");
+    auto plan = s.db().prepare("EXPLAIN QUERY PLAN SELECT id FROM event WHERE case_id = 1 ORDER BY id");
+    REQUIRE(plan.step());
+    CHECK(plan.text(3).find("event_case") != std::string::npos);
 }
 
 TEST_CASE("case emails list parties and history links") {
