@@ -260,13 +260,15 @@ void Store::edit_case(const std::string& token, const CaseEdit& edit, const std:
 Id Store::insert_email(const NewEmail& e) {
     auto st = db_.cached(
         "INSERT INTO email(case_id, direction, message_id, in_reply_to, refs, subject, body_text, "
-        "raw_sha256, mailbox, received_at, status, fingerprint, correlation, correlation_detail) "
-        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)");
+        "raw_sha256, mailbox, received_at, status, fingerprint, correlation, correlation_detail, status_reason, "
+        "defects, review_reason) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, "
+        "nullif(?17, ''))");
     st->bind_all(e.case_id, matching::name(e.direction), e.message_id, mime::join(e.in_reply_to, " "),
                 mime::join(e.references, " "), e.subject, e.body_text,
                 e.raw_sha256.empty() ? mime::sha256_hex(e.raw) : std::string(e.raw_sha256),
                 e.mailbox, now_text(), matching::name(e.status), e.fingerprint, e.evidence.method,
-                mime::printable(e.evidence.detail, 500));
+                mime::printable(e.evidence.detail, 500), mime::printable(e.status_reason, 500), e.defects,
+                mime::printable(e.review_reason, 500));
     st->run();
     Id id = db_.last_insert_rowid();
     auto raw = db_.cached("INSERT INTO email_raw(email_id, raw) VALUES (?1, ?2)");

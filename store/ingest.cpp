@@ -1,5 +1,7 @@
 #include "store/ingest.hpp"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "matching/review.hpp"
@@ -25,7 +27,8 @@ matching::CaseRef read_case_ref(Statement& st) {
 // matching::Lookups answered from SQLite; every query is one indexed lookup.
 class SqliteLookups final : public matching::Lookups {
 public:
-    explicit SqliteLookups(Database& db) : db_(db) {}
+    explicit SqliteLookups(Database& db, std::string planned_message_id = {})
+        : db_(db), planned_message_id_(std::move(planned_message_id)) {}
 
     std::optional<matching::CaseRef> case_by_token(const std::string& token) override {
         auto st = db_.cached(
@@ -46,6 +49,9 @@ public:
         st->bind(1, message_id);
         std::vector<std::optional<matching::CaseRef>> out;
         while (st->step()) out.push_back(st->is_null(0) ? std::nullopt : std::optional(read_case_ref(*st)));
+        bool on_no_case = std::find(out.begin(), out.end(), std::nullopt) != out.end();
+        if (!planned_message_id_.empty() && message_id == planned_message_id_ && !on_no_case && out.size() < 3)
+            out.push_back(std::nullopt);  // the planned email itself, not inserted yet
         return out;
     }
 
@@ -116,6 +122,7 @@ public:
 
 private:
     Database& db_;
+    std::string planned_message_id_;
 };
 
 std::string join_lines(const std::vector<std::string>& lines) {
@@ -124,8 +131,9 @@ std::string join_lines(const std::vector<std::string>& lines) {
     return out;
 }
 
-// The case a plan creates, with its guest customer when the plan says so.
-AppliedPlan create_planned_case(Store& store, Id email_id, const matching::IngestPlan& plan, const std::string& actor,
+// The case a plan creates, with its guest customer when the plan says so (its audit event is
+// recorded once the email is in: see record_guest).
+AppliedPlan create_planned_case(Store& store, const matching::IngestPlan& plan, const std::string& actor,
                                 std::optional<Id>& guest_id) {
     Id customer = 0;
     if (plan.create_guest) {
@@ -134,9 +142,6 @@ AppliedPlan create_planned_case(Store& store, Id email_id, const matching::Inges
         guest.email = plan.guest_address;
         guest.is_guest = true;
         customer = *(guest_id = store.add_contact(guest));
-        store.record_event(actor, "guest-created", std::nullopt, customer, email_id,
-                           plan.ambiguous_sender ? "sender address shared by several registered contacts"
-                                                 : "no single registered contact with this address");
     } else if (plan.customer_contact_id) {
         customer = *plan.customer_contact_id;
     } else {
@@ -161,7 +166,7 @@ AppliedPlan create_planned_case(Store& store, Id email_id, const matching::Inges
     if (plan.priority) c.priority = *plan.priority;
     c.route_rule = plan.route;
     auto opened = store.open_case(c, actor);
-    return {opened.id, std::move(opened.token), customer};
+    return {0, opened.id, std::move(opened.token), customer};
 }
 
 AppliedPlan link_planned_case(Store& store, const matching::IngestPlan& plan, const std::string& actor) {
@@ -174,7 +179,31 @@ AppliedPlan link_planned_case(Store& store, const matching::IngestPlan& plan, co
         st->bind_all(c.id, plan.flag_needs_review, store.now_text());
         st->run();
     }
-    return {c.id, c.token, c.customer_contact_id};
+    return {0, c.id, c.token, c.customer_contact_id};
+}
+
+void record_guest(Store& store, Id email_id, const matching::IngestPlan& plan, Id guest_id, const std::string& actor) {
+    store.record_event(actor, "guest-created", std::nullopt, guest_id, email_id,
+                       plan.ambiguous_sender ? "sender address shared by several registered contacts"
+                                             : "no single registered contact with this address");
+}
+
+// The email with its outcome: inserted, or (stored before) updated.
+Id record_planned_email(Store& store, const PlannedEmail& email, std::optional<Id> case_id,
+                        const matching::IngestPlan& plan, const std::vector<std::string>& defects) {
+    auto status = matching::email_status(plan.action);
+    if (!email.insert) {
+        set_email_outcome(store, email.stored, case_id, status, plan.reason, defects, plan.evidence, plan.review_reason);
+        return email.stored;
+    }
+    NewEmail e = *email.insert;
+    e.case_id = case_id;
+    e.status = status;
+    e.status_reason = plan.reason;
+    e.defects = join_lines(defects);
+    e.evidence = plan.evidence;
+    e.review_reason = plan.review_reason;
+    return store.insert_email(e);
 }
 
 void add_planned_parties(Store& store, Id email_id, const matching::IngestPlan& plan, std::optional<Id> guest_id) {
@@ -195,7 +224,9 @@ void add_planned_parties(Store& store, Id email_id, const matching::IngestPlan& 
 
 }  // namespace
 
-std::unique_ptr<matching::Lookups> make_lookups(Database& db) { return std::make_unique<SqliteLookups>(db); }
+std::unique_ptr<matching::Lookups> make_lookups(Database& db, std::string planned_message_id) {
+    return std::make_unique<SqliteLookups>(db, std::move(planned_message_id));
+}
 
 matching::QueueRef queue_for_mailbox(Store& store, const std::string& mailbox) {
     SqliteLookups lookups(store.db());
@@ -255,15 +286,15 @@ void set_email_outcome(Store& store, Id email_id, std::optional<Id> case_id, mat
     st->run();
 }
 
-AppliedPlan apply_ingest(Store& store, Id email_id, const matching::IngestPlan& plan,
+AppliedPlan apply_ingest(Store& store, const PlannedEmail& email, const matching::IngestPlan& plan,
                          const std::vector<AttachmentRecord>& attachments, const std::vector<std::string>& defects,
                          const std::string& actor) {
     AppliedPlan applied;
     std::optional<Id> guest_id;
-    if (plan.action == matching::Action::created) applied = create_planned_case(store, email_id, plan, actor, guest_id);
+    if (plan.action == matching::Action::created) applied = create_planned_case(store, plan, actor, guest_id);
     else if (plan.action == matching::Action::linked) applied = link_planned_case(store, plan, actor);
-    set_email_outcome(store, email_id, applied.case_id, matching::email_status(plan.action), plan.reason, defects,
-                      plan.evidence, plan.review_reason);
+    Id email_id = applied.email_id = record_planned_email(store, email, applied.case_id, plan, defects);
+    if (guest_id) record_guest(store, email_id, plan, *guest_id, actor);
     if (applied.case_id)
         store.record_event(actor, plan.action == matching::Action::created ? "email-opened-case" : "email-linked",
                            applied.case_id, std::nullopt, email_id, plan.reason);

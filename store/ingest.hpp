@@ -20,7 +20,10 @@
 namespace casemail::store {
 
 // The matching rules' read-only view of the store (every query one indexed lookup).
-std::unique_ptr<matching::Lookups> make_lookups(Database& db);
+// `planned_message_id`: the Message-ID of an inbound email planned before it is inserted
+// (apply_ingest inserts it with its outcome); it counts as a carrier of that id on no case,
+// as its row would, so a message naming its own reused id is not linked by it.
+std::unique_ptr<matching::Lookups> make_lookups(Database& db, std::string planned_message_id = {});
 
 // The queue of a 311 mailbox; Refused (naming the command that adds one) when none has it.
 matching::QueueRef queue_for_mailbox(Store& store, const std::string& mailbox);
@@ -57,17 +60,25 @@ void set_email_outcome(Store& store, Id email_id, std::optional<Id> case_id, mat
                        const std::string& reason, const std::vector<std::string>& defects,
                        const matching::Evidence& evidence = {}, const std::string& review_reason = {});
 
-// The result of applying a plan: the case the email is on, and that case's customer.
+// The email a plan is applied to: a new one, inserted with its outcome (`insert`), or one
+// stored before (a released quarantine, `stored`), whose outcome is updated.
+struct PlannedEmail {
+    const NewEmail* insert = nullptr;
+    Id stored = 0;
+};
+
+// The result of applying a plan: the email, the case it is on, and that case's customer.
 struct AppliedPlan {
+    Id email_id = 0;
     std::optional<Id> case_id;
     std::optional<std::string> case_token;
     std::optional<Id> customer_id;
 };
 
-// Applies `plan` to the stored email `email_id`: the guest and the case it creates, or the
-// case it links to (reactivated or flagged), the email's outcome, parties and history links,
-// its attachments, the acknowledgement in the outbox, and the audit events under `actor`.
-AppliedPlan apply_ingest(Store& store, Id email_id, const matching::IngestPlan& plan,
+// Applies `plan` to `email`: the guest and the case it creates, or the case it links to
+// (reactivated or flagged), the email with its outcome, parties and history links, its
+// attachments, the acknowledgement in the outbox, and the audit events under `actor`.
+AppliedPlan apply_ingest(Store& store, const PlannedEmail& email, const matching::IngestPlan& plan,
                          const std::vector<AttachmentRecord>& attachments, const std::vector<std::string>& defects,
                          const std::string& actor);
 

@@ -151,7 +151,10 @@ struct NewEmail {
     std::string_view raw_sha256;  // computed by insert_email when empty
     std::optional<std::string> mailbox;
     matching::EmailStatus status = matching::EmailStatus::received;
-    matching::Evidence evidence;  // how it found its case, when known at insert (outbound replies)
+    matching::Evidence evidence;  // how it found its case, when known at insert
+    // Its outcome when known at insert (an ingested message is inserted once it was planned):
+    // why it has its status, its defects one per line, and why to review it ("" for none).
+    std::string status_reason, defects, review_reason;
 };
 
 struct EmailRecord {

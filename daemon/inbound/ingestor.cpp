@@ -121,8 +121,8 @@ IngestResult Ingestor::apply(const PreparedMessage& m, const std::string& mailbo
         sp.release();  // nothing changed but fingerprints computed for older copies
         return *prior;
     }
-    Id email_id = store_.insert_email(e);
     if (!m.parsed) {
+        Id email_id = store_.insert_email(e);
         store::quarantine_email(store_, email_id, queue.mailbox, m.quarantine_reason);
         sp.release();
         IngestResult result;
@@ -131,19 +131,20 @@ IngestResult Ingestor::apply(const PreparedMessage& m, const std::string& mailbo
         result.reason = m.quarantine_reason;
         return result;
     }
-    auto result = process(email_id, *m.parsed, queue, copy_defects);
+    // Planned first, then inserted with its outcome (one write of the row, not an insert and
+    // an update).
+    auto result = process(store::PlannedEmail{.insert = &e}, *m.parsed, queue, copy_defects);
     sp.release();
     return result;
 }
 
-IngestResult Ingestor::process(Id email_id, const mime::ParsedMessage& msg, const matching::QueueRef& queue,
-                               const std::vector<std::string>& copy_defects) {
-    auto lookups = store::make_lookups(store_.db());
+IngestResult Ingestor::process(const store::PlannedEmail& email, const mime::ParsedMessage& msg,
+                               const matching::QueueRef& queue, const std::vector<std::string>& copy_defects) {
+    auto lookups = store::make_lookups(store_.db(), email.insert ? msg.message_id : std::string());
     auto plan = matching::plan_ingest(msg, queue, options_.rules, *lookups, store_.now());
     IngestResult result;
     result.action = matching::email_status(plan.action);
     result.message_id = msg.message_id;
-    result.email_id = email_id;
     result.reason = plan.reason;
     result.evidence = plan.evidence;
     result.review_reason = plan.review_reason;
@@ -151,8 +152,9 @@ IngestResult Ingestor::process(Id email_id, const mime::ParsedMessage& msg, cons
     result.defects = msg.defects;
     result.defects.insert(result.defects.end(), copy_defects.begin(), copy_defects.end());
     result.defects.insert(result.defects.end(), plan.defects.begin(), plan.defects.end());
-    auto applied = store::apply_ingest(store_, email_id, plan, attachment_records(msg, options_.rules), result.defects,
+    auto applied = store::apply_ingest(store_, email, plan, attachment_records(msg, options_.rules), result.defects,
                                        options_.actor);
+    result.email_id = applied.email_id;
     result.case_token = applied.case_token;
     result.customer_id = applied.customer_id;
     return result;
@@ -193,7 +195,7 @@ IngestResult Ingestor::retry_quarantined(Id quarantine_id) {
     fields.subject = parsed->subject;
     fields.body_text = parsed->text;
     store::set_parsed_fields(store_, held.email_id, fields);
-    result = process(held.email_id, *parsed, queue, copy_defects);
+    result = process(store::PlannedEmail{.stored = held.email_id}, *parsed, queue, copy_defects);
     sp.release();
     return result;
 }

@@ -21,6 +21,10 @@
 #include "mime/message.hpp"
 #include "store/store.hpp"
 
+namespace casemail::store {
+struct PlannedEmail;  // store/ingest.hpp
+}
+
 namespace casemail::inbound {
 
 using store::Id;
@@ -79,8 +83,8 @@ public:
 
 private:
 
-    IngestResult process(Id email_id, const mime::ParsedMessage& msg, const matching::QueueRef& queue,
-                         const std::vector<std::string>& copy_defects);
+    IngestResult process(const store::PlannedEmail& email, const mime::ParsedMessage& msg,
+                         const matching::QueueRef& queue, const std::vector<std::string>& copy_defects);
     // The copy of this message stored before, if any; a different message reusing a known
     // Message-ID adds a defect instead.
     std::optional<IngestResult> prior_copy(const std::string& raw_sha256, const std::string& message_id,

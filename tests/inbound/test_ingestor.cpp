@@ -262,6 +262,26 @@ TEST_CASE("a reused Message-ID: a different message is kept, the same message st
     }
 }
 
+// The message is planned before its row is inserted (it is inserted with its outcome), yet it
+// counts as a carrier of its own Message-ID: naming its own reused id must not link it to the
+// other carrier's case.
+TEST_CASE("a message naming its own reused Message-ID is not linked by it") {
+    Fixture f;
+    auto scan = "From: Scanner <scanner@city.example>\r\nTo: " + pw + "\r\nSubject: Scanned document\r\n"
+                "Message-ID: <1@scanner>\r\n\r\nPage 1.\r\n";
+    auto first = f.ingest(scan);
+    REQUIRE(first.action == casemail::matching::EmailStatus::created);
+    auto odd = f.ingest(message("dana@example.org", "Tree down", "1@scanner", "In-Reply-To: <1@scanner>\r\n"));
+    CHECK(odd.action == casemail::matching::EmailStatus::created);
+    REQUIRE(odd.case_token);
+    CHECK(odd.case_token != first.case_token);
+    CHECK(f.store.require_case(*odd.case_token).needs_review);
+    CHECK(odd.reason.find("for review") != std::string::npos);
+    CHECK(f.count("SELECT count(*) FROM email WHERE message_id = '1@scanner'") == 2);
+    CHECK(f.count("SELECT count(*) FROM email WHERE message_id = '1@scanner' AND status = 'created' AND case_id IS NOT NULL "
+                  "AND status_reason <> ''") == 2);
+}
+
 namespace {
 
 std::string read_file(const std::filesystem::path& p) {
