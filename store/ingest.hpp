@@ -1,7 +1,8 @@
 // The store's side of the inbound pipeline: the matching rules' read-only view of the store
 // (Lookups), the questions that recognise a message seen before, quarantine, and applying an
-// ingest plan. The pipeline itself (parse -> plan -> apply) is daemon/inbound; this header
-// knows plans and records, never MIME.
+// ingest plan (ingest.cpp); the review list of what the rules put aside (ingest_review.cpp).
+// The pipeline itself (parse -> plan -> apply) is daemon/inbound; this header knows plans and
+// records, never MIME.
 //
 // Contract: every function writes inside the caller's transaction (the pipeline opens one
 // savepoint per message); nothing here commits.
