@@ -10,6 +10,7 @@
 #include <cstring>
 #include <functional>
 #include <filesystem>
+#include <stdexcept>
 #include <fmt/format.h>
 #include <sqlite3.h>
 
@@ -55,6 +56,13 @@ Statement& Statement::bind(int index, std::span<const unsigned char> blob) {
 
 Statement& Statement::bind_borrowed(int index, std::span<const unsigned char> blob) {
     int rc = sqlite3_bind_blob64(stmt_.get(), index, blob.data(), blob.size(), SQLITE_STATIC);
+    if (rc != SQLITE_OK) throw_sqlite(db_, rc, "bind");
+    return *this;
+}
+
+Statement& Statement::bind(int index, BorrowedText text) {
+    int rc = sqlite3_bind_text64(stmt_.get(), index, text.text.data(), text.text.size(), SQLITE_STATIC,
+                                 SQLITE_UTF8);
     if (rc != SQLITE_OK) throw_sqlite(db_, rc, "bind");
     return *this;
 }
@@ -250,6 +258,21 @@ std::optional<std::string> Database::read_blob_range(const char* table, const ch
     rc = sqlite3_blob_read(blob.get(), out.data(), static_cast<int>(length), static_cast<int>(offset));
     if (rc != SQLITE_OK) throw_sqlite(db_.get(), rc, "read blob");
     return out;
+}
+
+void Database::write_blob(const char* table, const char* column, std::int64_t rowid, std::string_view bytes,
+                          std::size_t offset) {
+    sqlite3_blob* raw = nullptr;
+    int rc = sqlite3_blob_open(db_.get(), "main", table, column, rowid, 1, &raw);
+    std::unique_ptr<sqlite3_blob, decltype(&sqlite3_blob_close)> blob(raw, &sqlite3_blob_close);
+    if (rc != SQLITE_OK)
+        throw_sqlite(db_.get(), rc, fmt::format("open blob {}.{} row {} for writing", table, column, rowid));
+    auto size = static_cast<std::size_t>(sqlite3_blob_bytes(blob.get()));
+    if (offset > size || bytes.size() > size - offset)
+        throw std::logic_error(fmt::format("write_blob: {} bytes at {} past the end of a {}-byte value",
+                                           bytes.size(), offset, size));
+    rc = sqlite3_blob_write(blob.get(), bytes.data(), static_cast<int>(bytes.size()), static_cast<int>(offset));
+    if (rc != SQLITE_OK) throw_sqlite(db_.get(), rc, "write blob");
 }
 
 void Database::on_wal_commit(std::function<void(int)> hook) {

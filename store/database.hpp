@@ -41,6 +41,12 @@ inline std::span<const unsigned char> as_blob(std::string_view bytes) {
     return {reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size()};
 }
 
+// Text SQLite reads in place instead of copying (a message's body text, which can run to
+// megabytes): bind_all(..., BorrowedText{body}, ...); the same lifetime rule as bind_borrowed.
+struct BorrowedText {
+    std::string_view text;
+};
+
 class Statement {
 public:
     Statement(sqlite3* db, std::string_view sql);
@@ -55,6 +61,7 @@ public:
     // A blob SQLite reads in place instead of copying (a raw message of tens of MB): the bytes
     // must outlive the statement's next reset(), which also clears the binding.
     Statement& bind_borrowed(int index, std::span<const unsigned char> blob);
+    Statement& bind(int index, BorrowedText text);
     Statement& bind(int index, std::nullopt_t);
     template <class T>
     Statement& bind(int index, const std::optional<T>& value) {
@@ -159,6 +166,13 @@ public:
     // nullopt when the row is missing or the range lies outside the value.
     std::optional<std::string> read_blob_range(const char* table, const char* column, std::int64_t rowid,
                                                std::size_t offset, std::size_t length);
+
+    // Writes `bytes` at `offset` into the blob in the row `rowid` of `table`, in place: with a
+    // row inserted as zeroblob(N), SQLite never builds a record holding a copy of the value (a
+    // 27 MB message would otherwise be in memory twice more). Throws when the row is missing or
+    // the range lies outside the value.
+    void write_blob(const char* table, const char* column, std::int64_t rowid, std::string_view bytes,
+                    std::size_t offset = 0);
 
     // SQLite's online backup of this database into a new file at `path` (which must not exist),
     // from one read snapshot; returns the pages copied. The copy is not fsynced: the caller is.

@@ -195,7 +195,7 @@ Id record_planned_email(Store& store, const PlannedEmail& email, std::optional<I
         set_email_outcome(store, email.stored, case_id, status, plan.reason, defects, plan.evidence, plan.review_reason);
         return email.stored;
     }
-    NewEmail e = *email.insert;
+    NewEmail& e = *email.insert;
     e.case_id = case_id;
     e.status = status;
     e.status_reason = plan.reason;

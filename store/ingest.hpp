@@ -62,9 +62,10 @@ void set_email_outcome(Store& store, Id email_id, std::optional<Id> case_id, mat
                        const matching::Evidence& evidence = {}, const std::string& review_reason = {});
 
 // The email a plan is applied to: a new one, inserted with its outcome (`insert`), or one
-// stored before (a released quarantine, `stored`), whose outcome is updated.
+// stored before (a released quarantine, `stored`), whose outcome is updated. apply_ingest
+// fills the outcome into `*insert` itself rather than a copy (the body text can run to MB).
 struct PlannedEmail {
-    const NewEmail* insert = nullptr;
+    NewEmail* insert = nullptr;
     Id stored = 0;
 };
 

@@ -3,8 +3,10 @@
 #include <filesystem>
 #include <fmt/format.h>
 #include <set>
+#include <stdexcept>
 
 #include "matching/token.hpp"
+#include "store/ingest.hpp"
 #include "store/migrations.hpp"
 #include "store/store.hpp"
 #include "tests/support/temp_store.hpp"
@@ -248,6 +250,43 @@ TEST_CASE("emails are unique on direction and fingerprint, or else on sha256; a 
     CHECK_THROWS_AS(s.insert_email(anon), ConstraintError);
     anon.raw = "Subject: no id\r\n\r\nbody!";
     CHECK_NOTHROW(s.insert_email(anon));
+}
+
+TEST_CASE("raw messages on either side of the in-place size are stored byte for byte, with their body text") {
+    TempStore t;
+    auto s = Store::open(t.path);
+    // 256 KiB is where insert_email switches to zeroblob + incremental write.
+    for (std::size_t size : {std::size_t{256 * 1024 - 1}, std::size_t{256 * 1024}, std::size_t{3 << 20}}) {
+        CAPTURE(size);
+        auto message_id = fmt::format("big-{}@example.org", size);
+        auto raw = fmt::format("Message-ID: <{}>\r\n\r\n", message_id);
+        for (std::size_t i = 0; raw.size() < size; ++i) raw += static_cast<char>(i * 131 % 251);
+        NewEmail e;
+        e.message_id = message_id;
+        e.fingerprint = std::string(64, static_cast<char>('a' + size % 26));
+        e.raw = raw;
+        e.body_text = std::string(size / 2, 'x') + "end";
+        auto id = s.insert_email(e);
+        CHECK(email_raw(s, id) == raw);
+        auto body = s.db().prepare("SELECT body_text FROM email WHERE id = ?1");
+        body.bind(1, id);
+        REQUIRE(body.step());
+        CHECK(body.text(0) == e.body_text);
+    }
+}
+
+TEST_CASE("write_blob writes in place and refuses a missing row or a range past the value's end") {
+    TempStore t;
+    auto s = Store::open(t.path);
+    auto& db = s.db();
+    db.exec("CREATE TABLE b(id INTEGER PRIMARY KEY, v BLOB NOT NULL)");
+    db.exec("INSERT INTO b(id, v) VALUES (1, zeroblob(10))");
+    db.write_blob("b", "v", 1, "abc", 7);
+    CHECK(db.read_blob_range("b", "v", 1, 0, 10) == std::string(7, '\0') + "abc");
+    CHECK_THROWS_AS(db.write_blob("b", "v", 1, "abcd", 7), std::logic_error);  // N+1 past the end
+    CHECK_THROWS_AS(db.write_blob("b", "v", 1, "x", 11), std::logic_error);
+    CHECK_THROWS(db.write_blob("b", "v", 2, "x"));  // no such row
+    CHECK(db.read_blob_range("b", "v", 1, 0, 10) == std::string(7, '\0') + "abc");  // unchanged by the refusals
 }
 
 TEST_CASE("migration 22 keeps every email and the duplicate rule with one index for Message-ID and fingerprint") {
