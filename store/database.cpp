@@ -245,15 +245,32 @@ std::vector<std::pair<std::string, double>> Database::statement_profile() const 
     return out;
 }
 
+namespace {
+
+using BlobHandle = std::unique_ptr<sqlite3_blob, decltype(&sqlite3_blob_close)>;
+
+// Incremental blob I/O on one value; `rc` is sqlite3_blob_open's answer.
+BlobHandle open_blob(sqlite3* db, const char* table, const char* column, std::int64_t rowid, bool writable,
+                     int& rc) {
+    sqlite3_blob* raw = nullptr;
+    rc = sqlite3_blob_open(db, "main", table, column, rowid, writable ? 1 : 0, &raw);
+    return BlobHandle(raw, &sqlite3_blob_close);
+}
+
+// [offset, offset + length) inside a value of `size` bytes (and addressable by blob I/O's ints).
+bool range_fits(std::size_t size, std::size_t offset, std::size_t length) {
+    return offset <= size && length <= size - offset && length <= static_cast<std::size_t>(INT_MAX);
+}
+
+}  // namespace
+
 std::optional<std::string> Database::read_blob_range(const char* table, const char* column, std::int64_t rowid,
                                                      std::size_t offset, std::size_t length) {
-    sqlite3_blob* raw = nullptr;
-    int rc = sqlite3_blob_open(db_.get(), "main", table, column, rowid, 0, &raw);
-    std::unique_ptr<sqlite3_blob, decltype(&sqlite3_blob_close)> blob(raw, &sqlite3_blob_close);
+    int rc = SQLITE_OK;
+    auto blob = open_blob(db_.get(), table, column, rowid, false, rc);
     if (rc == SQLITE_ERROR) return std::nullopt;  // no such row (or a NULL value)
     if (rc != SQLITE_OK) throw_sqlite(db_.get(), rc, "open blob");
-    auto size = static_cast<std::size_t>(sqlite3_blob_bytes(blob.get()));
-    if (offset > size || length > size - offset || length > static_cast<std::size_t>(INT_MAX)) return std::nullopt;
+    if (!range_fits(static_cast<std::size_t>(sqlite3_blob_bytes(blob.get())), offset, length)) return std::nullopt;
     std::string out(length, '\0');
     rc = sqlite3_blob_read(blob.get(), out.data(), static_cast<int>(length), static_cast<int>(offset));
     if (rc != SQLITE_OK) throw_sqlite(db_.get(), rc, "read blob");
@@ -262,13 +279,12 @@ std::optional<std::string> Database::read_blob_range(const char* table, const ch
 
 void Database::write_blob(const char* table, const char* column, std::int64_t rowid, std::string_view bytes,
                           std::size_t offset) {
-    sqlite3_blob* raw = nullptr;
-    int rc = sqlite3_blob_open(db_.get(), "main", table, column, rowid, 1, &raw);
-    std::unique_ptr<sqlite3_blob, decltype(&sqlite3_blob_close)> blob(raw, &sqlite3_blob_close);
+    int rc = SQLITE_OK;
+    auto blob = open_blob(db_.get(), table, column, rowid, true, rc);
     if (rc != SQLITE_OK)
         throw_sqlite(db_.get(), rc, fmt::format("open blob {}.{} row {} for writing", table, column, rowid));
     auto size = static_cast<std::size_t>(sqlite3_blob_bytes(blob.get()));
-    if (offset > size || bytes.size() > size - offset)
+    if (!range_fits(size, offset, bytes.size()))
         throw std::logic_error(fmt::format("write_blob: {} bytes at {} past the end of a {}-byte value",
                                            bytes.size(), offset, size));
     rc = sqlite3_blob_write(blob.get(), bytes.data(), static_cast<int>(bytes.size()), static_cast<int>(offset));
