@@ -102,9 +102,11 @@ std::string_view mimetic_input(std::string_view raw, std::string& owned, Defects
     // CRLF first: in most mail it ends the header, while "\n\n" is searched to the end.
     bool has_separator = input.find("\n\r\n") != std::string_view::npos || input.find("\n\n") != std::string_view::npos ||
                          input.find("\r\r") != std::string_view::npos;
-    if (!has_separator || (input.back() != '\n' && input.back() != '\r')) {
+    // Empty when the message was nothing but stray "From " lines.
+    auto ends_line = [](std::string_view s) { return !s.empty() && (s.back() == '\n' || s.back() == '\r'); };
+    if (!has_separator || !ends_line(input)) {
         if (input.data() != owned.data()) owned.assign(input);
-        if (owned.back() != '\n' && owned.back() != '\r') owned += "\r\n";
+        if (!ends_line(owned)) owned += "\r\n";
         if (!has_separator) {
             owned += "\r\n";
             add_defect(defects, "message has no body");

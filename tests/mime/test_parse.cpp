@@ -563,3 +563,14 @@ TEST_CASE("fuzzer finds: mimetic throwing on a digest part is a defect, never an
     CHECK(noted);
     CHECK_FALSE(r->attachments.empty());  // the part is kept
 }
+
+TEST_CASE("fuzzer finds: a message of nothing but stray From lines parses with defects, no read before its start") {
+    // Both lines are mbox "From " separators; once they are dropped nothing is left.
+    std::string raw = "From Return-Path: <ann@example.org>\r\nFrom ann@n Lee <ann@example.org>";
+    auto r = parse_message(raw);
+    REQUIRE(r);
+    bool no_body = false;
+    for (const auto& d : r->defects) no_body = no_body || d == "message has no body";
+    CHECK(no_body);
+    CHECK(r->from.empty());
+}
