@@ -57,37 +57,38 @@ private:
 };
 
 // The node as the setting's type, inside its bounds; or what is wrong with it.
+// value_exact: only a node of that very type. toml++'s value<T>() also converts other types, and
+// casts a float beyond T's range (`3e79` for an integer key) with undefined behaviour.
 Result<Value> convert(const Setting& s, const toml::node& node) {
     switch (s.type) {
         case Type::string:
         case Type::path:
-            if (auto v = node.value<std::string>(); v && node.is_string()) return Value(*v);
+            if (auto v = node.value_exact<std::string>()) return Value(*v);
             return fail("must be a string");
         case Type::boolean:
-            if (auto v = node.value<bool>(); v && node.is_boolean()) return Value(*v);
+            if (auto v = node.value_exact<bool>()) return Value(*v);
             return fail("must be true or false");
         case Type::integer: {
-            auto v = node.value<std::int64_t>();
-            if (!v || !node.is_integer()) return fail("must be an integer");
+            auto v = node.value_exact<std::int64_t>();
+            if (!v) return fail("must be an integer");
             if (*v < s.min || *v > s.max) return fail(fmt::format("must be between {} and {}", s.min, s.max));
             return Value(*v);
         }
         case Type::duration: {
-            auto v = node.value<std::string>();
-            auto d = v && node.is_string() ? parse_duration(*v) : std::nullopt;
+            auto v = node.value_exact<std::string>();
+            auto d = v ? parse_duration(*v) : std::nullopt;
             if (!d || d->count() < s.min) return fail("must be a duration like \"30s\", \"5m\", \"1h\" or \"14d\"");
             return Value(*d);
         }
         case Type::list: {
             const auto* arr = node.as_array();
-            std::vector<std::string> items;
-            if (arr)
-                for (const auto& item : *arr) {
-                    auto v = item.value<std::string>();
-                    if (!v || !item.is_string()) return fail("must be an array of strings");
-                    items.push_back(*v);
-                }
             if (!arr) return fail("must be an array of strings");
+            std::vector<std::string> items;
+            for (const auto& item : *arr) {
+                auto v = item.value_exact<std::string>();
+                if (!v) return fail("must be an array of strings");
+                items.push_back(*v);
+            }
             return Value(std::move(items));
         }
     }

@@ -45,6 +45,19 @@ TEST_CASE("config errors name the key and the line") {
         REQUIRE_FALSE(cfg);
         CHECK(cfg.error().find("type.toml:2: key 'store.path': must be a string") != std::string::npos);
     }
+    SUBCASE("a value of another type is refused, never converted") {
+        // 3e79 as an integer was a float-to-long cast beyond range (undefined behaviour, found by fuzz_config).
+        auto cfg = config::load_config(write_config(
+            "types.toml", "[ingest]\nack_limit_per_hour = 3e79\nmax_new_cases_per_sender = 3.0\nauto_ack = 1\n"
+                          "blocked_extensions = [\"exe\", 2.5]\n[daemon]\nfetch_batch = true\n"));
+        REQUIRE_FALSE(cfg);
+        CHECK(cfg.error().find("types.toml:2: key 'ingest.ack_limit_per_hour': must be an integer") != std::string::npos);
+        CHECK(cfg.error().find("types.toml:3: key 'ingest.max_new_cases_per_sender': must be an integer") != std::string::npos);
+        CHECK(cfg.error().find("types.toml:4: key 'ingest.auto_ack': must be true or false") != std::string::npos);
+        CHECK(cfg.error().find("types.toml:5: key 'ingest.blocked_extensions': must be an array of strings") !=
+              std::string::npos);
+        CHECK(cfg.error().find("types.toml:7: key 'daemon.fetch_batch': must be an integer") != std::string::npos);
+    }
     SUBCASE("bad prefix") {
         auto cfg = config::load_config(write_config("prefix.toml", "[tracking]\nprefix = \"3-1\"\n"));
         REQUIRE_FALSE(cfg);
