@@ -35,6 +35,11 @@ max_len() {
   esac
 }
 
+# The report of a crash: from its first "==PID==", "runtime error" or broken invariant line.
+crash_report() {
+  awk '/^==[0-9]+==|runtime error|^fuzz invariant broken|ERROR: libFuzzer/ { on = 1 } on' "$1" | grep -v '^#[0-9]*\t' | head -80
+}
+
 run_one() {
   local t="$1" work="$build/corpus/$1" log="$build/logs/$1.log"
   mkdir -p "$work" "$build/crashes" "$build/logs"
@@ -52,6 +57,8 @@ run_one() {
   printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$t" "${runs:-0}" "${secs:-0}" "${cov:-0}" "${ft:-0}" "$crashed" >>"$build/totals.tsv"
   printf '%-10s %12s runs in %5ss  cov %6s  ft %7s  %s\n' "$t" "${runs:-0}" "${secs:-0}" "${cov:-0}" "${ft:-0}" \
     "$([ "$crashed" -eq 0 ] && echo ok || echo "CRASH: see $log")"
+  # The build directory may be gone with the machine (CI): the report and the input's Base64 go to the output.
+  [ "$crashed" -eq 0 ] || { echo "---- $log, from the first error ----"; crash_report "$log"; echo "----"; }
   return "$status"
 }
 
