@@ -37,7 +37,7 @@ max_len() {
 
 # The report of a crash: from its first "==PID==", "runtime error" or broken invariant line.
 crash_report() {
-  awk '/^==[0-9]+==|runtime error|^fuzz invariant broken|ERROR: libFuzzer/ { on = 1 } on' "$1" | grep -v '^#[0-9]*\t' | head -80
+  awk '/^==[0-9]+==|runtime error|^fuzz invariant broken|ERROR: libFuzzer/ { on = 1 } on' "$1" | grep -v '^#[0-9]*\t' | head -80 || true
 }
 
 run_one() {
