@@ -209,6 +209,15 @@ void FetchReader::uidnext_from(std::string_view rest) {
     if (n && *n > 0 && *n <= 0xffffffffu) uidnext_ = static_cast<Uid>(*n);
 }
 
+// A literal arrives cut already (read_literal); a quoted string, bounded only by max_line, is
+// cut here, so a body over max_body is marked truncated however the server sent it.
+void FetchReader::keep_body(FetchItem& item, std::string bytes, std::uint64_t announced) const {
+    if (bytes.size() > limits_.max_body + 1) bytes.resize(limits_.max_body + 1);
+    item.body = std::move(bytes);
+    item.body_bytes = announced;
+    item.truncated = announced > limits_.max_body;
+}
+
 bool FetchReader::parse_fetch(std::string_view attributes) {
     Tokens tokens(attributes);
     FetchItem item;
@@ -225,12 +234,11 @@ bool FetchReader::parse_fetch(std::string_view attributes) {
             item.has_body = true;
             if (tokens.next_is(literal_marker)) {
                 tokens.take();
-                item.body = std::move(literals_[literal_index]);
-                item.body_bytes = literal_sizes_[literal_index++];
-                item.truncated = item.body_bytes > limits_.max_body;
+                auto announced = literal_sizes_[literal_index];
+                keep_body(item, std::move(literals_[literal_index++]), announced);
             } else if (auto q = tokens.quoted()) {
-                item.body_bytes = q->size();
-                item.body = std::move(*q);
+                auto announced = q->size();
+                keep_body(item, std::move(*q), announced);
             } else if (!mime::iequals_ascii(tokens.atom(), "NIL")) {
                 return fail("bad BODY[] value in a FETCH response");
             }

@@ -68,6 +68,7 @@ private:
     bool read_literal();
     bool finish_response();
     bool parse_fetch(std::string_view attributes);
+    void keep_body(FetchItem& item, std::string bytes, std::uint64_t announced) const;
     void uidvalidity_from(std::string_view rest);
     void uidnext_from(std::string_view rest);
 

@@ -73,6 +73,26 @@ TEST_CASE("fetch reader: the body limit at N and N+1, the line limit at N and N+
     CHECK(over.items()[0].body_bytes == 5000);
     CHECK(over.items()[0].body == message(1, 101));  // the first max_body + 1 bytes are kept
 
+    // A server may send a small body as a quoted string: the same limit, the same marking (fuzz_imap found
+    // a quoted body kept whole past max_body; max_line, 64 KB, was its only bound).
+    auto quoted = [&](std::size_t n) {
+        return read("* 1 FETCH (UID 9 BODY[] \"" + std::string(n, 'q') + "\")\r\nA7 OK done\r\n", 0, limits);
+    };
+    auto quoted_at = quoted(100);
+    REQUIRE(quoted_at.completed_ok());
+    CHECK_FALSE(quoted_at.items()[0].truncated);
+    CHECK(quoted_at.items()[0].body == std::string(100, 'q'));
+    auto quoted_over = quoted(101);
+    REQUIRE(quoted_over.completed_ok());
+    CHECK(quoted_over.items()[0].truncated);
+    CHECK(quoted_over.items()[0].body_bytes == 101);
+    CHECK(quoted_over.items()[0].body == std::string(101, 'q'));
+    auto quoted_far = quoted(3000);
+    REQUIRE(quoted_far.completed_ok());
+    CHECK(quoted_far.items()[0].truncated);
+    CHECK(quoted_far.items()[0].body_bytes == 3000);
+    CHECK(quoted_far.items()[0].body == std::string(101, 'q'));
+
     FetchLimits lines;
     lines.max_line = 40;
     std::string ok_line = "* 1 FETCH (UID 1 RFC822.SIZE 1234567890)";  // 40 bytes
